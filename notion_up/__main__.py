@@ -1,0 +1,3 @@
+from notion_up.cli import main
+
+main()
