@@ -1,0 +1,71 @@
+"""The memory budget: how many part buffers may exist at once, with an optional RSS guard."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+def process_rss() -> int:
+    """Resident set size of this process in bytes."""
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+class MemoryBudget:
+    """A byte-counting semaphore shared by every reader of a run.
+
+    Readers take a buffer's size before reading and give it back once the part is sent,
+    so at most `capacity` bytes of part data exist at any time, whatever the file sizes.
+    With `max_rss`, a reader also waits while the process is over that size and some
+    buffer is still out: reading ahead stops instead of the run failing.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        max_rss: int | None = None,
+        rss: Callable[[], int] = process_rss,
+    ) -> None:
+        self.capacity = capacity
+        self.max_rss = max_rss
+        self._rss = rss
+        self._used = 0
+        self._out = 0
+        self.peak_buffers = 0
+        self.rss_waits = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, nbytes: int, cancelled: Callable[[], bool] = lambda: False) -> int | None:
+        """Take `nbytes` (clamped to the capacity); returns what was taken, None if cancelled."""
+        nbytes = min(nbytes, self.capacity)
+        with self._cond:
+            while not cancelled():
+                fits = self._used + nbytes <= self.capacity or self._out == 0
+                if fits and not self._over_rss():
+                    self._used += nbytes
+                    self._out += 1
+                    self.peak_buffers = max(self.peak_buffers, self._out)
+                    return nbytes
+                self._cond.wait(0.2)
+        return None
+
+    def _over_rss(self) -> bool:
+        if self.max_rss is None or self._out == 0:
+            return False
+        over = self._rss() > self.max_rss
+        self.rss_waits += over
+        return over
+
+    def release(self, nbytes: int) -> None:
+        """Give back what `acquire` returned."""
+        with self._cond:
+            self._used -= nbytes
+            self._out -= 1
+            self._cond.notify_all()
+
+    @property
+    def buffers_out(self) -> int:
+        """Buffers currently taken."""
+        return self._out

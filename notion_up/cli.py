@@ -1,0 +1,468 @@
+"""The command line: parse, configure, pick a renderer, map errors to exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from notion_up import __version__
+from notion_up.client import NotionClient
+from notion_up.config import Settings, require, resolve, state_dir
+from notion_up.engine import EngineOptions, Job, PushResult, Uploader
+from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError
+from notion_up.journal import Journal
+from notion_up.parts import check_part_size, parse_size
+from notion_up.records import Databases
+from notion_up.render import QuietRenderer, Renderer, choose_renderer, human_bytes
+from notion_up.retry import RateLimiter
+from notion_up.source import open_file, open_stream
+from notion_up.workspace import max_upload_size, open_databases
+
+EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
+3 configuration or authentication, 4 input not found or unreadable,
+5 gave up on temporary errors (retry later), 6 refused by Notion's limits, 130 interrupted."""
+
+app = typer.Typer(
+    name="notion-up",
+    help="Put files into Notion through the File Upload API and record every one.\n\n" + EXIT_TABLE,
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+sandbox_app = typer.Typer(help="A local Notion-compatible server: try notion-up offline.")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"notion-up {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """notion-up: files into Notion, hashed and recorded."""
+
+
+# -- shared options ------------------------------------------------------------------------
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="File database id (or data source id). Env NOTION_UP_DATABASE."
+    ),
+]
+Index = Annotated[
+    str | None,
+    typer.Option("--index", help="Global index database id. Env NOTION_UP_INDEX."),
+]
+ApiUrl = Annotated[str | None, typer.Option("--api-url", help="API base URL. Env NOTION_API_URL.")]
+StateDir = Annotated[
+    Path | None,
+    typer.Option("--state-dir", help="Where the journal lives. Env NOTION_UP_STATE_DIR."),
+]
+Profile = Annotated[
+    str | None, typer.Option("--profile", help="Profile of the config file. Env NOTION_UP_PROFILE.")
+]
+Sandbox = Annotated[
+    bool,
+    typer.Option("--sandbox", help="Use the built-in local server and its ready-made databases."),
+]
+Rate = Annotated[
+    float | None,
+    typer.Option("--rate", help="Requests per second for the whole run (0 = no limit). Default 3."),
+]
+Workers = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Parts sent at once. Default 4.", min=1)
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show nothing but errors.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+@dataclass
+class Context:
+    """What a command needs to talk to Notion."""
+
+    settings: Settings
+    client: NotionClient
+    origin: str
+
+
+def _settings(flags: dict[str, Any], profile: str | None) -> Settings:
+    settings = resolve(flags, profile=profile)
+    for warning in settings.warnings:
+        print(f"notion-up: warning: {warning}", file=sys.stderr)
+    return settings
+
+
+@contextlib.contextmanager
+def connect(settings: Settings, sandbox: bool) -> Iterator[Context]:
+    """A client for the configured workspace, or for the sandbox server started here."""
+    server = None
+    origin = str(settings.api_url)
+    if sandbox:
+        from notion_up.config import data_dir
+        from notion_up.localserver import LocalNotion
+
+        server = LocalNotion(state_dir=data_dir() / "sandbox")
+        url = server.start()
+        ws = server.ensure_workspace()
+        settings.set("api_url", url, "sandbox")
+        settings.set("token", server.token, "sandbox")
+        settings.set("database", ws.files_database_id, "sandbox")
+        settings.set("index", ws.index_database_id, "sandbox")
+        origin = "sandbox"
+    try:
+        require(settings, "token")
+        workers = int(settings.workers)
+        limiter = RateLimiter(rate=float(settings.rate))
+        client = NotionClient(
+            str(settings.token), str(settings.api_url), limiter=limiter, pool_size=workers * 2 + 4
+        )
+        yield Context(settings, client, origin)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _journal(settings: Settings) -> Journal:
+    base = Path(settings.state_dir) if settings.state_dir else state_dir()
+    return Journal(base / "journal.sqlite")
+
+
+class Output:
+    """Results on stdout (plain or JSON lines); a lock keeps lines whole across threads."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self._lock = threading.Lock()
+
+    def result(self, result: PushResult) -> None:
+        """Print one pushed file."""
+        if self.as_json:
+            self.line(json.dumps(result.to_json()))
+        else:
+            self.line(f"{result.file_id}  {result.hash.salted}  {result.name}")
+
+    def failure(self, name: str, error: BaseException) -> None:
+        """Print one failed file (JSON only; plain failures go to stderr)."""
+        if self.as_json:
+            self.line(json.dumps({"name": name, "error": str(error)}))
+
+    def line(self, text: str) -> None:
+        """Write a line to stdout."""
+        with self._lock:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+
+def fail(exc: BaseException, debug: bool) -> typer.Exit:
+    """Print one line for an error and return the Exit carrying its code."""
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, NotionUpError):
+        print(f"notion-up: error: {exc}", file=sys.stderr)
+        return typer.Exit(int(exc.exit_status))
+    print(f"notion-up: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return typer.Exit(int(ExitStatus.FAILED))
+
+
+@contextlib.contextmanager
+def errors_to_exit(debug: bool) -> Iterator[None]:
+    """Turn core errors into one line on stderr and the right exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        print("notion-up: interrupted", file=sys.stderr)
+        raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
+    except BrokenPipeError:
+        _quiet_stdout()
+        print(
+            "notion-up: error: stdout was closed before all results were written", file=sys.stderr
+        )
+        raise typer.Exit(int(ExitStatus.FAILED)) from None
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+        raise fail(exc, debug) from None
+
+
+def _quiet_stdout() -> None:
+    # Python would complain again when flushing the closed pipe at exit.
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+class InterruptHandler:
+    """First Ctrl-C: stop new parts and finish cleanly. Second: quit at once."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self._previous: Any = None
+
+    def __enter__(self) -> InterruptHandler:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        if self.cancel.is_set():
+            os._exit(int(ExitStatus.INTERRUPTED))
+        self.cancel.set()
+        print(
+            "notion-up: interrupted; finishing the parts in flight (Ctrl-C again to quit now)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+# -- push ----------------------------------------------------------------------------------
+@app.command()
+def push(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files to push; `-` reads standard input (needs --name).")
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="The file's name when reading standard input.")
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", help="Exact size of standard input: stream it without spooling."),
+    ] = None,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    workers: Workers = None,
+    part_size: Annotated[
+        str | None,
+        typer.Option("--part-size", help="Multi-part part size, 5MiB to 20MiB. Default 5MiB."),
+    ] = None,
+    rate: Rate = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option("--max-memory", help="Stop reading ahead when the process nears this size."),
+    ] = None,
+    as_json: JsonOut = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    stats: Annotated[
+        float,
+        typer.Option("--stats", help="Seconds between progress lines when not on a terminal."),
+    ] = 30.0,
+    sandbox: Sandbox = False,
+    state: StateDir = None,
+    profile: Profile = None,
+) -> None:
+    """Upload files (or standard input) to Notion and record each in the file database and index.
+
+    Prints, per file, the file id (its page in the file database), the salted hash and the name.
+    """
+    with errors_to_exit(debug):
+        flags = {
+            "database": database,
+            "index": index,
+            "api_url": api_url,
+            "workers": workers,
+            "part_size": parse_size(part_size) if part_size else None,
+            "rate": rate,
+            "state_dir": str(state) if state else None,
+        }
+        settings = _settings(flags, profile)
+        check_part_size(int(settings.part_size))
+        jobs = _jobs(paths, name, parse_size(size) if size is not None else None)
+        renderer = choose_renderer(quiet, verbose or debug, stats)
+        out = Output(as_json)
+        memory = parse_size(max_memory) if max_memory else None
+        code = _run_push(settings, sandbox, jobs, renderer, out, memory)
+        raise typer.Exit(int(code))
+
+
+def _jobs(paths: list[str], name: str | None, size: int | None) -> list[Job]:
+    """Check every input before anything is written; stdin becomes one job."""
+    if paths.count("-") > 1:
+        raise UsageError("`-` (standard input) can be given only once")
+    if "-" in paths and not name:
+        raise UsageError("reading standard input needs --name NAME (e.g. --name dir.tar)")
+    if size is not None and "-" not in paths:
+        raise UsageError("--size applies to standard input (`-`) only")
+    jobs: list[Job] = []
+    for path in paths:
+        if path == "-":
+            assert name is not None
+            stream_name = name
+            jobs.append(
+                Job(stream_name, lambda n=stream_name: open_stream(sys.stdin.buffer, n, size))
+            )
+            continue
+        open_file(path).close()  # fails now, before any upload, with a one-line reason
+        jobs.append(Job(os.path.basename(path), lambda p=path: open_file(p)))
+    return jobs
+
+
+def _run_push(
+    settings: Settings,
+    sandbox: bool,
+    jobs: list[Job],
+    renderer: Renderer,
+    out: Output,
+    max_memory: int | None,
+) -> ExitStatus:
+    with connect(settings, sandbox) as ctx, InterruptHandler() as interrupt:
+        require(settings, "database", "index")
+        limit = max_upload_size(ctx.client)
+        databases = open_databases(ctx.client, str(settings.database), str(settings.index))
+        options = EngineOptions(int(settings.workers), int(settings.part_size), max_memory)
+        failures: list[BaseException] = []
+
+        def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:
+            if result is not None:
+                out.result(result)
+            else:
+                assert error is not None
+                failures.append(error)
+                out.failure(job.name, error)
+
+        renderer.totals.files_total = len(jobs)
+        journal = _journal(settings)
+        renderer.start()
+        try:
+            with Uploader(
+                ctx.client,
+                databases,
+                options,
+                journal=journal,
+                listener=renderer,
+                max_file_size=limit,
+                cancel=interrupt.cancel,
+                origin=ctx.origin,
+            ) as uploader:
+                uploader.push_many(jobs, on_result)
+        finally:
+            renderer.stop()
+            journal.close()
+        _summary(renderer, out)
+        if interrupt.cancel.is_set():
+            raise Interrupted("interrupted; run `notion-up resume` to finish what was started")
+        return _exit_status(failures, renderer.totals.pushed)
+
+
+def _summary(renderer: Renderer, out: Output) -> None:
+    """The closing line on stderr (several files) and, with --json, a last summary line."""
+    t = renderer.totals
+    if t.files_total > 1 and not isinstance(renderer, QuietRenderer):
+        renderer.message(
+            f"pushed {t.pushed}, skipped {t.skipped}, failed {t.failed}, "
+            f"{human_bytes(t.bytes_pushed)}"
+        )
+    if out.as_json and t.files_total > 1:
+        summary = {"pushed": t.pushed, "skipped": t.skipped, "failed": t.failed}
+        out.line(json.dumps({"summary": {**summary, "bytes": t.bytes_pushed}}))
+
+
+def _exit_status(failures: list[BaseException], pushed: int) -> ExitStatus:
+    """0 when all pushed; a failure's own code when every file failed alike; else 1."""
+    if not failures:
+        return ExitStatus.OK
+    codes = {getattr(f, "exit_status", ExitStatus.FAILED) for f in failures}
+    if pushed == 0 and len(codes) == 1:
+        return ExitStatus(int(codes.pop()))
+    return ExitStatus.FAILED
+
+
+# -- resume / pending ----------------------------------------------------------------------
+@app.command()
+def resume(
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    workers: Workers = None,
+    as_json: JsonOut = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+    sandbox: Sandbox = False,
+    state: StateDir = None,
+    profile: Profile = None,
+) -> None:
+    """Finish every unfinished push in the journal whose upload has not expired."""
+    with errors_to_exit(debug):
+        flags = {"api_url": api_url, "rate": rate, "workers": workers,
+                 "state_dir": str(state) if state else None}  # fmt: skip
+        settings = _settings(flags, profile)
+        out = Output(as_json)
+        renderer = choose_renderer(quiet, False, 30.0)
+        journal = _journal(settings)
+        failures: list[BaseException] = []
+        done = 0
+        with connect(settings, sandbox) as ctx:
+            entries = [e for e in journal.unfinished() if e.api_url == ctx.origin]
+            if not entries:
+                renderer.message("nothing to resume")
+            for entry in entries:
+                databases = Databases(
+                    entry.files_data_source, entry.index_data_source, entry.user_database_id
+                )
+                with Uploader(
+                    ctx.client, databases, EngineOptions(int(settings.workers),
+                    entry.part_size), journal=journal, listener=renderer, origin=ctx.origin,
+                ) as uploader:  # fmt: skip
+                    try:
+                        out.result(uploader.resume(entry))
+                        done += 1
+                    except NotionUpError as exc:
+                        failures.append(exc)
+                        out.failure(entry.name, exc)
+                        renderer.message(f"error: {entry.name}: {exc}")
+        journal.close()
+        raise typer.Exit(int(_exit_status(failures, done)))
+
+
+@app.command()
+def pending(
+    as_json: JsonOut = False,
+    state: StateDir = None,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """List unfinished pushes and when their uploads expire."""
+    with errors_to_exit(debug):
+        settings = _settings({"state_dir": str(state) if state else None}, profile)
+        journal = _journal(settings)
+        out = Output(as_json)
+        for e in journal.unfinished():
+            if as_json:
+                out.line(json.dumps({"name": e.name, "state": e.state, "upload_id": e.upload_id,
+                                     "expiry_time": e.expiry_time, "error": e.error,
+                                     "source_path": e.source_path}))  # fmt: skip
+            else:
+                out.line(f"{e.upload_id}  {e.state}  expires {e.expiry_time}  {e.name}")
+        journal.close()
+
+
+def main() -> None:
+    """Entry point of the `notion-up` console script."""
+    app()

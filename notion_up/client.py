@@ -1,0 +1,231 @@
+"""The Notion HTTP client: one request path (timeouts, retries, rate limit) and typed calls."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from notion_up import __version__
+from notion_up.errors import APIError, OutcomeUnknown, TransientError
+from notion_up.multipart import MultipartBody
+from notion_up.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
+
+NOTION_VERSION = "2025-09-03"
+DEFAULT_API_URL = "https://api.notion.com"
+# (connect, read): a part of 20 MiB on a slow link needs a generous read timeout.
+DEFAULT_TIMEOUT = (10.0, 120.0)
+
+RetryCallback = Callable[[str, int, str, float], None]
+
+
+@dataclass
+class ClientStats:
+    """Counts of what the client did, for --stats and the benchmarks."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, requests_: int = 0, retries: int = 0, throttled: int = 0) -> None:
+        """Add to the counters; safe from any thread."""
+        with self.lock:
+            self.requests += requests_
+            self.retries += retries
+            self.throttled += throttled
+
+
+class NotionClient:
+    """Talks to Notion (or the local server): every call goes through `request`."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_API_URL,
+        *,
+        limiter: RateLimiter | None = None,
+        policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+        pool_size: int = 16,
+    ) -> None:
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter or RateLimiter()
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self._sleep = sleep
+        self._pool_size = pool_size
+        self._local = threading.local()
+        self.stats = ClientStats()
+
+    def __repr__(self) -> str:  # never show the token, even in a debugger or a traceback
+        return f"NotionClient(base_url={self.base_url!r})"
+
+    # -- the one request path -------------------------------------------------------------
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=1, pool_maxsize=self._pool_size, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            # No session-wide Content-Type: it would override the multipart boundary.
+            session.headers.update(
+                {
+                    "Authorization": f"Bearer {self._token}",
+                    "Notion-Version": NOTION_VERSION,
+                    "User-Agent": f"notion-up/{__version__}",
+                }
+            )
+            self._local.session = session
+        return session
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        params: dict | None = None,
+        body: Callable[[], MultipartBody] | None = None,
+        idempotent: bool = True,
+        on_retry: RetryCallback | None = None,
+    ) -> dict[str, Any]:
+        """Send one API call, retrying temporary failures; returns the JSON body.
+
+        A non-idempotent write that fails ambiguously raises OutcomeUnknown instead of retrying.
+        """
+        url = f"{self.base_url}{path}"
+        attempt = 0
+        while True:
+            attempt += 1
+            self.limiter.acquire()
+            self.stats.add(requests_=1)
+            retry_after: float | None = None
+            throttled = False
+            try:
+                kwargs: dict[str, Any] = {"json": json, "params": params, "timeout": self.timeout}
+                if body is not None:
+                    form = body()
+                    kwargs.update(data=form, headers={"Content-Type": form.content_type})
+                response = self._session().request(method, url, **kwargs)
+            except requests.ConnectTimeout as exc:
+                failure: Exception = TransientError(f"could not connect to {self.base_url}: {exc}")
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = TransientError(f"{method} {path}: {type(exc).__name__}: {exc}")
+                if not idempotent:
+                    raise OutcomeUnknown(failure) from exc
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                failure = api_error(response)
+                if not self.policy.is_retryable_status(response.status_code):
+                    raise failure
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                throttled = response.status_code in THROTTLE_STATUSES
+                if not throttled and not idempotent and response.status_code != 408:
+                    committed = failure.additional_data.get("committed_resource_id")
+                    raise OutcomeUnknown(failure, committed)
+            if self.policy.gives_up(attempt, retry_after):
+                raise failure
+            wait = self.policy.delay(attempt - 1, retry_after)
+            self.stats.add(retries=1, throttled=int(throttled))
+            if on_retry:
+                on_retry(path, attempt, str(failure), wait)
+            if throttled:
+                # Every thread waits, not just this one: the limit is per integration.
+                self.limiter.pause(wait)
+            else:
+                self._sleep(wait)
+
+    # -- typed calls ----------------------------------------------------------------------
+    def users_me(self) -> dict:
+        """The bot user, with `bot.workspace_limits.max_file_upload_size_in_bytes`."""
+        return self.request("GET", "/v1/users/me")
+
+    def retrieve_database(self, database_id: str) -> dict:
+        """A database container with its `data_sources` list."""
+        return self.request("GET", f"/v1/databases/{database_id}")
+
+    def retrieve_data_source(self, data_source_id: str) -> dict:
+        """A data source with its property schema."""
+        return self.request("GET", f"/v1/data_sources/{data_source_id}")
+
+    def create_database(self, body: dict) -> dict:
+        """Create a database with its initial data source."""
+        return self.request("POST", "/v1/databases", json=body, idempotent=False)
+
+    def query_data_source(self, data_source_id: str, body: dict) -> dict:
+        """One page of a data source query (POST, but a read: safe to retry)."""
+        return self.request("POST", f"/v1/data_sources/{data_source_id}/query", json=body)
+
+    def create_file_upload(self, body: dict, on_retry: RetryCallback | None = None) -> dict:
+        """Create a file upload. A retried create can only leave an unused upload that expires."""
+        return self.request("POST", "/v1/file_uploads", json=body, on_retry=on_retry)
+
+    def send_file_upload(
+        self,
+        upload_id: str,
+        data: bytes | memoryview,
+        filename: str,
+        content_type: str,
+        part_number: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        on_retry: RetryCallback | None = None,
+    ) -> dict:
+        """Send the bytes of a single-part upload or one part of a multi-part upload."""
+        fields = {"part_number": str(part_number)} if part_number is not None else {}
+
+        def body() -> MultipartBody:
+            return MultipartBody(data, filename, content_type, fields, on_progress)
+
+        # Re-sending a part replaces it, so a send is safe to retry.
+        return self.request(
+            "POST", f"/v1/file_uploads/{upload_id}/send", body=body, on_retry=on_retry
+        )
+
+    def complete_file_upload(self, upload_id: str, on_retry: RetryCallback | None = None) -> dict:
+        """Complete a multi-part upload."""
+        return self.request("POST", f"/v1/file_uploads/{upload_id}/complete", on_retry=on_retry)
+
+    def retrieve_file_upload(self, upload_id: str) -> dict:
+        """A file upload object (status, expiry_time, number_of_parts)."""
+        return self.request("GET", f"/v1/file_uploads/{upload_id}")
+
+    def create_page(self, body: dict) -> dict:
+        """Create a page; raises OutcomeUnknown when it may or may not exist afterwards."""
+        return self.request("POST", "/v1/pages", json=body, idempotent=False)
+
+    def retrieve_page(self, page_id: str) -> dict:
+        """A page with its properties (files carry download URLs)."""
+        return self.request("GET", f"/v1/pages/{page_id}")
+
+    def update_page(self, page_id: str, body: dict) -> dict:
+        """Update a page's properties or `in_trash` (same body twice gives the same page)."""
+        return self.request("PATCH", f"/v1/pages/{page_id}", json=body)
+
+
+def api_error(response: requests.Response) -> APIError:
+    """Notion's error object as an APIError; a non-JSON body becomes a generic one."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict) or payload.get("object") != "error":
+        reason = response.reason or "error"
+        return APIError(response.status_code, f"http_{response.status_code}", reason)
+    return APIError(
+        int(payload.get("status", response.status_code)),
+        str(payload.get("code", "unknown")),
+        str(payload.get("message", "")),
+        payload.get("request_id"),
+        payload.get("additional_data") or {},
+    )

@@ -1,0 +1,179 @@
+"""Settings and where each came from: flag > environment > profile in the config file > default."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from notion_up.errors import ConfigError
+
+ENV = {
+    "token": "NOTION_TOKEN",
+    "token_file": "NOTION_TOKEN_FILE",
+    "database": "NOTION_UP_DATABASE",
+    "index": "NOTION_UP_INDEX",
+    "api_url": "NOTION_API_URL",
+    "workers": "NOTION_UP_WORKERS",
+    "part_size": "NOTION_UP_PART_SIZE",
+    "rate": "NOTION_UP_RATE",
+    "state_dir": "NOTION_UP_STATE_DIR",
+}
+DEFAULTS: dict[str, Any] = {
+    "token": None,
+    "token_file": None,
+    "database": None,
+    "index": None,
+    "api_url": "https://api.notion.com",
+    "workers": 4,
+    "part_size": 5 * 1024 * 1024,
+    "rate": 3.0,
+    "state_dir": None,
+}
+CONVERT = {"workers": int, "part_size": int, "rate": float}
+SECRET = {"token"}
+
+
+@dataclass
+class Setting:
+    """One effective value and where it came from (flag, env NAME, profile NAME, default)."""
+
+    value: Any
+    source: str
+
+
+@dataclass
+class Settings:
+    """The effective settings of a run."""
+
+    values: dict[str, Setting] = field(default_factory=dict)
+    profile: str | None = None
+    config_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name].value
+        raise AttributeError(name)
+
+    def set(self, name: str, value: Any, source: str) -> None:
+        """Override one setting (e.g. the sandbox's token and databases)."""
+        self.values[name] = Setting(value, source)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, shown value, source) rows, with the token redacted."""
+        rows = []
+        for name, setting in self.values.items():
+            shown = setting.value
+            if name in SECRET and shown:
+                shown = redact(str(shown))
+            rows.append((name, "" if shown is None else str(shown), setting.source))
+        return rows
+
+
+def redact(token: str) -> str:
+    """A token as `ntn_…1234`-style text that cannot be used."""
+    if len(token) <= 8:
+        return "****"
+    return f"{token[:4]}…{token[-4:]}"
+
+
+def config_dir() -> Path:
+    """$XDG_CONFIG_HOME/notion-up (default ~/.config/notion-up)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "notion-up"
+
+
+def state_dir() -> Path:
+    """$XDG_STATE_HOME/notion-up (default ~/.local/state/notion-up)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "notion-up"
+
+
+def data_dir() -> Path:
+    """$XDG_DATA_HOME/notion-up (default ~/.local/share/notion-up)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "notion-up"
+
+
+def load_profile(
+    path: Path, profile: str | None, warnings: list[str]
+) -> tuple[dict[str, Any], str | None]:
+    """The chosen profile's table from config.toml (profile "default" unless named)."""
+    if not path.exists():
+        if profile:
+            raise ConfigError(f"profile {profile!r} asked for, but {path} does not exist")
+        return {}, None
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        warnings.append(f"{path} is readable by other users; run: chmod 600 {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    profiles = data.get("profiles", {})
+    name = profile or "default"
+    if name not in profiles:
+        if profile:
+            raise ConfigError(f"no profile {profile!r} in {path}")
+        return {}, None
+    return profiles[name], name
+
+
+def resolve(
+    flags: dict[str, Any],
+    env: dict[str, str] | None = None,
+    profile: str | None = None,
+    config_path: Path | None = None,
+) -> Settings:
+    """Combine flags, environment, the profile and defaults, remembering each value's source."""
+    env = dict(os.environ) if env is None else env
+    profile = profile or env.get("NOTION_UP_PROFILE") or None
+    path = config_path or config_dir() / "config.toml"
+    settings = Settings(config_path=path)
+    table, settings.profile = load_profile(path, profile, settings.warnings)
+    for name, default in DEFAULTS.items():
+        if flags.get(name) is not None:
+            settings.set(name, flags[name], "flag")
+        elif env.get(ENV[name]):
+            settings.set(name, _convert(name, env[ENV[name]], ENV[name]), f"env {ENV[name]}")
+        elif name in table:
+            source = f"profile {settings.profile}"
+            settings.set(name, _convert(name, table[name], source), source)
+        else:
+            settings.set(name, default, "default")
+    _load_token_file(settings)
+    return settings
+
+
+def _convert(name: str, value: Any, where: str) -> Any:
+    kind = CONVERT.get(name)
+    if kind is None:
+        return value
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {name} must be a number, not {value!r}") from None
+
+
+def _load_token_file(settings: Settings) -> None:
+    if settings.token or not settings.token_file:
+        return
+    path = Path(str(settings.token_file)).expanduser()
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the token file {path}: {exc.strerror}") from None
+    settings.set("token", token, f"token file {path}")
+
+
+def require(settings: Settings, *names: str) -> None:
+    """Fail with the missing setting's variable name when one is not set."""
+    for name in names:
+        if not getattr(settings, name):
+            flag = {"database": " or --database", "index": " or --index"}.get(name, "")
+            raise ConfigError(f"{ENV[name]} is not set", hint=f"export {ENV[name]}=…{flag}")

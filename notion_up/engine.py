@@ -1,0 +1,499 @@
+"""One upload run: read in order, hash, send parts in a bounded pool, complete, record."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from notion_up.budget import MemoryBudget
+from notion_up.client import NotionClient
+from notion_up.errors import Interrupted, LimitError, NotionUpError
+from notion_up.events import (
+    BytesSent,
+    FileDone,
+    FileFailed,
+    FileStarted,
+    Listener,
+    PartDone,
+    PartStarted,
+    Retrying,
+    Stage,
+    ignore,
+)
+from notion_up.filetypes import UploadName, upload_name
+from notion_up.journal import Journal, PushEntry
+from notion_up.parts import DEFAULT_PART_SIZE, PartPlan, plan_parts
+from notion_up.records import (
+    ContentHash,
+    Databases,
+    FileRecord,
+    RecordError,
+    hash_content,
+    new_salt,
+    write_records,
+)
+from notion_up.source import Source, open_file
+
+
+@dataclass
+class EngineOptions:
+    """Knobs of the upload engine."""
+
+    workers: int = 4
+    part_size: int = DEFAULT_PART_SIZE
+    max_memory: int | None = None
+
+
+@dataclass
+class Job:
+    """One input of a batch: how to open it, and where it goes in the file database."""
+
+    name: str
+    open: Callable[[], Source]
+    folder_path: str = "/"
+
+
+@dataclass
+class PushResult:
+    """What one pushed file became in Notion."""
+
+    name: str
+    size: int
+    file_id: str
+    file_upload_id: str
+    index_id: str
+    hash: ContentHash
+    plan: PartPlan
+    upload: UploadName
+    seconds: float
+    retries: int
+    folder_path: str = "/"
+
+    def to_json(self) -> dict:
+        """The --json line for this file."""
+        return {
+            "name": self.name,
+            "size": self.size,
+            "file_id": self.file_id,
+            "file_upload_id": self.file_upload_id,
+            "index_id": self.index_id,
+            "hash": self.hash.salted,
+            "sha512": self.hash.sha512,
+            "salt": self.hash.salt,
+            "parts": self.plan.count,
+            "part_size": self.plan.part_size,
+            "mode": self.plan.mode,
+            "content_type": self.upload.content_type,
+            "upload_name": self.upload.upload_name,
+            "carrier": self.upload.carrier,
+            "folder_path": self.folder_path,
+            "seconds": round(self.seconds, 3),
+            "bytes_per_second": round(self.size / self.seconds) if self.seconds > 0 else None,
+            "retries": self.retries,
+        }
+
+
+@dataclass
+class _FileRun:
+    """The state of one file while it is being pushed."""
+
+    name: str
+    size: int
+    plan: PartPlan
+    upload: UploadName
+    source: Source | None = None
+    push_id: int | None = None
+    upload_id: str = ""
+    retries: int = 0
+    failed: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Uploader:
+    """Pushes sources to Notion; one instance serves a whole run (shared pool and budget)."""
+
+    def __init__(
+        self,
+        client: NotionClient,
+        databases: Databases,
+        options: EngineOptions | None = None,
+        *,
+        journal: Journal | None = None,
+        listener: Listener = ignore,
+        max_file_size: int | None = None,
+        cancel: threading.Event | None = None,
+        origin: str | None = None,
+    ) -> None:
+        self.client = client
+        # Which workspace the journal files this run under ("sandbox" for the local one).
+        self.origin = origin or client.base_url
+        self.databases = databases
+        self.options = options or EngineOptions()
+        self.journal = journal
+        self.emit = listener
+        self.max_file_size = max_file_size
+        self.cancel = cancel or threading.Event()
+        workers = max(1, self.options.workers)
+        # workers + 1 buffers: one being read while every worker sends.
+        self.budget = MemoryBudget(
+            (workers + 1) * self.options.part_size, max_rss=self.options.max_memory
+        )
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="notion-up-part")
+
+    def close(self) -> None:
+        """Stop the part pool (pending parts are cancelled)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Uploader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- many files -------------------------------------------------------------------------
+    def push_many(
+        self,
+        jobs: Iterable[Job],
+        on_result: Callable[[Job, PushResult | None, BaseException | None], None],
+    ) -> None:
+        """Push every job, several files at once, reporting each as it ends.
+
+        Files share the part pool, the memory budget and the client's rate limiter, so many
+        small files go up concurrently without more requests in flight than the limits allow.
+        """
+        with ThreadPoolExecutor(
+            max(1, self.options.workers), thread_name_prefix="notion-up-file"
+        ) as files:
+            futures = {}
+            for job in jobs:
+                if self.cancel.is_set():
+                    break
+                futures[files.submit(self.push_job, job)] = job
+                # Keep the queue short so a cancel stops promptly and memory stays flat.
+                while sum(not f.done() for f in futures) > 2 * self.options.workers:
+                    wait(list(futures), return_when="FIRST_COMPLETED", timeout=0.5)
+                self._report_done(futures, on_result)
+            wait(list(futures))
+            self._report_done(futures, on_result)
+
+    def _report_done(self, futures: dict, on_result) -> None:
+        for future in [f for f in futures if f.done()]:
+            job = futures.pop(future)
+            if future.cancelled():
+                continue
+            error = future.exception()
+            on_result(job, None if error else future.result(), error)
+
+    def push_job(self, job: Job) -> PushResult:
+        """Open and push one job, emitting FileDone or FileFailed."""
+        try:
+            source = job.open()
+            try:
+                result = self.push(source, job.folder_path)
+            finally:
+                source.close()
+        except BaseException as exc:
+            self.emit(FileFailed(job.name, exc))
+            raise
+        self.emit(FileDone(job.name, result))
+        return result
+
+    # -- planning ---------------------------------------------------------------------------
+    def plan(self, size: int, name: str) -> tuple[PartPlan, UploadName]:
+        """The part plan and upload name for a file, refused before any request if over a limit."""
+        if self.max_file_size is not None and size > self.max_file_size:
+            raise LimitError(
+                f"{name} is {size} bytes, over this workspace's limit of "
+                f"{self.max_file_size} bytes per file",
+                hint="split it with --split SIZE, or use a workspace on a paid plan",
+            )
+        return plan_parts(size, self.options.part_size), upload_name(name)
+
+    # -- one file ---------------------------------------------------------------------------
+    def push(self, source: Source, folder_path: str = "/") -> PushResult:
+        """Upload `source`, then record it; raises a NotionUpError saying what was left behind."""
+        started = time.monotonic()
+        plan, upload = self.plan(source.size, source.name)
+        run = _FileRun(source.name, source.size, plan, upload, source)
+        self.emit(FileStarted(source.name, source.size, plan.count))
+        salt = new_salt()
+        if self.journal:
+            run.push_id = self.journal.start(
+                name=source.name,
+                source_path=source.path,
+                size=source.size,
+                mtime=source.mtime,
+                mode=plan.mode,
+                part_size=plan.part_size,
+                part_count=plan.count,
+                upload_name=upload.upload_name,
+                content_type=upload.content_type,
+                salt=salt,
+                folder_path=folder_path,
+                files_data_source=self.databases.files_data_source,
+                index_data_source=self.databases.index_data_source,
+                user_database_id=self.databases.user_database_id,
+                api_url=self.origin,
+            )
+        created = self.client.create_file_upload(
+            self._create_body(plan, upload), on_retry=self._on_retry(run, "create")
+        )
+        run.upload_id = created["id"]
+        expiry = created.get("expiry_time")
+        self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
+        try:
+            sha512 = self._send_all(run, already_sent=set())
+            return self._finish(run, sha512, salt, folder_path, started)
+        except NotionUpError as exc:
+            if not isinstance(exc, RecordError):
+                self._journal(run, error=str(exc))
+                exc.hint = self._left_behind(run, expiry, exc.hint)
+            raise
+
+    def _left_behind(self, run: _FileRun, expiry: str | None, hint: str | None) -> str:
+        """Tell the user what the failed push left and how to finish it."""
+        left = f"upload {run.upload_id} is unfinished"
+        if self.journal and run.source and run.source.path:
+            left += f"; run `notion-up resume` before it expires ({expiry or 'in one hour'})"
+        return f"{hint}; {left}" if hint else left
+
+    def _create_body(self, plan: PartPlan, upload: UploadName) -> dict:
+        body = {
+            "mode": plan.mode,
+            "filename": upload.upload_name,
+            "content_type": upload.content_type,
+        }
+        if plan.multi:
+            body["number_of_parts"] = plan.count
+        return body
+
+    def _finish(
+        self, run: _FileRun, sha512: str, salt: str, folder_path: str, started: float
+    ) -> PushResult:
+        content = hash_content(sha512, salt)
+        if run.plan.multi:
+            self.emit(Stage(run.name, "completing"))
+            self.client.complete_file_upload(
+                run.upload_id, on_retry=self._on_retry(run, "complete")
+            )
+        self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
+        self.emit(Stage(run.name, "recording"))
+        record = FileRecord(
+            run.name,
+            run.size,
+            run.upload_id,
+            run.upload.upload_name,
+            content,
+            folder_path,
+        )
+        page_id, index_id = self._record(run, record)
+        return PushResult(
+            run.name,
+            run.size,
+            page_id,
+            run.upload_id,
+            index_id,
+            content,
+            run.plan,
+            run.upload,
+            time.monotonic() - started,
+            run.retries,
+            folder_path,
+        )
+
+    def _record(self, run: _FileRun, record: FileRecord, page_id: str | None = None):
+        try:
+            page_id, index_id = write_records(self.client, self.databases, record, page_id)
+        except RecordError as exc:
+            if exc.page_id:
+                self._journal(run, state="paged", page_id=exc.page_id)
+            self._journal(run, error=str(exc.cause))
+            raise
+        self._journal(run, state="done", page_id=page_id, index_id=index_id, error=None)
+        return page_id, index_id
+
+    def _journal(self, run: _FileRun, **fields: object) -> None:
+        if self.journal and run.push_id is not None:
+            self.journal.update(run.push_id, **fields)
+
+    def _on_retry(self, run: _FileRun, what: str):
+        def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
+            with run.lock:
+                run.retries += 1
+            self.emit(Retrying(run.name, what, attempt, reason, wait_s))
+
+        return on_retry
+
+    # -- resume -----------------------------------------------------------------------------
+    def resume(self, entry: PushEntry) -> PushResult:
+        """Finish a journalled push: resend missing parts, complete, write missing records."""
+        started = time.monotonic()
+        plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
+        upload = UploadName(entry.name, entry.upload_name, entry.content_type)
+        run = _FileRun(entry.name, entry.size, plan, upload, push_id=entry.id)
+        run.upload_id = entry.upload_id or ""
+        self.emit(FileStarted(entry.name, entry.size, plan.count))
+        sha512 = entry.sha512
+        if entry.state == "created":
+            status = self.client.retrieve_file_upload(run.upload_id).get("status")
+            if status == "expired":
+                self._journal(run, state="expired", error="the upload expired")
+                raise NotionUpError(
+                    f"{entry.name}: upload {run.upload_id} expired before it was finished",
+                    hint="push the file again",
+                )
+            if status != "uploaded" or sha512 is None:
+                sha512 = self._resend(run, entry, done=status == "uploaded")
+            if status != "uploaded" and plan.multi:
+                self.client.complete_file_upload(run.upload_id)
+            self._journal(run, state="uploaded", sha512=sha512)
+        assert sha512 is not None and entry.salt is not None
+        content = hash_content(sha512, entry.salt)
+        record = FileRecord(
+            entry.name, entry.size, run.upload_id, entry.upload_name, content, entry.folder_path
+        )
+        page_id, index_id = self._record(run, record, entry.page_id)
+        return PushResult(
+            entry.name,
+            entry.size,
+            page_id,
+            run.upload_id,
+            index_id,
+            content,
+            plan,
+            upload,
+            time.monotonic() - started,
+            run.retries,
+            entry.folder_path,
+        )
+
+    def _resend(self, run: _FileRun, entry: PushEntry, done: bool) -> str:
+        """Re-read the unchanged source, sending the parts Notion does not have yet."""
+        if not entry.source_path:
+            raise NotionUpError(
+                f"{entry.name}: the stream it came from is gone", hint="push it again"
+            )
+        source = open_file(entry.source_path, entry.name)
+        try:
+            if source.size != entry.size or source.mtime != entry.mtime:
+                raise NotionUpError(
+                    f"{entry.source_path} changed since the push began", hint="push it again"
+                )
+            run.source = source
+            sent = set(range(1, run.plan.count + 1)) if done else set()
+            if not done and run.plan.multi and self.journal:
+                sent = self.journal.sent_parts(entry.id)
+            sha512 = self._send_all(run, already_sent=sent)
+        finally:
+            source.close()
+        if entry.sha512 and sha512 != entry.sha512:
+            raise NotionUpError(
+                f"{entry.source_path} changed since the push began (its SHA-512 differs)",
+                hint="push it again",
+            )
+        return sha512
+
+    # -- the bytes --------------------------------------------------------------------------
+    def _send_all(self, run: _FileRun, already_sent: set[int]) -> str:
+        """Read the source once, in order, hashing it; send each part not in `already_sent`.
+
+        Returns the SHA-512 hex digest of everything read.
+        """
+        source = run.source
+        assert source is not None
+        digest = None if source.sha512 else hashlib.sha512()
+        futures: list[Future] = []
+        try:
+            for part_number in range(1, run.plan.count + 1):
+                if self.cancel.is_set():
+                    raise Interrupted("interrupted")
+                if run.failed.is_set():
+                    break
+                length = run.plan.part_length(part_number)
+                taken = self.budget.acquire(length, self._stopping(run))
+                if taken is None:
+                    break
+                try:
+                    buffer = bytearray(length)
+                    view = memoryview(buffer)
+                    source.readinto(view)
+                    if digest is not None:
+                        digest.update(view)
+                except BaseException:
+                    self.budget.release(taken)
+                    raise
+                if part_number in already_sent:
+                    self.budget.release(taken)
+                    continue
+                futures.append(self._pool.submit(self._send_part, run, part_number, view, taken))
+            if not run.failed.is_set() and not self.cancel.is_set():
+                source.check_end()
+        except BaseException:
+            run.failed.set()
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            raise
+        self._wait_parts(run, futures)
+        if self.cancel.is_set():
+            raise Interrupted("interrupted")
+        sha512 = source.sha512 or digest.hexdigest()  # type: ignore[union-attr]
+        self._journal(run, sha512=sha512)
+        return sha512
+
+    def _release_if_cancelled(self, taken: int):
+        def release(future: Future) -> None:
+            if future.cancelled():
+                self.budget.release(taken)
+
+        return release
+
+    def _stopping(self, run: _FileRun):
+        return lambda: run.failed.is_set() or self.cancel.is_set()
+
+    def _wait_parts(self, run: _FileRun, futures: list[Future]) -> None:
+        """Wait for every part; on the first failure cancel the rest and raise it."""
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failure = next((f.exception() for f in done if f.exception()), None)
+        if failure is not None:
+            run.failed.set()
+            for future in pending:
+                future.cancel()
+            wait(pending)
+            raise failure
+
+    def _send_part(self, run: _FileRun, part_number: int, view: memoryview, taken: int) -> None:
+        try:
+            if run.failed.is_set() or self.cancel.is_set():
+                return
+            name = run.name
+            self.emit(PartStarted(name, part_number, view.nbytes))
+            self.client.send_file_upload(
+                run.upload_id,
+                view,
+                run.upload.upload_name,
+                run.upload.content_type,
+                part_number if run.plan.multi else None,
+                on_progress=lambda n: self.emit(BytesSent(name, part_number, n)),
+                on_retry=self._on_retry(run, f"part {part_number}"),
+            )
+            if run.plan.multi and self.journal and run.push_id is not None:
+                self.journal.part_sent(run.push_id, part_number)
+            self.emit(PartDone(name, part_number))
+        except BaseException:
+            run.failed.set()
+            raise
+        finally:
+            view.release()
+            self.budget.release(taken)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A one-line description of a failure for plain output."""
+    if isinstance(exc, NotionUpError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,162 @@
+"""The local journal: each push's progress in SQLite, so an interrupted push can be finished."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pushes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    source_path TEXT,
+    size INTEGER NOT NULL,
+    mtime REAL,
+    mode TEXT NOT NULL,
+    part_size INTEGER NOT NULL,
+    part_count INTEGER NOT NULL,
+    upload_id TEXT,
+    upload_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    expiry_time TEXT,
+    sha512 TEXT,
+    salt TEXT,
+    salted TEXT,
+    folder_path TEXT NOT NULL DEFAULT '/',
+    files_data_source TEXT NOT NULL,
+    index_data_source TEXT NOT NULL,
+    user_database_id TEXT NOT NULL,
+    api_url TEXT NOT NULL,
+    state TEXT NOT NULL,
+    page_id TEXT,
+    index_id TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parts (
+    push_id INTEGER NOT NULL REFERENCES pushes(id),
+    part_number INTEGER NOT NULL,
+    PRIMARY KEY (push_id, part_number)
+);
+CREATE INDEX IF NOT EXISTS pushes_by_source ON pushes(source_path, size, mtime);
+"""
+
+# States in order; a push is finished at "done".
+STATES = ("created", "uploaded", "paged", "done")
+
+
+@dataclass
+class PushEntry:
+    """One row of the journal."""
+
+    id: int
+    name: str
+    source_path: str | None
+    size: int
+    mtime: float | None
+    mode: str
+    part_size: int
+    part_count: int
+    upload_id: str | None
+    upload_name: str
+    content_type: str
+    expiry_time: str | None
+    sha512: str | None
+    salt: str | None
+    salted: str | None
+    folder_path: str
+    files_data_source: str
+    index_data_source: str
+    user_database_id: str
+    api_url: str
+    state: str
+    page_id: str | None
+    index_id: str | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+class Journal:
+    """SQLite-backed push journal; safe to call from the worker threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        os.chmod(self.path, 0o600)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, args: tuple) -> int:
+        with self._lock, self._db:
+            return self._db.execute(sql, args).lastrowid or 0
+
+    def start(self, **fields: object) -> int:
+        """Record a new push (before its upload is created); returns its id."""
+        now = time.time()
+        fields = {**fields, "state": "created", "created_at": now, "updated_at": now}
+        cols = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        return self._write(f"INSERT INTO pushes ({cols}) VALUES ({marks})", tuple(fields.values()))
+
+    def update(self, push_id: int, **fields: object) -> None:
+        """Set some fields of a push."""
+        fields["updated_at"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._write(f"UPDATE pushes SET {sets} WHERE id = ?", (*fields.values(), push_id))
+
+    def part_sent(self, push_id: int, part_number: int) -> None:
+        """Remember that a part was accepted."""
+        self._write(
+            "INSERT OR IGNORE INTO parts (push_id, part_number) VALUES (?, ?)",
+            (push_id, part_number),
+        )
+
+    def sent_parts(self, push_id: int) -> set[int]:
+        """The part numbers already accepted for a push."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT part_number FROM parts WHERE push_id = ?", (push_id,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def get(self, push_id: int) -> PushEntry:
+        """One push by id."""
+        return self._select("WHERE id = ?", (push_id,))[0]
+
+    def unfinished(self) -> list[PushEntry]:
+        """Pushes whose upload was created but whose records are not both written."""
+        return self._select(
+            "WHERE state != 'done' AND upload_id IS NOT NULL AND (error IS NULL OR "
+            "error != 'abandoned') ORDER BY id",
+            (),
+        )
+
+    def find_done(self, source_path: str, size: int, mtime: float) -> PushEntry | None:
+        """The newest finished push of this exact file (path, size, mtime), if any."""
+        rows = self._select(
+            "WHERE state = 'done' AND source_path = ? AND size = ? AND mtime = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (source_path, size, mtime),
+        )
+        return rows[0] if rows else None
+
+    def _select(self, where: str, args: tuple) -> list[PushEntry]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM pushes {where}", args).fetchall()
+        return [PushEntry(**dict(r)) for r in rows]

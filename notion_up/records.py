@@ -1,0 +1,203 @@
+"""The one hash / salt / records module: SHA-512, salt, salted hash, the page and the index entry.
+
+Every upload path (single part, multi-part, stdin) ends here: the record format lives in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from notion_up.errors import APIError, NotionUpError, OutcomeUnknown
+
+# The property names of the service whose databases we share; not ours to rename.
+FILE_SCHEMA: dict[str, str] = {
+    "filename": "title",
+    "filesize": "number",
+    "filehash": "rich_text",
+    "salt": "rich_text",
+    "file_data": "files",
+    "is_public": "checkbox",
+    "is_visible": "checkbox",
+    "is_folder": "checkbox",
+    "folder_path": "rich_text",
+}
+INDEX_SCHEMA: dict[str, str] = {
+    "Original Filename": "title",
+    "Salted SHA512 Hash": "rich_text",
+    "File Page ID": "rich_text",
+    "User Database ID": "rich_text",
+    "Is Public": "checkbox",
+}
+
+
+@dataclass(frozen=True)
+class ContentHash:
+    """The content's SHA-512, a fresh salt, and the salted hash recorded in Notion."""
+
+    sha512: str
+    salt: str
+    salted: str
+
+
+def new_salt() -> str:
+    """A fresh random salt: 32 random bytes as hex."""
+    return secrets.token_hex(32)
+
+
+def salted_hash(sha512_hex: str, salt: str) -> str:
+    """sha512((sha512_hex + salt).encode()) as hex: the value stored in `filehash`."""
+    return hashlib.sha512((sha512_hex + salt).encode()).hexdigest()
+
+
+def hash_content(sha512_hex: str, salt: str | None = None) -> ContentHash:
+    """Salt a content digest (with a fresh salt unless one is given, as on resume)."""
+    salt = salt or new_salt()
+    return ContentHash(sha512_hex, salt, salted_hash(sha512_hex, salt))
+
+
+def verify(sha512_hex: str, salt: str, recorded: str) -> bool:
+    """True when content with this digest is the one recorded with this salt."""
+    return secrets.compare_digest(salted_hash(sha512_hex, salt), recorded)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What is written about one pushed file."""
+
+    name: str
+    size: int
+    file_upload_id: str
+    upload_name: str
+    hash: ContentHash
+    folder_path: str = "/"
+    is_visible: bool = True
+
+
+def _text(value: str) -> list[dict]:
+    return [{"type": "text", "text": {"content": value}}]
+
+
+def file_page_properties(record: FileRecord) -> dict:
+    """The file-database row for `record`, with the upload attached."""
+    return {
+        "filename": {"title": _text(record.name)},
+        "filesize": {"number": record.size},
+        "filehash": {"rich_text": _text(record.hash.salted)},
+        "salt": {"rich_text": _text(record.hash.salt)},
+        "file_data": {
+            "files": [
+                {
+                    "type": "file_upload",
+                    "file_upload": {"id": record.file_upload_id},
+                    "name": record.upload_name,
+                }
+            ]
+        },
+        "is_public": {"checkbox": False},
+        "is_visible": {"checkbox": record.is_visible},
+        "is_folder": {"checkbox": False},
+        "folder_path": {"rich_text": _text(record.folder_path)},
+    }
+
+
+def index_properties(record: FileRecord, page_id: str, user_database_id: str) -> dict:
+    """The global-index entry pointing at the file page."""
+    return {
+        "Original Filename": {"title": _text(record.name)},
+        "Salted SHA512 Hash": {"rich_text": _text(record.hash.salted)},
+        "File Page ID": {"rich_text": _text(page_id)},
+        "User Database ID": {"rich_text": _text(user_database_id)},
+        "Is Public": {"checkbox": False},
+    }
+
+
+class PageWriter(Protocol):
+    """The two client calls the records need (NotionClient satisfies it)."""
+
+    def create_page(self, body: dict) -> dict: ...
+
+    def query_data_source(self, data_source_id: str, body: dict) -> dict: ...
+
+
+class RecordError(NotionUpError):
+    """A record write failed after the bytes went up; says what was left behind."""
+
+    def __init__(self, message: str, upload_id: str, page_id: str | None, cause: Exception):
+        left = f"upload {upload_id}" + (f", page {page_id}" if page_id else "")
+        super().__init__(
+            f"{message}: {cause}; left behind: {left}",
+            hint="run `notion-up resume` before the upload expires",
+        )
+        self.upload_id = upload_id
+        self.page_id = page_id
+        self.cause = cause
+
+    @property
+    def exit_status(self):  # type: ignore[override]
+        return getattr(self.cause, "exit_status", super().exit_status)
+
+
+@dataclass(frozen=True)
+class Databases:
+    """Where records go: the file and index data sources, and the id users know the files by."""
+
+    files_data_source: str
+    index_data_source: str
+    user_database_id: str
+
+
+def find_page(client: PageWriter, data_source: str, prop: str, value: str) -> str | None:
+    """The id of the page whose rich_text `prop` equals `value`, if one exists."""
+    found = client.query_data_source(
+        data_source,
+        {"filter": {"property": prop, "rich_text": {"equals": value}}, "page_size": 1},
+    )
+    results = found.get("results") or []
+    return results[0]["id"] if results else None
+
+
+def write_page_once(
+    client: PageWriter, data_source: str, properties: dict, key_prop: str, key: str
+) -> str:
+    """Create a page, or find the one an ambiguous earlier attempt already made."""
+    body = {"parent": {"type": "data_source_id", "data_source_id": data_source}}
+    body["properties"] = properties
+    for _ in range(5):
+        try:
+            return client.create_page(body)["id"]
+        except OutcomeUnknown as unknown:
+            if unknown.committed_id:
+                return unknown.committed_id
+            existing = find_page(client, data_source, key_prop, key)
+            if existing:
+                return existing
+            last: Exception = unknown.cause
+    raise last
+
+
+def write_records(
+    client: PageWriter, databases: Databases, record: FileRecord, page_id: str | None = None
+) -> tuple[str, str]:
+    """Write the file page (unless `page_id` says it exists) then the index entry."""
+    try:
+        if page_id is None:
+            page_id = write_page_once(
+                client,
+                databases.files_data_source,
+                file_page_properties(record),
+                "filehash",
+                record.hash.salted,
+            )
+        index_id = write_page_once(
+            client,
+            databases.index_data_source,
+            index_properties(record, page_id, databases.user_database_id),
+            "Salted SHA512 Hash",
+            record.hash.salted,
+        )
+    except (APIError, NotionUpError) as exc:
+        raise RecordError("recording failed", record.file_upload_id, page_id, exc) from exc
+    return page_id, index_id

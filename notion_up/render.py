@@ -1,0 +1,231 @@
+"""Renderers: rich bars on a terminal, plain lines without one, nothing with --quiet."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from notion_up.events import (
+    BytesSent,
+    Event,
+    FileDone,
+    FileFailed,
+    FileSkipped,
+    FileStarted,
+    PartDone,
+    PartStarted,
+    Retrying,
+    Stage,
+)
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+@dataclass
+class Totals:
+    """Counts for the periodic line and the summary."""
+
+    files_total: int = 0
+    pushed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bytes_done: int = 0
+    bytes_pushed: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        """One plain progress line."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        done = self.pushed + self.skipped + self.failed
+        return (
+            f"progress: {done}/{self.files_total} files, {human_bytes(self.bytes_done)} sent, "
+            f"{human_bytes(self.bytes_done / elapsed)}/s"
+        )
+
+
+class Renderer:
+    """Base renderer: keeps totals; subclasses draw."""
+
+    def __init__(self, err: TextIO, verbose: bool = False) -> None:
+        self.err = err
+        self.verbose = verbose
+        self.totals = Totals()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, BytesSent):
+                self.totals.bytes_done += event.nbytes
+            elif isinstance(event, FileDone):
+                self.totals.pushed += 1
+                self.totals.bytes_pushed += event.result.size
+            elif isinstance(event, FileFailed):
+                self.totals.failed += 1
+            elif isinstance(event, FileSkipped):
+                self.totals.skipped += 1
+            self.draw(event)
+
+    def draw(self, event: Event) -> None:
+        """Show one event."""
+        if isinstance(event, FileFailed):
+            self.message(f"error: {event.name}: {event.error}")
+
+    def message(self, text: str) -> None:
+        """A line on stderr."""
+        print(text, file=self.err, flush=True)
+
+    def start(self) -> None:
+        """Begin drawing."""
+
+    def stop(self) -> None:
+        """Stop drawing (bars are removed)."""
+
+
+class QuietRenderer(Renderer):
+    """Errors only."""
+
+
+class PlainRenderer(Renderer):
+    """Plain lines for logs and pipes: no bars, no carriage returns, a line every interval."""
+
+    def __init__(self, err: TextIO, verbose: bool = False, interval: float = 30.0) -> None:
+        super().__init__(err, verbose)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def draw(self, event: Event) -> None:
+        if isinstance(event, FileStarted):
+            size = "unknown size" if event.size is None else human_bytes(event.size)
+            self.message(f"pushing {event.name} ({size}, {event.parts} part(s))")
+        elif isinstance(event, FileSkipped):
+            self.message(f"skipped {event.name}: {event.reason}")
+        elif isinstance(event, Retrying):
+            self.message(
+                f"retrying {event.name} {event.what} (attempt {event.attempt}) in "
+                f"{event.wait:.1f}s: {event.reason}"
+            )
+        elif self.verbose and isinstance(event, PartDone):
+            self.message(f"sent {event.name} part {event.part_number}")
+        elif self.verbose and isinstance(event, Stage):
+            self.message(f"{event.stage} {event.name}")
+        else:
+            super().draw(event)
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                self.message(self.totals.line())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class RichRenderer(Renderer):
+    """A bar per file and one per part in flight; parts disappear when they finish."""
+
+    def __init__(self, console: Console, verbose: bool = False) -> None:
+        super().__init__(console.file, verbose)
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}", justify="left"),
+            BarColumn(bar_width=None),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self._files: dict[str, TaskID] = {}
+        self._parts: dict[tuple[str, int], TaskID] = {}
+
+    def draw(self, event: Event) -> None:
+        p = self.progress
+        if isinstance(event, FileStarted):
+            self._files[event.name] = p.add_task(event.name, total=event.size)
+        elif isinstance(event, PartStarted):
+            label = f"  part {event.part_number}"
+            self._parts[(event.name, event.part_number)] = p.add_task(label, total=event.size)
+        elif isinstance(event, BytesSent):
+            part = self._parts.get((event.name, event.part_number))
+            if part is not None:
+                p.advance(part, event.nbytes)
+            if event.name in self._files:
+                p.advance(self._files[event.name], event.nbytes)
+        elif isinstance(event, PartDone):
+            part = self._parts.pop((event.name, event.part_number), None)
+            if part is not None:
+                p.remove_task(part)
+        elif isinstance(event, Retrying):
+            self._reset_part(event)
+            p.console.log(f"retrying {event.name} {event.what}: {event.reason}")
+        elif isinstance(event, FileSkipped):
+            p.console.log(f"skipped {event.name}: {event.reason}")
+        elif isinstance(event, FileDone | FileFailed):
+            task = self._files.pop(event.name, None)
+            if task is not None:
+                p.remove_task(task)
+            for key in [k for k in self._parts if k[0] == event.name]:
+                p.remove_task(self._parts.pop(key))
+            if isinstance(event, FileFailed):
+                p.console.log(f"[red]error[/red]: {event.name}: {event.error}")
+
+    def _reset_part(self, event: Retrying) -> None:
+        # A resent part starts over; take its bytes back off the bars.
+        if not event.what.startswith("part "):
+            return
+        key = (event.name, int(event.what.split()[1]))
+        part = self._parts.get(key)
+        if part is None:
+            return
+        sent = self.progress.tasks[self._task_index(part)].completed
+        self.progress.reset(part)
+        if event.name in self._files:
+            self.progress.advance(self._files[event.name], -sent)
+
+    def _task_index(self, task_id: TaskID) -> int:
+        return next(i for i, t in enumerate(self.progress.tasks) if t.id == task_id)
+
+    def start(self) -> None:
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def choose_renderer(
+    quiet: bool, verbose: bool, interval: float, err: TextIO | None = None
+) -> Renderer:
+    """Pick once: nothing with --quiet, rich bars on a terminal, plain lines otherwise."""
+    err = err or sys.stderr
+    if quiet:
+        return QuietRenderer(err)
+    if err.isatty():
+        return RichRenderer(Console(file=err), verbose)
+    return PlainRenderer(err, verbose, interval)

@@ -1,0 +1,112 @@
+"""Retry policy and the shared rate limiter: pure decisions, clock and sleep injected."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Notion's documented transient answers; 529 is "overloaded, treat like 429".
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+THROTTLE_STATUSES = frozenset({429, 529})
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry; `delay` is a pure function of its inputs and the RNG."""
+
+    max_attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    max_retry_after: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def is_retryable_status(self, status: int) -> bool:
+        """True for the statuses Notion documents as temporary."""
+        return status in RETRYABLE_STATUSES
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt `attempt + 1`: full jitter, never under Retry-After."""
+        backoff = self.rng.uniform(0, min(self.cap, self.base * (2**attempt)))
+        if retry_after is None:
+            return backoff
+        # Retry-After is a floor; a little jitter above it spreads the threads that all got it.
+        return retry_after + min(backoff, 0.25)
+
+    def gives_up(self, attempt: int, retry_after: float | None = None) -> bool:
+        """True when `attempt` (1-based, already made) was the last one allowed."""
+        if retry_after is not None and retry_after > self.max_retry_after:
+            return True
+        return attempt >= self.max_attempts
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds (Notion sends integer seconds); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+class RateLimiter:
+    """A token bucket shared by every thread of a run, with a run-wide pause after a 429."""
+
+    def __init__(
+        self,
+        rate: float = 3.0,
+        burst: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(self.burst)
+        self._stamp = clock()
+        self._paused_until = 0.0
+
+    @property
+    def unlimited(self) -> bool:
+        """A rate of 0 or less means no limit (local servers, benchmarks)."""
+        return self.rate <= 0
+
+    def acquire(self) -> float:
+        """Block until one request may go; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            wait = self._try_take()
+            if wait <= 0:
+                return waited
+            self._sleep(wait)
+            waited += wait
+
+    def _try_take(self) -> float:
+        with self._lock:
+            now = self._clock()
+            if now < self._paused_until:
+                return self._paused_until - now
+            if self.unlimited:
+                return 0.0
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return 0.0
+            return (1 - self._tokens) / self.rate
+
+    def pause(self, seconds: float) -> None:
+        """Hold every thread back for `seconds` (after a 429) and empty the bucket."""
+        with self._lock:
+            now = self._clock()
+            self._paused_until = max(self._paused_until, now + seconds)
+            # Restart from an empty bucket at the end of the pause so the run resumes slowly.
+            self._tokens = 0.0
+            self._stamp = self._paused_until

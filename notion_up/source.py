@@ -1,0 +1,167 @@
+"""Where bytes come from: a file on disk, bytes in memory, a spooled or a declared-size stream."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from notion_up.errors import InputError, StreamSizeError
+from notion_up.parts import SINGLE_PART_MAX
+
+READ_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Source:
+    """Bytes to upload, read once, in order, through `readinto`."""
+
+    name: str
+    size: int
+    stream: BinaryIO
+    path: str | None = None
+    mtime: float | None = None
+    # A digest already computed while spooling, so the bytes are not hashed twice.
+    sha512: str | None = None
+    declared: bool = False
+    _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _read: int = 0
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill `buffer` completely (or to the end of the data); returns the bytes read."""
+        want = buffer.nbytes
+        got = 0
+        while got < want:
+            n = self.stream.readinto(buffer[got:])
+            if not n:
+                break
+            got += n
+        self._read += got
+        if self.declared and got < want:
+            raise StreamSizeError(
+                f"{self.name}: the stream ended after {self._read} bytes, "
+                f"but --size declared {self.size}",
+                hint="pass the exact size, or leave --size out",
+            )
+        return got
+
+    def check_end(self) -> None:
+        """For a declared-size stream, fail when bytes remain after `size`."""
+        if self.declared and self.stream.read(1):
+            raise StreamSizeError(
+                f"{self.name}: the stream is longer than the {self.size} bytes --size declared",
+                hint="pass the exact size, or leave --size out",
+            )
+
+    def close(self) -> None:
+        """Close the stream and remove any spool file."""
+        try:
+            self.stream.close()
+        finally:
+            for clean in self._cleanup:
+                clean()
+
+
+def open_file(path: str, name: str | None = None) -> Source:
+    """A regular file on disk, or an InputError that says what is wrong with it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except PermissionError:
+        raise InputError(f"cannot read {path}: permission denied") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path} is a directory", hint="use -r to push its files")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path} is not a regular file", hint="pipe it in with `-` and --name")
+    try:
+        stream = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
+    except PermissionError:
+        raise InputError(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    return Source(
+        name or os.path.basename(path),
+        info.st_size,
+        stream,
+        path=os.path.abspath(path),
+        mtime=info.st_mtime,
+    )
+
+
+def open_stream(
+    stream: BinaryIO,
+    name: str,
+    size: int | None = None,
+    spool_dir: str | None = None,
+    on_spooled: Callable[[int], None] | None = None,
+) -> Source:
+    """A stream of unknown size (held in memory or spooled) or of a declared `size`."""
+    if size is not None:
+        if size < 0:
+            raise StreamSizeError("--size must not be negative")
+        return Source(name, size, stream, declared=True)
+    head = _read_up_to(stream, SINGLE_PART_MAX + 1)
+    if len(head) <= SINGLE_PART_MAX:
+        from io import BytesIO
+
+        return Source(name, len(head), BytesIO(head))
+    return _spool(stream, head, name, spool_dir, on_spooled)
+
+
+def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
+    buffer = bytearray(limit)
+    view = memoryview(buffer)
+    got = 0
+    while got < limit:
+        n = stream.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    view.release()
+    del buffer[got:]
+    return bytes(buffer)
+
+
+def _spool(
+    stream: BinaryIO,
+    head: bytes,
+    name: str,
+    spool_dir: str | None,
+    on_spooled: Callable[[int], None] | None,
+) -> Source:
+    """Copy the stream to a temporary file, hashing as it goes; the file is removed on close."""
+    digest = hashlib.sha512(head)
+    spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 - removed by Source.close
+        prefix="notion-up-", suffix=".spool", dir=spool_dir, delete=False
+    )
+    path = spool.name
+    try:
+        spool.write(head)
+        total = len(head)
+        del head
+        buffer = bytearray(READ_CHUNK * 4)
+        view = memoryview(buffer)
+        while True:
+            n = stream.readinto(view)
+            if not n:
+                break
+            chunk = view[:n]
+            digest.update(chunk)
+            spool.write(chunk)
+            total += n
+            if on_spooled:
+                on_spooled(total)
+        spool.close()
+        reader = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
+    except BaseException:
+        spool.close()
+        os.unlink(path)
+        raise
+    source = Source(name, total, reader, sha512=digest.hexdigest())
+    source._cleanup.append(lambda: os.path.exists(path) and os.unlink(path))
+    return source

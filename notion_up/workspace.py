@@ -1,0 +1,90 @@
+"""What a run learns about the workspace once: limits, data sources, and whether the schema fits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from notion_up.client import NotionClient
+from notion_up.errors import APIError, ConfigError
+from notion_up.records import FILE_SCHEMA, INDEX_SCHEMA, Databases
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A resolved data source and the database that holds it."""
+
+    database_id: str
+    data_source_id: str
+    properties: dict
+
+
+def resolve_data_source(client: NotionClient, some_id: str, what: str) -> DataSource:
+    """Accept a database id (use its first data source) or a data source id as given."""
+    try:
+        database = client.retrieve_database(some_id)
+    except APIError as exc:
+        if exc.status not in (400, 404):
+            raise _explain(exc, what, some_id) from None
+        database = None
+    try:
+        if database is not None:
+            sources = database.get("data_sources") or []
+            if not sources:
+                raise ConfigError(f"the {what} {some_id} has no data source")
+            ds = client.retrieve_data_source(sources[0]["id"])
+            return DataSource(database["id"], ds["id"], ds.get("properties", {}))
+        ds = client.retrieve_data_source(some_id)
+    except APIError as exc:
+        raise _explain(exc, what, some_id) from None
+    parent = ds.get("parent") or {}
+    return DataSource(parent.get("database_id", some_id), ds["id"], ds.get("properties", {}))
+
+
+def _explain(exc: APIError, what: str, some_id: str) -> ConfigError | APIError:
+    if exc.status == 404:
+        return ConfigError(
+            f"the {what} {some_id} was not found: {exc.notion_message}",
+            hint="check the id and share the database with your integration",
+        )
+    if exc.status in (401, 403):
+        return ConfigError(
+            f"Notion refused the token ({exc.code}): {exc.notion_message}",
+            hint="check NOTION_TOKEN",
+        )
+    return exc
+
+
+def check_schema(properties: dict, schema: dict[str, str], what: str) -> None:
+    """Fail naming the first property that is missing or of the wrong type."""
+    for name, kind in schema.items():
+        actual = (properties.get(name) or {}).get("type")
+        if actual is None:
+            raise ConfigError(
+                f"the {what} has no property {name!r} ({kind})",
+                hint="create the databases with `notion-up init --parent PAGE_ID`",
+            )
+        if actual != kind:
+            raise ConfigError(
+                f"the {what} property {name!r} is {actual}, not {kind}",
+                hint="create the databases with `notion-up init --parent PAGE_ID`",
+            )
+
+
+def max_upload_size(client: NotionClient) -> int | None:
+    """The workspace's per-file limit from GET /v1/users/me (None when not said)."""
+    try:
+        me = client.users_me()
+    except APIError as exc:
+        raise _explain(exc, "workspace", "") from None
+    limits = (me.get("bot") or {}).get("workspace_limits") or {}
+    value = limits.get("max_file_upload_size_in_bytes")
+    return int(value) if value is not None else None
+
+
+def open_databases(client: NotionClient, database: str, index: str) -> Databases:
+    """Resolve and check both databases once per run."""
+    files = resolve_data_source(client, database, "file database")
+    check_schema(files.properties, FILE_SCHEMA, "file database")
+    idx = resolve_data_source(client, index, "index database")
+    check_schema(idx.properties, INDEX_SCHEMA, "index database")
+    return Databases(files.data_source_id, idx.data_source_id, files.database_id)
