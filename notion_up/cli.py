@@ -27,7 +27,7 @@ from notion_up.records import Databases
 from notion_up.render import QuietRenderer, Renderer, choose_renderer, human_bytes
 from notion_up.retry import RateLimiter
 from notion_up.source import open_file, open_stream
-from notion_up.workspace import max_upload_size, open_databases
+from notion_up.workspace import create_databases, max_upload_size, open_databases
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
 3 configuration or authentication, 4 input not found or unreadable,
@@ -461,6 +461,63 @@ def pending(
             else:
                 out.line(f"{e.upload_id}  {e.state}  expires {e.expiry_time}  {e.name}")
         journal.close()
+
+
+# -- init / sandbox ------------------------------------------------------------------------
+def _exports(values: dict[str, str]) -> None:
+    for key, value in values.items():
+        print(f"export {key}={value}")
+
+
+@app.command()
+def init(
+    parent: Annotated[str, typer.Option("--parent", help="Page id to create the databases under.")],
+    api_url: ApiUrl = None,
+    debug: Debug = False,
+    profile: Profile = None,
+) -> None:
+    """Create the file database and the global index (the schema push needs) under a page."""
+    with errors_to_exit(debug):
+        settings = _settings({"api_url": api_url}, profile)
+        with connect(settings, sandbox=False) as ctx:
+            files_id, index_id = create_databases(ctx.client, parent)
+        _exports({"NOTION_UP_DATABASE": files_id, "NOTION_UP_INDEX": index_id})
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 = any free).")] = 8787,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state-dir", help="Where the server keeps its workspace and files."),
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """Run the local Notion-compatible server in the foreground; prints the export lines."""
+    from notion_up.config import data_dir
+    from notion_up.localserver import LocalNotion
+
+    with errors_to_exit(debug):
+        server = LocalNotion(state_dir=state or data_dir() / "sandbox", port=port)
+        url = server.start()
+        ws = server.ensure_workspace()
+        _exports(
+            {
+                "NOTION_API_URL": url,
+                "NOTION_TOKEN": server.token,
+                "NOTION_UP_DATABASE": ws.files_database_id,
+                "NOTION_UP_INDEX": ws.index_database_id,
+            }
+        )
+        print(f"# root page for `notion-up init --parent`: {ws.root_page_id}")
+        print("# serving; Ctrl-C to stop", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
 
 
 def main() -> None:

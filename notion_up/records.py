@@ -24,6 +24,8 @@ FILE_SCHEMA: dict[str, str] = {
     "is_folder": "checkbox",
     "folder_path": "rich_text",
 }
+# `init` also makes the checkbox split files' manifests use; push does not require it.
+INIT_FILE_SCHEMA: dict[str, str] = {**FILE_SCHEMA, "is_manifest": "checkbox"}
 INDEX_SCHEMA: dict[str, str] = {
     "Original Filename": "title",
     "Salted SHA512 Hash": "rich_text",

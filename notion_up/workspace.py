@@ -88,3 +88,28 @@ def open_databases(client: NotionClient, database: str, index: str) -> Databases
     idx = resolve_data_source(client, index, "index database")
     check_schema(idx.properties, INDEX_SCHEMA, "index database")
     return Databases(files.data_source_id, idx.data_source_id, files.database_id)
+
+
+def _database_body(parent_page: str, title: str, schema: dict[str, str]) -> dict:
+    return {
+        "parent": {"type": "page_id", "page_id": parent_page},
+        "title": [{"type": "text", "text": {"content": title}}],
+        "is_inline": False,
+        "initial_data_source": {"properties": {name: {kind: {}} for name, kind in schema.items()}},
+    }
+
+
+def create_databases(client: NotionClient, parent_page: str) -> tuple[str, str]:
+    """Create the file database and the global index under a page; returns their ids."""
+    try:
+        files = client.create_database(
+            _database_body(
+                parent_page, "notion-up files", {**FILE_SCHEMA, "is_manifest": "checkbox"}
+            )
+        )
+        index = client.create_database(
+            _database_body(parent_page, "notion-up global index", INDEX_SCHEMA)
+        )
+    except APIError as exc:
+        raise _explain(exc, "parent page", parent_page) from None
+    return files["id"], index["id"]
