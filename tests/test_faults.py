@@ -1,0 +1,275 @@
+"""Faults, rate limits and bad input through the real command against the local server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import Sandbox, run_cli
+from tests.test_e2e import MB, MiB, check_recorded, count_pages, make_file
+
+
+def pushed_lines(done: subprocess.CompletedProcess) -> list[dict]:
+    return [json.loads(x) for x in done.stdout.decode().splitlines() if '"summary"' not in x]
+
+
+def assert_no_token(sandbox: Sandbox, *outputs: bytes | str) -> None:
+    for out in outputs:
+        text = out.decode() if isinstance(out, bytes) else out
+        assert sandbox.token not in text
+
+
+def test_five_xx_and_dropped_connections_still_deliver_every_file_once(sandbox, tmp_path):
+    opts = sandbox.server.options
+    opts.fault_rate = 0.2
+    opts.fault_endpoints = frozenset({"send", "complete"})
+    opts.drop_rate = 0.05
+    files = {}
+    for i, size in enumerate([3 * MB, 12 * MiB + 7, 26 * MiB + 5]):
+        path = tmp_path / f"data{i}.pdf"
+        files[path.name] = (size, make_file(path, size, seed=i))
+    args = ["push", "--json", "--rate", "0", "--debug", *(str(tmp_path / n) for n in files)]
+    done = run_cli(args, sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    results = {x["name"]: x for x in pushed_lines(done)}
+    for name, (size, sha512) in files.items():
+        check_recorded(sandbox, results[name], name, size, sha512)
+        digest = results[name]["hash"]
+        assert count_pages(sandbox, sandbox.files_data_source_id, "filehash", digest) == 1
+    stats = sandbox.server.stats()
+    faults = sum(
+        n for ep in ("send", "complete") for st, n in stats["requests"].get(ep, {}).items()
+        if st.startswith("5")
+    )  # fmt: skip
+    assert faults > 0, stats["requests"]
+    assert sum(x["retries"] for x in results.values()) > 0
+    assert_no_token(sandbox, done.stdout, done.stderr)
+
+
+def test_faults_after_the_page_was_created_leave_one_page_and_one_index_entry(sandbox, tmp_path):
+    sandbox.server.options.fault_after_create_rate = 1.0
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"r{i}.txt"
+        path.write_text(f"record {i}\n")
+        paths.append(str(path))
+    done = run_cli(["push", "--json", "--rate", "0", *paths], sandbox.env())
+    sandbox.server.options.fault_after_create_rate = 0.0
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    lines = pushed_lines(done)
+    assert len(lines) == 4
+    for line in lines:
+        assert count_pages(sandbox, sandbox.files_data_source_id, "filehash", line["hash"]) == 1
+        index_hits = count_pages(
+            sandbox, sandbox.index_data_source_id, "Salted SHA512 Hash", line["hash"]
+        )
+        assert index_hits == 1
+    assert sandbox.server.stats()["pages_created"] == 8
+
+
+def test_tight_rate_limit_with_eight_workers_never_comes_back_early(sandbox, tmp_path):
+    opts = sandbox.server.options
+    opts.rate_limit, opts.rate, opts.burst = True, 3.0, 3
+    path = tmp_path / "movie.mp4"
+    sha512 = make_file(path, 26 * MiB, seed=9)
+    args = ["push", "--json", "--workers", "8", "--rate", "10", str(path)]
+    done = run_cli(args, sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    (line,) = pushed_lines(done)
+    check_recorded(sandbox, line, "movie.mp4", 26 * MiB, sha512)
+    stats = sandbox.server.stats()
+    assert (
+        stats["requests"].get("send", {}).get("429", 0)
+        + sum(v.get("429", 0) for v in stats["requests"].values())
+        > 0
+    ), "the client's own limit was above the server's: 429s expected"
+    assert stats["early_retries"] == 0
+
+
+def _journal_parts(state: Path) -> int:
+    db = state / "journal.sqlite"
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=5) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM parts").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def test_a_run_killed_mid_upload_is_finished_by_resume(sandbox, tmp_path):
+    sandbox.server.options.bandwidth = 4 * MiB
+    path = tmp_path / "video.mov"
+    sha512 = make_file(path, 31 * MiB, seed=3)
+    state = tmp_path / "state"
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notion_up", "push", "--rate", "0", "-w", "2", str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while _journal_parts(state) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert sandbox.server.stats()["pages_created"] == 0
+    sandbox.server.options.bandwidth = None
+
+    listed = run_cli(["pending", "--json"], env)
+    (entry,) = [json.loads(x) for x in listed.stdout.decode().splitlines()]
+    assert entry["name"] == "video.mov" and entry["expiry_time"]
+
+    done = run_cli(["resume", "--json", "--rate", "0"], env)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    (line,) = pushed_lines(done)
+    check_recorded(sandbox, line, "video.mov", 31 * MiB, sha512)
+    assert count_pages(sandbox, sandbox.files_data_source_id, "filehash", line["hash"]) == 1
+    assert run_cli(["pending"], env).stdout == b""
+
+
+def test_failed_record_write_says_resume_and_resume_records_once(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    sha512 = make_file(path, 1234)
+    state = tmp_path / "state"
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
+    opts = sandbox.server.options
+    opts.fault_rate, opts.fault_endpoints = 1.0, frozenset({"create_page", "query"})
+    done = run_cli(["push", "--rate", "0", str(path)], env)
+    opts.fault_rate = 0.0
+    assert done.returncode == 5
+    err = done.stderr.decode()
+    assert "notion-up resume" in err and "left behind" in err and "Traceback" not in err
+    assert done.stdout == b""
+    resumed = run_cli(["resume", "--json", "--rate", "0"], env)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    (line,) = pushed_lines(resumed)
+    check_recorded(sandbox, line, "a.pdf", 1234, sha512)
+
+
+# -- bad input: exit code, one line, nothing written -------------------------------------
+def _one_line_error(done: subprocess.CompletedProcess) -> str:
+    err = done.stderr.decode().strip()
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_missing_file_exits_4(sandbox, tmp_path):
+    done = run_cli(["push", str(tmp_path / "nope.pdf")], sandbox.env())
+    assert done.returncode == 4
+    assert "no such file" in _one_line_error(done)
+    assert sandbox.server.stats()["total_requests"] == 0
+
+
+def test_directory_without_recursive_exits_4(sandbox, tmp_path):
+    done = run_cli(["push", str(tmp_path)], sandbox.env())
+    assert done.returncode == 4
+    assert "is a directory" in _one_line_error(done)
+
+
+def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
+    """Mode 000 as a normal user; as root (CI) opening is refused the way the kernel would."""
+    from typer.testing import CliRunner
+
+    import notion_up.source
+    from notion_up.cli import app
+
+    path = tmp_path / "secret.pdf"
+    path.write_bytes(b"x")
+    path.chmod(0)
+    real_open = open
+
+    def deny(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(notion_up.source, "open", deny, raising=False)
+    for key, value in sandbox.env().items():
+        if key.startswith("NOTION"):
+            monkeypatch.setenv(key, value)
+    done = CliRunner().invoke(app, ["push", str(path)])
+    assert done.exit_code == 4
+    assert "permission denied" in done.stderr
+    assert sandbox.server.stats()["total_requests"] == 0
+
+
+def test_missing_token_exits_3(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"x")
+    env = sandbox.env()
+    del env["NOTION_TOKEN"]
+    done = run_cli(["push", str(path)], env)
+    assert done.returncode == 3
+    assert "NOTION_TOKEN is not set" in _one_line_error(done)
+
+
+def test_rejected_token_exits_3_without_echoing_it(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"x")
+    done = run_cli(["push", str(path)], sandbox.env(NOTION_TOKEN="ntn_wrong_token_123456"))
+    assert done.returncode == 3
+    line = _one_line_error(done)
+    assert "unauthorized" in line or "token" in line
+    assert "ntn_wrong_token_123456" not in line
+
+
+def test_unknown_database_exits_3(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"x")
+    env = sandbox.env(NOTION_UP_DATABASE="00000000-0000-4000-8000-000000000000")
+    done = run_cli(["push", str(path)], env)
+    assert done.returncode == 3
+    assert "not found" in _one_line_error(done)
+    assert sandbox.server.stats()["pages_created"] == 0
+
+
+def test_database_missing_a_property_names_it_and_suggests_init(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"x")
+    # The index database lacks the file database's properties.
+    env = sandbox.env(NOTION_UP_DATABASE=sandbox.index_database_id)
+    done = run_cli(["push", str(path)], env)
+    assert done.returncode == 3
+    line = _one_line_error(done)
+    assert "'filename'" in line and "notion-up init" in line
+
+
+def test_file_over_the_workspace_limit_is_refused_before_any_upload(sandbox, tmp_path):
+    sandbox.server.options.max_file_upload_size = 5 * MiB
+    path = tmp_path / "big.pdf"
+    make_file(path, 5 * MiB + 1)
+    done = run_cli(["push", str(path)], sandbox.env())
+    assert done.returncode == 6
+    line = _one_line_error(done)
+    assert str(5 * MiB) in line and "--split" in line
+    assert "create_upload" not in sandbox.server.stats()["requests"]
+
+
+def test_empty_file_is_pushed_and_recorded(sandbox, tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    done = run_cli(["push", "--json", "--rate", "0", str(path)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()
+    (line,) = pushed_lines(done)
+    check_recorded(sandbox, line, "empty.txt", 0, __import__("hashlib").sha512(b"").hexdigest())
+
+
+def test_broken_stdout_pipe_is_one_line_and_nonzero(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"x")
+    cmd = f"{sys.executable} -m notion_up push --rate 0 {path} | true"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd], env=sandbox.env(), capture_output=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr.decode()

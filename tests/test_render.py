@@ -1,0 +1,75 @@
+"""Progress output: rich bars in a real pseudo-terminal, plain lines without one."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+
+from tests.conftest import run_cli
+from tests.test_e2e import MiB, make_file
+
+
+def _run_with_stderr_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notion_up", *args],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**env, "TERM": "xterm-256color", "COLUMNS": "100"},
+    )
+    os.close(slave)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif proc.poll() is not None:
+            break
+    out = proc.stdout.read()
+    proc.wait()
+    os.close(master)
+    return proc.returncode, out, screen
+
+
+def test_terminal_shows_bars_for_the_file_and_its_parts(sandbox, tmp_path):
+    sandbox.server.options.bandwidth = 8 * MiB
+    path = tmp_path / "clip.mp4"
+    make_file(path, 26 * MiB)
+    code, out, screen = _run_with_stderr_on_a_pty(["push", "--rate", "0", str(path)], sandbox.env())
+    assert code == 0, screen.decode(errors="replace")[-2000:]
+    text = screen.decode(errors="replace")
+    assert "clip.mp4" in text and "part " in text
+    assert "━" in text  # rich's bar glyph
+    assert "\x1b[" in text  # redrawn in place
+    # stdout is for results only: one line, no escape codes.
+    (line,) = out.decode().splitlines()
+    assert line.endswith("  clip.mp4") and "\x1b" not in line
+
+
+def test_without_a_terminal_there_are_plain_lines_and_no_control_characters(sandbox, tmp_path):
+    path = tmp_path / "clip.mp4"
+    make_file(path, 21 * 1000 * 1000)
+    done = run_cli(["push", "--rate", "0", "--stats", "0.05", str(path)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()
+    err = done.stderr.decode()
+    assert "pushing clip.mp4" in err
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", err + done.stdout.decode())
+
+
+def test_quiet_shows_nothing_but_results(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"%PDF-1.4")
+    done = run_cli(["push", "-q", "--rate", "0", str(path)], sandbox.env())
+    assert done.returncode == 0
+    assert done.stderr == b""
+    assert len(done.stdout.decode().splitlines()) == 1
