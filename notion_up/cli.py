@@ -27,7 +27,7 @@ from notion_up.records import Databases
 from notion_up.render import QuietRenderer, Renderer, choose_renderer, human_bytes
 from notion_up.retry import RateLimiter
 from notion_up.source import open_file, open_stream
-from notion_up.workspace import create_databases, max_upload_size, open_databases
+from notion_up.workspace import create_databases, facts_key, load_facts
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
 3 configuration or authentication, 4 input not found or unreadable,
@@ -335,8 +335,9 @@ def _run_push(
 ) -> ExitStatus:
     with connect(settings, sandbox) as ctx, InterruptHandler() as interrupt:
         require(settings, "database", "index")
-        limit = max_upload_size(ctx.client)
-        databases = open_databases(ctx.client, str(settings.database), str(settings.index))
+        journal = _journal(settings)
+        database, index = str(settings.database), str(settings.index)
+        facts = load_facts(ctx.client, database, index, journal)
         options = EngineOptions(int(settings.workers), int(settings.part_size), max_memory)
         failures: list[BaseException] = []
 
@@ -349,27 +350,36 @@ def _run_push(
                 out.failure(job.name, error)
 
         renderer.totals.files_total = len(jobs)
-        journal = _journal(settings)
         renderer.start()
         try:
             with Uploader(
                 ctx.client,
-                databases,
+                facts.databases,
                 options,
                 journal=journal,
                 listener=renderer,
-                max_file_size=limit,
+                max_file_size=facts.max_file_size,
                 cancel=interrupt.cancel,
                 origin=ctx.origin,
             ) as uploader:
                 uploader.push_many(jobs, on_result)
         finally:
             renderer.stop()
+            if any(_stale_facts(f) for f in failures):
+                journal.forget_facts(facts_key(ctx.client, database, index))
             journal.close()
         _summary(renderer, out)
         if interrupt.cancel.is_set():
             raise Interrupted("interrupted; run `notion-up resume` to finish what was started")
         return _exit_status(failures, renderer.totals.pushed)
+
+
+def _stale_facts(error: BaseException) -> bool:
+    """True when Notion's answer says the cached schema, ids or limits may be out of date."""
+    cause = getattr(error, "cause", error)
+    status = getattr(cause, "status", None)
+    code = getattr(cause, "code", "")
+    return status in (401, 403, 404) or code == "validation_error"
 
 
 def _summary(renderer: Renderer, out: Output) -> None:

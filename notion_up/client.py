@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +64,11 @@ class NotionClient:
         self._pool_size = pool_size
         self._local = threading.local()
         self.stats = ClientStats()
+
+    @property
+    def token_fingerprint(self) -> str:
+        """A one-way fingerprint of the token, to key caches without storing the token."""
+        return hashlib.sha256(self._token.encode()).hexdigest()[:32]
 
     def __repr__(self) -> str:  # never show the token, even in a debugger or a traceback
         return f"NotionClient(base_url={self.base_url!r})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -42,6 +43,11 @@ CREATE TABLE IF NOT EXISTS parts (
     push_id INTEGER NOT NULL REFERENCES pushes(id),
     part_number INTEGER NOT NULL,
     PRIMARY KEY (push_id, part_number)
+);
+CREATE TABLE IF NOT EXISTS workspace_facts (
+    key TEXT PRIMARY KEY,
+    facts TEXT NOT NULL,
+    fetched_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pushes_by_source ON pushes(source_path, size, mtime);
 """
@@ -155,6 +161,27 @@ class Journal:
             (source_path, size, mtime),
         )
         return rows[0] if rows else None
+
+    def facts(self, key: str, max_age: float) -> dict | None:
+        """Cached workspace facts under `key`, if younger than `max_age` seconds."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT facts, fetched_at FROM workspace_facts WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None or time.time() - row["fetched_at"] > max_age:
+            return None
+        return json.loads(row["facts"])
+
+    def store_facts(self, key: str, facts: dict) -> None:
+        """Cache workspace facts under `key`."""
+        self._write(
+            "INSERT OR REPLACE INTO workspace_facts (key, facts, fetched_at) VALUES (?, ?, ?)",
+            (key, json.dumps(facts), time.time()),
+        )
+
+    def forget_facts(self, key: str) -> None:
+        """Drop cached facts (after Notion said they no longer hold)."""
+        self._write("DELETE FROM workspace_facts WHERE key = ?", (key,))
 
     def _select(self, where: str, args: tuple) -> list[PushEntry]:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import tempfile
@@ -107,13 +108,28 @@ def open_stream(
         return Source(name, size, stream, declared=True)
     head = _read_up_to(stream, SINGLE_PART_MAX + 1)
     if len(head) <= SINGLE_PART_MAX:
-        from io import BytesIO
-
-        return Source(name, len(head), BytesIO(head))
+        return Source(name, len(head), BufferStream(head))
     return _spool(stream, head, name, spool_dir, on_spooled)
 
 
-def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
+class BufferStream(io.RawIOBase):
+    """A read-only stream over a buffer that never copies it (BytesIO would)."""
+
+    def __init__(self, buffer: bytearray) -> None:
+        self._view = memoryview(buffer)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        n = min(len(target), self._view.nbytes - self._pos)
+        target[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def _read_up_to(stream: BinaryIO, limit: int) -> bytearray:
     buffer = bytearray(limit)
     view = memoryview(buffer)
     got = 0
@@ -124,12 +140,12 @@ def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
         got += n
     view.release()
     del buffer[got:]
-    return bytes(buffer)
+    return buffer
 
 
 def _spool(
     stream: BinaryIO,
-    head: bytes,
+    head: bytearray,
     name: str,
     spool_dir: str | None,
     on_spooled: Callable[[int], None] | None,

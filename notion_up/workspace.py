@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from notion_up.client import NotionClient
 from notion_up.errors import APIError, ConfigError
@@ -88,6 +90,55 @@ def open_databases(client: NotionClient, database: str, index: str) -> Databases
     idx = resolve_data_source(client, index, "index database")
     check_schema(idx.properties, INDEX_SCHEMA, "index database")
     return Databases(files.data_source_id, idx.data_source_id, files.database_id)
+
+
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What a run must know before sending bytes: the per-file limit and where records go."""
+
+    max_file_size: int | None
+    databases: Databases
+
+
+class FactsCache(Protocol):
+    """Where facts may be kept between runs (the journal)."""
+
+    def facts(self, key: str, max_age: float) -> dict | None: ...
+
+    def store_facts(self, key: str, facts: dict) -> None: ...
+
+    def forget_facts(self, key: str) -> None: ...
+
+
+# Short enough that a changed schema or plan is seen soon; long enough that a script calling
+# notion-up once per file does not spend five of its three-per-second requests on setup each time.
+FACTS_MAX_AGE = 600.0
+
+
+def facts_key(client: NotionClient, database: str, index: str) -> str:
+    """A cache key for this workspace and pair of databases (the token only as a hash)."""
+    material = "\0".join([client.base_url, client.token_fingerprint, database, index])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def load_facts(
+    client: NotionClient,
+    database: str,
+    index: str,
+    cache: FactsCache | None = None,
+    max_age: float = FACTS_MAX_AGE,
+) -> WorkspaceFacts:
+    """Limit and databases, from the cache when fresh, otherwise from Notion (then cached)."""
+    key = facts_key(client, database, index)
+    cached = cache.facts(key, max_age) if cache else None
+    if cached is not None:
+        return WorkspaceFacts(cached["max_file_size"], Databases(**cached["databases"]))
+    facts = WorkspaceFacts(max_upload_size(client), open_databases(client, database, index))
+    if cache:
+        cache.store_facts(
+            key, {"max_file_size": facts.max_file_size, "databases": asdict(facts.databases)}
+        )
+    return facts
 
 
 def _database_body(parent_page: str, title: str, schema: dict[str, str]) -> dict:
