@@ -15,6 +15,8 @@ class ExitStatus(IntEnum):
     INPUT = 4
     TEMPORARY = 5
     LIMITS = 6
+    NOTHING = 7  # only with --error-on-nothing: every input was filtered out or skipped
+    LOCKED = 8  # another run holds the state directory's lock (without --wait-lock)
     INTERRUPTED = 130
 
 
@@ -58,6 +60,18 @@ class LimitError(NotionUpError):
 
 class StreamSizeError(InputError):
     """A stream that is shorter or longer than the size it was declared with."""
+
+
+class LockedError(NotionUpError):
+    """Another run is using the same state directory."""
+
+    exit_status = ExitStatus.LOCKED
+
+
+class NothingToPush(NotionUpError):
+    """Every input was filtered out or skipped, and the user asked for that to be an error."""
+
+    exit_status = ExitStatus.NOTHING
 
 
 class Interrupted(NotionUpError):

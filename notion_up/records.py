@@ -203,3 +203,12 @@ def write_records(
     except (APIError, NotionUpError) as exc:
         raise RecordError("recording failed", record.file_upload_id, page_id, exc) from exc
     return page_id, index_id
+
+
+def file_sha512(path: str, chunk: int = 1024 * 1024) -> str:
+    """The SHA-512 hex digest of a file on disk, read in chunks."""
+    digest = hashlib.sha512()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,107 @@
+"""Is this file already there? The journal's finished pushes, and the file database itself."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from notion_up.journal import Journal
+from notion_up.records import file_sha512, verify
+
+
+class DataSourceReader(Protocol):
+    """The one client call the remote check needs (NotionClient satisfies it)."""
+
+    def query_data_source(self, data_source_id: str, body: dict) -> dict: ...
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file-database row: enough to tell whether some content is the one it records."""
+
+    page_id: str
+    salt: str
+    salted: str
+
+
+@dataclass
+class ExistingCheck:
+    """Decides whether a file can be skipped (--skip-existing, --check-remote).
+
+    The journal check is local: a finished push of the same path, size and mtime whose
+    SHA-512 the file still has. The remote check asks the file database for rows of the same
+    `filesize` and recomputes each row's salted hash from its salt and the file's SHA-512.
+    """
+
+    journal: Journal | None
+    workspace: str
+    files_data_source: str
+    remote: DataSourceReader | None = None
+    _by_size: dict[int, list[RemoteFile]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reason_to_skip(self, path: str) -> str | None:
+        """Why `path` need not be pushed again, or None when it must be."""
+        info = os.stat(path)
+        sha512: str | None = None
+        entry = self._journal_entry(path, info.st_size, info.st_mtime)
+        if entry is not None:
+            sha512 = file_sha512(path)
+            if sha512 == entry.sha512:
+                return "already pushed (same path, size, mtime and SHA-512)"
+        if self.remote is None:
+            return None
+        rows = self._remote_rows(info.st_size)
+        if not rows:
+            return None
+        sha512 = sha512 or file_sha512(path)
+        for row in rows:
+            if verify(sha512, row.salt, row.salted):
+                return f"already in the file database (page {row.page_id})"
+        return None
+
+    def _journal_entry(self, path: str, size: int, mtime: float):
+        if self.journal is None:
+            return None
+        entry = self.journal.find_done(os.path.abspath(path), size, mtime)
+        # A push to another workspace or database does not count.
+        if entry is None or entry.api_url != self.workspace:
+            return None
+        if entry.files_data_source != self.files_data_source or not entry.sha512:
+            return None
+        return entry
+
+    def _remote_rows(self, size: int) -> list[RemoteFile]:
+        with self._lock:
+            cached = self._by_size.get(size)
+        if cached is not None:
+            return cached
+        rows = list(query_by_size(self.remote, self.files_data_source, size))  # type: ignore[arg-type]
+        with self._lock:
+            self._by_size[size] = rows
+        return rows
+
+
+def query_by_size(client: DataSourceReader, data_source: str, size: int) -> list[RemoteFile]:
+    """Every file-database row whose `filesize` equals `size` (all pages of the query)."""
+    body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}, "page_size": 100}
+    rows: list[RemoteFile] = []
+    while True:
+        found = client.query_data_source(data_source, body)
+        for page in found.get("results") or []:
+            props = page.get("properties") or {}
+            rows.append(
+                RemoteFile(page["id"], _plain(props.get("salt")), _plain(props.get("filehash")))
+            )
+        if not found.get("has_more") or not found.get("next_cursor"):
+            return rows
+        body = {**body, "start_cursor": found["next_cursor"]}
+
+
+def _plain(prop: dict | None) -> str:
+    if not prop:
+        return ""
+    parts = prop.get(prop.get("type", "rich_text")) or []
+    return "".join(p.get("plain_text") or (p.get("text") or {}).get("content", "") for p in parts)

@@ -1,0 +1,109 @@
+"""Plain text for logs and pipes: control characters escaped, secrets out, lines timestamped."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TextIO
+
+# Everything that could move a cursor or break a line: C0 (but tab), DEL, C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` on one line with control characters escaped (a name with a newline stays one line)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by `[redacted]`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def timestamp(now: float) -> str:
+    """Local time with offset, to the second: 2026-01-31T02:00:05+0100."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(now))
+
+
+class LogFile:
+    """A text stream appending to a file: one timestamp per line, secrets never written.
+
+    It is a stream (write/flush/isatty) so a renderer can print to it as to stderr.
+    """
+
+    def __init__(
+        self, path: str | Path, secrets: Iterable[str] = (), clock: Callable[[], float] = time.time
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file = os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
+        self._secrets = [s for s in secrets if s]
+        self._clock = clock
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def add_secret(self, secret: str | None) -> None:
+        """Never write this value (e.g. the token, once it is known)."""
+        if secret:
+            self._secrets.append(secret)
+
+    def write(self, text: str) -> int:
+        """Buffer `text`; each complete line is written with a timestamp."""
+        with self._lock:
+            self._partial += text
+            *lines, self._partial = self._partial.split("\n")
+            for line in lines:
+                clean = printable(redact_secrets(line, self._secrets))
+                self._file.write(f"{timestamp(self._clock())} {clean}\n")
+            self._file.flush()
+        return len(text)
+
+    def line(self, text: str) -> None:
+        """Write one whole line."""
+        self.write(printable(text) + "\n")
+
+    def flush(self) -> None:
+        """Flush the file."""
+        with self._lock:
+            self._file.flush()
+
+    def isatty(self) -> bool:
+        """Never a terminal."""
+        return False
+
+    def close(self) -> None:
+        """Write any unfinished line and close the file."""
+        if self._partial:
+            self.write("\n")
+        with self._lock:
+            self._file.close()
+
+
+class Tee:
+    """A text stream writing to several streams (stderr and the log file)."""
+
+    def __init__(self, *streams: TextIO | LogFile) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        """Write to every stream."""
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush every stream."""
+        for stream in self.streams:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        """Like the first stream (so the renderer choice follows stderr)."""
+        return self.streams[0].isatty()
