@@ -16,22 +16,27 @@ from typing import Annotated, Any
 
 import typer
 
-from notion_up import __version__
+from notion_up import __version__, cli_batch, cli_config
 from notion_up.client import NotionClient
 from notion_up.config import Settings, require, resolve, state_dir
 from notion_up.engine import EngineOptions, Job, PushResult, Uploader
 from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError
+from notion_up.existing import ExistingCheck, drop_existing
 from notion_up.journal import Journal
+from notion_up.lock import run_lock
+from notion_up.logfile import LogFile, printable
 from notion_up.parts import check_part_size, parse_size
 from notion_up.records import Databases
-from notion_up.render import QuietRenderer, Renderer, choose_renderer, human_bytes
+from notion_up.render import QuietRenderer, Renderer, choose_renderer
 from notion_up.retry import RateLimiter
 from notion_up.source import open_file, open_stream
 from notion_up.workspace import create_databases, facts_key, load_facts
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
 3 configuration or authentication, 4 input not found or unreadable,
-5 gave up on temporary errors (retry later), 6 refused by Notion's limits, 130 interrupted."""
+5 gave up on temporary errors (retry later), 6 refused by Notion's limits,
+7 nothing to push (only with --error-on-nothing), 8 another run holds the state directory's
+lock (without --wait-lock), 130 interrupted."""
 
 app = typer.Typer(
     name="notion-up",
@@ -43,6 +48,7 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="A local Notion-compatible server: try notion-up offline.")
 app.add_typer(sandbox_app, name="sandbox")
+cli_config.register(app)
 
 
 def _version(value: bool) -> None:
@@ -153,8 +159,9 @@ def _journal(settings: Settings) -> Journal:
 class Output:
     """Results on stdout (plain or JSON lines); a lock keeps lines whole across threads."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, log: LogFile | None = None) -> None:
         self.as_json = as_json
+        self.log = log
         self._lock = threading.Lock()
 
     def result(self, result: PushResult) -> None:
@@ -162,7 +169,8 @@ class Output:
         if self.as_json:
             self.line(json.dumps(result.to_json()))
         else:
-            self.line(f"{result.file_id}  {result.hash.salted}  {result.name}")
+            # printable: a name with a newline must not break the one-line-per-file contract.
+            self.line(f"{result.file_id}  {result.hash.salted}  {printable(result.name)}")
 
     def failure(self, name: str, error: BaseException) -> None:
         """Print one failed file (JSON only; plain failures go to stderr)."""
@@ -174,6 +182,8 @@ class Output:
         with self._lock:
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
+            if self.log is not None:
+                self.log.line(text)
 
 
 def fail(exc: BaseException, debug: bool) -> typer.Exit:
@@ -181,7 +191,7 @@ def fail(exc: BaseException, debug: bool) -> typer.Exit:
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, NotionUpError):
-        print(f"notion-up: error: {exc}", file=sys.stderr)
+        print(f"notion-up: error: {printable(str(exc))}", file=sys.stderr)
         return typer.Exit(int(exc.exit_status))
     print(f"notion-up: error: {type(exc).__name__}: {exc}", file=sys.stderr)
     return typer.Exit(int(ExitStatus.FAILED))
@@ -245,8 +255,11 @@ class InterruptHandler:
 @app.command()
 def push(
     paths: Annotated[
-        list[str], typer.Argument(help="Files to push; `-` reads standard input (needs --name).")
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="Files (directories with -r) to push; `-` reads standard input (needs --name)."
+        ),
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="The file's name when reading standard input.")
     ] = None,
@@ -278,6 +291,18 @@ def push(
     sandbox: Sandbox = False,
     state: StateDir = None,
     profile: Profile = None,
+    recursive: cli_batch.Recursive = False,
+    include: cli_batch.Include = None,
+    exclude: cli_batch.Exclude = None,
+    files_from: cli_batch.FilesFrom = None,
+    null: cli_batch.Null = False,
+    follow_symlinks: cli_batch.FollowSymlinks = False,
+    skip_existing: cli_batch.SkipExisting = False,
+    check_remote: cli_batch.CheckRemote = False,
+    dry_run: cli_batch.DryRun = False,
+    log_file: cli_batch.LogFilePath = None,
+    error_on_nothing: cli_batch.ErrorOnNothing = False,
+    wait_lock: cli_batch.WaitLock = False,
 ) -> None:
     """Upload files (or standard input) to Notion and record each in the file database and index.
 
@@ -295,12 +320,19 @@ def push(
         }
         settings = _settings(flags, profile)
         check_part_size(int(settings.part_size))
-        jobs = _jobs(paths, name, parse_size(size) if size is not None else None)
-        renderer = choose_renderer(quiet, verbose or debug, stats)
-        out = Output(as_json)
-        memory = parse_size(max_memory) if max_memory else None
-        code = _run_push(settings, sandbox, jobs, renderer, out, memory)
-        raise typer.Exit(int(code))
+        batch = cli_batch.BatchFlags(
+            recursive, include or [], exclude or [], files_from, null, follow_symlinks,
+            skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,
+        )  # fmt: skip
+        with cli_batch.open_log(log_file, settings) as log, cli_batch.log_errors(log):
+            declared = parse_size(size) if size is not None else None
+            inputs = cli_batch.gather(paths or [], batch, name, declared)
+            screen = choose_renderer(quiet, verbose or debug, stats)
+            renderer = cli_batch.with_log(screen, log, stats)
+            out = Output(as_json, log)
+            memory = parse_size(max_memory) if max_memory else None
+            code = _run_push(settings, sandbox, inputs, batch, renderer, out, memory)
+            raise typer.Exit(int(code))
 
 
 def _jobs(paths: list[str], name: str | None, size: int | None) -> list[Job]:
@@ -328,16 +360,42 @@ def _jobs(paths: list[str], name: str | None, size: int | None) -> list[Job]:
 def _run_push(
     settings: Settings,
     sandbox: bool,
-    jobs: list[Job],
+    inputs: cli_batch.Inputs,
+    batch: cli_batch.BatchFlags,
     renderer: Renderer,
     out: Output,
     max_memory: int | None,
 ) -> ExitStatus:
-    with connect(settings, sandbox) as ctx, InterruptHandler() as interrupt:
+    # A dry run writes nothing, so it needs no lock and may run beside a real one.
+    lock = (
+        contextlib.nullcontext()
+        if batch.dry_run
+        else run_lock(_state_base(settings), batch.wait_lock, renderer.message)
+    )
+    with lock, connect(settings, sandbox) as ctx, InterruptHandler() as interrupt:
         require(settings, "database", "index")
+        if renderer.verbose:
+            for key, value, source in settings.describe():
+                renderer.message(f"setting {key} = {value or '-'} ({source})")
         journal = _journal(settings)
         database, index = str(settings.database), str(settings.index)
         facts = load_facts(ctx.client, database, index, journal)
+        existing = None
+        if batch.skip_existing:
+            remote = ctx.client if batch.check_remote else None
+            data_source = facts.databases.files_data_source
+            existing = ExistingCheck(journal, ctx.origin, data_source, remote)
+        if batch.dry_run:
+            try:
+                would = cli_batch.dry_run(
+                    inputs, int(settings.part_size), facts.max_file_size, existing, out.line,
+                    out.as_json,
+                )  # fmt: skip
+            finally:
+                journal.close()
+            if would == 0:
+                cli_batch.nothing_to_push(batch)
+            return ExitStatus.OK
         options = EngineOptions(int(settings.workers), int(settings.part_size), max_memory)
         failures: list[BaseException] = []
 
@@ -349,29 +407,47 @@ def _run_push(
                 failures.append(error)
                 out.failure(job.name, error)
 
-        renderer.totals.files_total = len(jobs)
+        renderer.totals.files_total = inputs.count + len(inputs.expansion.skipped)
         renderer.start()
+        jobs: list[Job] = []
         try:
-            with Uploader(
-                ctx.client,
-                facts.databases,
-                options,
-                journal=journal,
-                listener=renderer,
-                max_file_size=facts.max_file_size,
-                cancel=interrupt.cancel,
-                origin=ctx.origin,
-            ) as uploader:
-                uploader.push_many(jobs, on_result)
+            verbose = renderer.message if renderer.verbose else (lambda _text: None)
+            cli_batch.report_left_out(inputs, renderer, verbose)
+            files = inputs.expansion.files
+            if existing is not None:
+                files = drop_existing(files, existing, int(settings.workers), renderer)
+            jobs = [inputs.stdin_job] if inputs.stdin_job else []
+            jobs += [cli_batch.file_job(item) for item in files]
+            if jobs:
+                with Uploader(
+                    ctx.client,
+                    facts.databases,
+                    options,
+                    journal=journal,
+                    listener=renderer,
+                    max_file_size=facts.max_file_size,
+                    cancel=interrupt.cancel,
+                    origin=ctx.origin,
+                ) as uploader:
+                    uploader.push_many(jobs, on_result)
         finally:
             renderer.stop()
             if any(_stale_facts(f) for f in failures):
                 journal.forget_facts(facts_key(ctx.client, database, index))
             journal.close()
-        _summary(renderer, out)
+        if not jobs:
+            renderer.message("nothing to push")
+        _summary(renderer, out, inputs.batch)
         if interrupt.cancel.is_set():
             raise Interrupted("interrupted; run `notion-up resume` to finish what was started")
+        if not jobs:
+            cli_batch.nothing_to_push(batch)
         return _exit_status(failures, renderer.totals.pushed)
+
+
+def _state_base(settings: Settings) -> Path:
+    """The state directory: the journal and the run lock live there."""
+    return Path(settings.state_dir) if settings.state_dir else state_dir()
 
 
 def _stale_facts(error: BaseException) -> bool:
@@ -382,17 +458,18 @@ def _stale_facts(error: BaseException) -> bool:
     return status in (401, 403, 404) or code == "validation_error"
 
 
-def _summary(renderer: Renderer, out: Output) -> None:
-    """The closing line on stderr (several files) and, with --json, a last summary line."""
+def _summary(renderer: Renderer, out: Output, batch: bool | None = None) -> None:
+    """The closing line on stderr and, with --json, a last summary line.
+
+    Shown for batches (several inputs, -r, --files-from); a single file's result says it all.
+    """
     t = renderer.totals
-    if t.files_total > 1 and not isinstance(renderer, QuietRenderer):
-        renderer.message(
-            f"pushed {t.pushed}, skipped {t.skipped}, failed {t.failed}, "
-            f"{human_bytes(t.bytes_pushed)}"
-        )
-    if out.as_json and t.files_total > 1:
-        summary = {"pushed": t.pushed, "skipped": t.skipped, "failed": t.failed}
-        out.line(json.dumps({"summary": {**summary, "bytes": t.bytes_pushed}}))
+    show = t.files_total > 1 if batch is None else batch
+    totals = cli_batch.summary(renderer)
+    if show and not isinstance(renderer, QuietRenderer):
+        renderer.message(cli_batch.summary_line(totals))
+    if out.as_json and show:
+        out.line(json.dumps({"summary": totals}))
 
 
 def _exit_status(failures: list[BaseException], pushed: int) -> ExitStatus:
@@ -417,6 +494,7 @@ def resume(
     sandbox: Sandbox = False,
     state: StateDir = None,
     profile: Profile = None,
+    wait_lock: cli_batch.WaitLock = False,
 ) -> None:
     """Finish every unfinished push in the journal whose upload has not expired."""
     with errors_to_exit(debug):
@@ -428,7 +506,8 @@ def resume(
         journal = _journal(settings)
         failures: list[BaseException] = []
         done = 0
-        with connect(settings, sandbox) as ctx:
+        lock = run_lock(_state_base(settings), wait_lock, renderer.message)
+        with lock, connect(settings, sandbox) as ctx:
             entries = [e for e in journal.unfinished() if e.api_url == ctx.origin]
             if not entries:
                 renderer.message("nothing to resume")

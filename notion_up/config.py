@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tomllib
@@ -177,3 +178,78 @@ def require(settings: Settings, *names: str) -> None:
         if not getattr(settings, name):
             flag = {"database": " or --database", "index": " or --index"}.get(name, "")
             raise ConfigError(f"{ENV[name]} is not set", hint=f"export {ENV[name]}=…{flag}")
+
+
+# -- writing the config file -----------------------------------------------------------------
+PROFILE_KEYS = (
+    "token", "token_file", "database", "index", "api_url", "workers", "part_size", "rate",
+    "state_dir",
+)  # fmt: skip
+CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
+# --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
+# api_url, workers, part_size (bytes), rate (requests per second), state_dir.
+# Keep this file private (chmod 600): it may hold your token.
+"""
+
+
+def _toml_key(key: str) -> str:
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    # JSON's string escapes are valid TOML basic-string escapes.
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def dump_config(data: dict[str, Any]) -> str:
+    """The config file's text for `data` (top-level keys, then one table per profile)."""
+    lines = [CONFIG_TEMPLATE.rstrip("\n")]
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in top.items()]
+    for name, table in (data.get("profiles") or {}).items():
+        lines += ["", f"[profiles.{_toml_key(name)}]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, readable by its owner only (0600), never briefly wider."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The config file as a dict ({} when it does not exist)."""
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def set_profile_value(path: Path, profile: str, key: str, value: Any) -> None:
+    """Set one key of one profile in the config file, keeping it 0600."""
+    if key not in PROFILE_KEYS:
+        raise ConfigError(f"unknown setting {key!r}", hint="one of: " + ", ".join(PROFILE_KEYS))
+    data = read_config(path)
+    profiles = data.setdefault("profiles", {})
+    profiles.setdefault(profile, {})[key] = _convert(key, value, f"config set {key}")
+    write_private(path, dump_config(data))
+
+
+def init_config(path: Path) -> None:
+    """Create an empty config file (0600) with an explanatory header; refuse to overwrite one."""
+    if path.exists():
+        raise ConfigError(f"{path} already exists", hint="change it with `notion-up config set`")
+    write_private(path, dump_config({"profiles": {"default": {}}}))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from notion_up.events import FileSkipped, Listener
+from notion_up.inputs import FileInput
 from notion_up.journal import Journal
 from notion_up.records import file_sha512, verify
 
@@ -105,3 +109,35 @@ def _plain(prop: dict | None) -> str:
         return ""
     parts = prop.get(prop.get("type", "rich_text")) or []
     return "".join(p.get("plain_text") or (p.get("text") or {}).get("content", "") for p in parts)
+
+
+def drop_existing(
+    files: Sequence[FileInput], check: ExistingCheck, workers: int, emit: Listener
+) -> list[FileInput]:
+    """The files still to push; each one skipped is reported as a FileSkipped event.
+
+    Checks run `workers` at a time: hashing and the remote queries dominate a nightly run
+    in which most files have not changed.
+    """
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-check") as pool:
+        reasons = list(pool.map(lambda item: _reason(check, item), files))
+    keep = []
+    for item, reason in zip(files, reasons, strict=True):
+        if reason is None:
+            keep.append(item)
+        else:
+            emit(FileSkipped(display_path(item), reason))
+    return keep
+
+
+def _reason(check: ExistingCheck, item: FileInput) -> str | None:
+    try:
+        return check.reason_to_skip(item.path)
+    except OSError:
+        # Unreadable now: let the push itself fail and say so, for this file alone.
+        return None
+
+
+def display_path(item: FileInput) -> str:
+    """A file as the user knows it: its folder within what was pushed, and its name."""
+    return f"{item.folder_path.rstrip('/')}/{item.name}".lstrip("/")

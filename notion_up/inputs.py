@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from notion_up.errors import InputError, UsageError
+from notion_up.errors import InputError
 from notion_up.source import open_file
 
 
@@ -168,9 +168,3 @@ def matches(rel_path: str, name: str, options: InputOptions) -> bool:
     if options.include and not hit(options.include):
         return False
     return not hit(options.exclude)
-
-
-def check_stdin_use(paths: list[str], files_from: str | None) -> None:
-    """Standard input can feed one thing: the file list or a stream, not both."""
-    if files_from == "-" and "-" in paths:
-        raise UsageError("standard input cannot be both the --files-from list and a file (`-`)")

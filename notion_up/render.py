@@ -31,6 +31,7 @@ from notion_up.events import (
     Retrying,
     Stage,
 )
+from notion_up.logfile import printable
 
 
 def human_bytes(n: float) -> str:
@@ -92,8 +93,8 @@ class Renderer:
             self.message(f"error: {event.name}: {event.error}")
 
     def message(self, text: str) -> None:
-        """A line on stderr."""
-        print(text, file=self.err, flush=True)
+        """A line on stderr (control characters in names escaped: one event, one line)."""
+        print(printable(text), file=self.err, flush=True)
 
     def start(self) -> None:
         """Begin drawing."""

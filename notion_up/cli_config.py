@@ -1,0 +1,95 @@
+"""`notion-up config show|set|init`: the configuration file and the effective settings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from notion_up.config import (
+    PROFILE_KEYS,
+    config_dir,
+    init_config,
+    resolve,
+    set_profile_value,
+)
+from notion_up.parts import parse_size
+
+config_app = typer.Typer(
+    help="Show the effective settings, or write the config file "
+    "($XDG_CONFIG_HOME/notion-up/config.toml, kept 0600).",
+    no_args_is_help=True,
+)
+
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", help="Profile of the config file. Env NOTION_UP_PROFILE."),
+]
+
+
+def _errors(debug: bool = False):
+    # Imported late: cli imports this module to register it.
+    from notion_up.cli import errors_to_exit
+
+    return errors_to_exit(debug)
+
+
+@config_app.command("show")
+def show(
+    profile: ProfileOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Print each effective setting, its value (token redacted) and where it came from."""
+    with _errors():
+        settings = resolve({}, profile=profile)
+        for warning in settings.warnings:
+            print(f"notion-up: warning: {warning}", file=sys.stderr)
+        rows = settings.describe()
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "config_file": str(settings.config_path),
+                        "profile": settings.profile,
+                        "settings": {n: {"value": v, "source": s} for n, v, s in rows},
+                    }
+                )
+            )
+            return
+        print(f"# config file: {settings.config_path} (profile: {settings.profile or 'none'})")
+        width = max(len(n) for n, _, _ in rows)
+        for name, value, source in rows:
+            print(f"{name:<{width}}  {value or '-'}  ({source})")
+
+
+@config_app.command("set")
+def set_value(
+    key: Annotated[str, typer.Argument(help="One of: " + ", ".join(PROFILE_KEYS) + ".")],
+    value: Annotated[str, typer.Argument(help="The value (part_size takes units: 10MiB).")],
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile to change (created if missing).")
+    ] = "default",
+) -> None:
+    """Set one key of a profile in the config file (created 0600 when missing)."""
+    with _errors():
+        path = config_dir() / "config.toml"
+        stored: object = parse_size(value) if key == "part_size" else value
+        set_profile_value(path, profile, key, stored)
+        shown = "(redacted)" if key == "token" else value
+        print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr)
+
+
+@config_app.command("init")
+def init() -> None:
+    """Create an empty config file (0600) with a `default` profile; never overwrites one."""
+    with _errors():
+        path = config_dir() / "config.toml"
+        init_config(path)
+        print(path)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `config` command group to the main app."""
+    app.add_typer(config_app, name="config")

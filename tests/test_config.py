@@ -1,0 +1,95 @@
+"""The config file: profiles, `config show` (token redacted), `config set`/`init` (kept 0600)."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+from typer.testing import CliRunner
+
+from notion_up.cli import app
+from notion_up.config import config_dir, resolve
+
+TOKEN = "ntn_0123456789abcdefSECRET"
+
+
+def cli(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def config_file():
+    return config_dir() / "config.toml"
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_config_set_creates_the_file_0600_and_keeps_it_so(isolated_home):
+    done = cli("config", "set", "token", TOKEN)
+    assert done.exit_code == 0, done.output
+    assert TOKEN not in done.output
+    assert mode(config_file()) == 0o600
+    config_file().chmod(0o644)
+    assert cli("config", "set", "workers", "8", "--profile", "nightly").exit_code == 0
+    assert mode(config_file()) == 0o600
+
+
+def test_config_show_redacts_the_token_and_says_where_each_value_came_from(isolated_home):
+    cli("config", "set", "token", TOKEN, "--profile", "nightly")
+    cli("config", "set", "part_size", "10MiB", "--profile", "nightly")
+    done = cli("config", "show", "--profile", "nightly", env={"NOTION_UP_WORKERS": "2"})
+    assert done.exit_code == 0, done.output
+    assert TOKEN not in done.output
+    assert "ntn_…CRET" in done.output
+    lines = {line.split()[0]: line for line in done.output.splitlines() if line[0] != "#"}
+    assert lines["part_size"].endswith("(profile nightly)") and "10485760" in lines["part_size"]
+    assert lines["workers"].endswith("(env NOTION_UP_WORKERS)")
+    assert lines["rate"].endswith("(default)")
+
+
+def test_config_show_json_never_holds_the_token(isolated_home):
+    cli("config", "set", "token", TOKEN)
+    done = cli("config", "show", "--json")
+    shown = json.loads(done.stdout)
+    assert shown["profile"] == "default"
+    assert shown["settings"]["token"]["source"] == "profile default"
+    assert TOKEN not in done.output
+
+
+def test_profile_chosen_by_environment_and_flag_beats_everything(isolated_home):
+    cli("config", "set", "rate", "1.5", "--profile", "slow")
+    settings = resolve({}, env={"NOTION_UP_PROFILE": "slow"})
+    assert settings.rate == 1.5 and settings.values["rate"].source == "profile slow"
+    settings = resolve({"rate": 9.0}, env={"NOTION_UP_PROFILE": "slow", "NOTION_UP_RATE": "4"})
+    assert settings.rate == 9.0 and settings.values["rate"].source == "flag"
+
+
+def test_a_world_readable_config_file_gets_a_warning(isolated_home):
+    cli("config", "set", "token", TOKEN)
+    config_file().chmod(0o644)
+    done = cli("config", "show")
+    assert "readable by other users" in done.output and "chmod 600" in done.output
+
+
+def test_config_init_creates_a_private_file_once(isolated_home):
+    first = cli("config", "init")
+    assert first.exit_code == 0 and mode(config_file()) == 0o600
+    assert "[profiles.default]" in config_file().read_text()
+    again = cli("config", "init")
+    assert again.exit_code == 3 and "already exists" in again.output
+
+
+def test_an_unknown_key_or_profile_is_a_configuration_error(isolated_home):
+    assert cli("config", "set", "colour", "blue").exit_code == 3
+    cli("config", "set", "workers", "2")
+    assert cli("config", "show", "--profile", "nope").exit_code == 3
+
+
+def test_a_token_file_from_the_profile_is_read_and_still_redacted(isolated_home, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    cli("config", "set", "token_file", str(token_file))
+    done = cli("config", "show")
+    assert TOKEN not in done.output
+    assert f"(token file {token_file})" in done.output
