@@ -50,7 +50,7 @@ class Preview:
 
     def line(self) -> str:
         """One plain line: `would push NAME: ...`, `would skip NAME: why`."""
-        where = f"{self.folder_path.rstrip('/')}/{self.name}"
+        where = f"{self.folder_path.rstrip('/')}/{self.name}".lstrip("/")
         if self.action != "push":
             return f"would {self.action} {where}: {self.reason}"
         assert self.plan is not None and self.upload is not None
