@@ -214,8 +214,18 @@ class Uploader:
         return plan_parts(size, self.options.part_size), upload_name(name)
 
     # -- one file ---------------------------------------------------------------------------
-    def push(self, source: Source, folder_path: str = "/") -> PushResult:
-        """Upload `source`, then record it; raises a NotionUpError saying what was left behind."""
+    def push(
+        self,
+        source: Source,
+        folder_path: str = "/",
+        *,
+        is_visible: bool = True,
+        is_manifest: bool = False,
+    ) -> PushResult:
+        """Upload `source`, then record it; raises a NotionUpError saying what was left behind.
+
+        `is_visible` false and `is_manifest` true are for the pieces and manifest of a split file.
+        """
         started = time.monotonic()
         plan, upload = self.plan(source.size, source.name)
         run = _FileRun(source.name, source.size, plan, upload, source)
@@ -247,7 +257,15 @@ class Uploader:
         self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
         try:
             sha512 = self._send_all(run, already_sent=set())
-            return self._finish(run, sha512, salt, folder_path, started)
+            return self._finish(
+                run,
+                sha512,
+                salt,
+                folder_path,
+                started,
+                is_visible=is_visible,
+                is_manifest=is_manifest,
+            )
         except NotionUpError as exc:
             if not isinstance(exc, RecordError):
                 self._journal(run, error=str(exc))
@@ -272,7 +290,15 @@ class Uploader:
         return body
 
     def _finish(
-        self, run: _FileRun, sha512: str, salt: str, folder_path: str, started: float
+        self,
+        run: _FileRun,
+        sha512: str,
+        salt: str,
+        folder_path: str,
+        started: float,
+        *,
+        is_visible: bool = True,
+        is_manifest: bool = False,
     ) -> PushResult:
         content = hash_content(sha512, salt)
         if run.plan.multi:
@@ -289,6 +315,8 @@ class Uploader:
             run.upload.upload_name,
             content,
             folder_path,
+            is_visible=is_visible,
+            is_manifest=is_manifest,
         )
         page_id, index_id = self._record(run, record)
         return PushResult(

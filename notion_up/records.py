@@ -76,6 +76,8 @@ class FileRecord:
     hash: ContentHash
     folder_path: str = "/"
     is_visible: bool = True
+    # A split file's manifest row; written only when true (older databases lack the property).
+    is_manifest: bool = False
 
 
 def _text(value: str) -> list[dict]:
@@ -84,7 +86,7 @@ def _text(value: str) -> list[dict]:
 
 def file_page_properties(record: FileRecord) -> dict:
     """The file-database row for `record`, with the upload attached."""
-    return {
+    properties = {
         "filename": {"title": _text(record.name)},
         "filesize": {"number": record.size},
         "filehash": {"rich_text": _text(record.hash.salted)},
@@ -103,6 +105,9 @@ def file_page_properties(record: FileRecord) -> dict:
         "is_folder": {"checkbox": False},
         "folder_path": {"rich_text": _text(record.folder_path)},
     }
+    if record.is_manifest:
+        properties["is_manifest"] = {"checkbox": True}
+    return properties
 
 
 def index_properties(record: FileRecord, page_id: str, user_database_id: str) -> dict:
