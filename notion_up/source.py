@@ -181,3 +181,31 @@ def _spool(
     source = Source(name, total, reader, sha512=digest.hexdigest())
     source._cleanup.append(lambda: os.path.exists(path) and os.unlink(path))
     return source
+
+
+class _SliceStream(io.RawIOBase):
+    """The next `length` bytes of a shared stream; closing it leaves the shared stream open."""
+
+    def __init__(self, stream: BinaryIO, length: int) -> None:
+        self._stream = stream
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        view = memoryview(target)[: self._left]
+        n = self._stream.readinto(view) or 0
+        self._left -= n
+        return n
+
+
+def slice_source(source: Source, length: int, name: str) -> Source:
+    """The next `length` bytes of `source` as a Source of their own (one piece of a split file).
+
+    Pieces must be read in order: each continues where the previous one stopped. A stream that
+    ends early fails like a declared size would.
+    """
+    return Source(name, length, _SliceStream(source.stream, length), declared=True)
