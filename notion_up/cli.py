@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from notion_up import __version__, cli_batch, cli_config
+from notion_up import __version__, cli_batch, cli_config, cli_restore
 from notion_up.client import NotionClient
 from notion_up.config import Settings, require, resolve, state_dir
 from notion_up.engine import EngineOptions, Job, PushResult, Uploader
@@ -30,6 +30,7 @@ from notion_up.records import Databases
 from notion_up.render import QuietRenderer, Renderer, choose_renderer
 from notion_up.retry import RateLimiter
 from notion_up.source import open_file, open_stream
+from notion_up.split import uploader_for
 from notion_up.workspace import create_databases, facts_key, load_facts
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
@@ -49,6 +50,7 @@ app = typer.Typer(
 sandbox_app = typer.Typer(help="A local Notion-compatible server: try notion-up offline.")
 app.add_typer(sandbox_app, name="sandbox")
 cli_config.register(app)
+cli_restore.register(app)
 
 
 def _version(value: bool) -> None:
@@ -303,6 +305,14 @@ def push(
     log_file: cli_batch.LogFilePath = None,
     error_on_nothing: cli_batch.ErrorOnNothing = False,
     wait_lock: cli_batch.WaitLock = False,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Store content larger than SIZE as pieces of at most SIZE plus a manifest "
+            "(for workspaces that cap one file, e.g. --split 5MiB on Notion's free plan).",
+        ),
+    ] = None,
 ) -> None:
     """Upload files (or standard input) to Notion and record each in the file database and index.
 
@@ -331,7 +341,8 @@ def push(
             renderer = cli_batch.with_log(screen, log, stats)
             out = Output(as_json, log)
             memory = parse_size(max_memory) if max_memory else None
-            code = _run_push(settings, sandbox, inputs, batch, renderer, out, memory)
+            split_size = parse_size(split) if split else None
+            code = _run_push(settings, sandbox, inputs, batch, renderer, out, memory, split_size)
             raise typer.Exit(int(code))
 
 
@@ -365,6 +376,7 @@ def _run_push(
     renderer: Renderer,
     out: Output,
     max_memory: int | None,
+    split_size: int | None = None,
 ) -> ExitStatus:
     # A dry run writes nothing, so it needs no lock and may run beside a real one.
     lock = (
@@ -419,7 +431,7 @@ def _run_push(
             jobs = [inputs.stdin_job] if inputs.stdin_job else []
             jobs += [cli_batch.file_job(item) for item in files]
             if jobs:
-                with Uploader(
+                with uploader_for(split_size)(
                     ctx.client,
                     facts.databases,
                     options,

@@ -9,8 +9,10 @@ their own with `is_visible` false.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.engine import PushResult, Uploader
@@ -203,3 +205,10 @@ class SplitUploader(Uploader):
                 prop = (ds.get("properties") or {}).get("is_manifest") or {}
                 self._has_flag = prop.get("type") == "checkbox"
             return self._has_flag
+
+
+def uploader_for(split_size: int | None) -> Callable[..., Uploader]:
+    """The Uploader class to build for a run: plain, or splitting with `--split SIZE`."""
+    if split_size is None:
+        return Uploader
+    return functools.partial(SplitUploader, split_size=split_size)
