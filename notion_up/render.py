@@ -65,6 +65,14 @@ class Totals:
         )
 
 
+def failure_line(event: FileFailed) -> str:
+    """`error: NAME: what went wrong`, without repeating a name the message already starts with."""
+    text = str(event.error)
+    if text.startswith(event.name):
+        return f"error: {text}"
+    return f"error: {event.name}: {text}"
+
+
 class Renderer:
     """Base renderer: keeps totals; subclasses draw."""
 
@@ -90,7 +98,7 @@ class Renderer:
     def draw(self, event: Event) -> None:
         """Show one event."""
         if isinstance(event, FileFailed):
-            self.message(f"error: {event.name}: {event.error}")
+            self.message(failure_line(event))
 
     def message(self, text: str) -> None:
         """A line on stderr (control characters in names escaped: one event, one line)."""
@@ -118,6 +126,9 @@ class PlainRenderer(Renderer):
 
     def draw(self, event: Event) -> None:
         if isinstance(event, FileStarted):
+            # Only with -v: by default a plain run says nothing per file but its result.
+            if not self.verbose:
+                return
             size = "unknown size" if event.size is None else human_bytes(event.size)
             self.message(f"pushing {event.name} ({size}, {event.parts} part(s))")
         elif isinstance(event, FileSkipped):
@@ -162,6 +173,9 @@ class RichRenderer(Renderer):
             TimeRemainingColumn(),
             console=console,
             transient=True,
+            # Results belong on stdout; rich would otherwise capture stdout into its console.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._files: dict[str, TaskID] = {}
         self._parts: dict[tuple[str, int], TaskID] = {}
@@ -195,7 +209,11 @@ class RichRenderer(Renderer):
             for key in [k for k in self._parts if k[0] == event.name]:
                 p.remove_task(self._parts.pop(key))
             if isinstance(event, FileFailed):
-                p.console.log(f"[red]error[/red]: {event.name}: {event.error}")
+                p.console.log(failure_line(event), markup=False)
+
+    def print_above(self, text: str) -> None:
+        """Print a line above the bars (for results when stdout is the same terminal)."""
+        self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def _reset_part(self, event: Retrying) -> None:
         # A resent part starts over; take its bytes back off the bars.

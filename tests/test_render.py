@@ -59,7 +59,7 @@ def test_terminal_shows_bars_for_the_file_and_its_parts(sandbox, tmp_path):
 def test_without_a_terminal_there_are_plain_lines_and_no_control_characters(sandbox, tmp_path):
     path = tmp_path / "clip.mp4"
     make_file(path, 21 * 1000 * 1000)
-    done = run_cli(["push", "--rate", "0", "--stats", "0.05", str(path)], sandbox.env())
+    done = run_cli(["push", "-v", "--rate", "0", "--stats", "0.05", str(path)], sandbox.env())
     assert done.returncode == 0, done.stderr.decode()
     err = done.stderr.decode()
     assert "pushing clip.mp4" in err
