@@ -1,0 +1,233 @@
+"""Split files: pieces plus a manifest for workspaces that cap the size of one file."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from notion_up.client import NotionClient
+from notion_up.errors import LimitError, StreamSizeError
+from notion_up.records import FILE_SCHEMA, Databases
+from notion_up.restore import FileSink, IntegrityError, Restorer, StreamSink, target_path
+from notion_up.retry import RateLimiter, RetryPolicy
+from notion_up.source import BufferStream, Source, open_stream, slice_source
+from notion_up.split import (
+    Manifest,
+    ManifestError,
+    ManifestPart,
+    SplitResult,
+    SplitUploader,
+    parse_manifest,
+    piece_lengths,
+    piece_names,
+)
+from notion_up.workspace import create_databases, load_facts
+from tests.test_restore import content
+
+MiB = 1024 * 1024
+FREE_LIMIT = 5 * MiB
+
+
+class Free:
+    """A server with the free plan's 5 MiB cap, and helpers to push split files to it."""
+
+    def __init__(self, server, client: NotionClient, databases: Databases, limit) -> None:
+        self.server = server
+        self.client = client
+        self.databases = databases
+        self.limit = limit
+
+    def push(self, data: bytes, name: str, split_size: int = FREE_LIMIT, databases=None):
+        with SplitUploader(
+            self.client,
+            databases or self.databases,
+            max_file_size=self.limit,
+            split_size=split_size,
+        ) as up:
+            return up.push(open_stream(io.BytesIO(data), name))
+
+    def restorer(self, databases=None) -> Restorer:
+        return Restorer(self.client, databases or self.databases, sleep=lambda _s: None)
+
+
+@pytest.fixture
+def free(tmp_path: Path) -> Iterator[Free]:
+    from notion_up.localserver import LocalNotion, ServerOptions
+
+    server = LocalNotion(
+        ServerOptions(seed=3, max_file_upload_size=FREE_LIMIT), state_dir=tmp_path / "server"
+    )
+    url = server.start()
+    ws = server.ensure_workspace()
+    client = NotionClient(
+        server.token, url, limiter=RateLimiter(rate=0), policy=RetryPolicy(base=0.001)
+    )
+    facts = load_facts(client, ws.files_database_id, ws.index_database_id)
+    assert facts.max_file_size == FREE_LIMIT
+    try:
+        yield Free(server, client, facts.databases, facts.max_file_size)
+    finally:
+        server.stop()
+
+
+def page(free: Free, page_id: str) -> dict:
+    return free.client.retrieve_page(page_id)["properties"]
+
+
+# -- round trips -----------------------------------------------------------------------------
+def test_content_over_the_cap_is_stored_as_hidden_pieces_and_a_visible_manifest(free):
+    data = content(2 * FREE_LIMIT + 3, seed=1)
+    result = free.push(data, "disk.img")
+    assert isinstance(result, SplitResult)
+    assert result.name == "disk.img.file.json"
+    assert [p.name for p in result.pieces] == [
+        "disk.img.part001",
+        "disk.img.part002",
+        "disk.img.part003",
+    ]
+    assert [p.size for p in result.pieces] == [FREE_LIMIT, FREE_LIMIT, 3]
+    props = page(free, result.file_id)
+    assert props["is_manifest"]["checkbox"] is True
+    assert props["is_visible"]["checkbox"] is True
+    for piece in result.pieces:
+        assert page(free, piece.file_id)["is_visible"]["checkbox"] is False
+    visible = [f.name for f in free.restorer().list_files()]
+    assert visible == ["disk.img.file.json"]
+
+
+def test_the_manifest_has_the_shared_services_format(free):
+    data = content(FREE_LIMIT + 1, seed=2)
+    result = free.push(data, "a.bin")
+    raw = io.BytesIO()
+    restorer = free.restorer()
+    restorer.fetch_checked(restorer.find(result.file_id), raw.write)
+    body = json.loads(raw.getvalue())
+    assert set(body) == {"original_filename", "total_size", "parts"}
+    assert body["original_filename"] == "a.bin" and body["total_size"] == FREE_LIMIT + 1
+    first = body["parts"][0]
+    assert set(first) == {"part_number", "filename", "file_id", "file_hash", "size"}
+    assert first["file_id"] == result.pieces[0].file_id
+    assert first["file_hash"] == result.pieces[0].hash.salted
+
+
+def test_pull_and_verify_reassemble_a_split_file_under_its_real_name(free, tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    data = content(2 * FREE_LIMIT + 3, seed=3)
+    result = free.push(data, "backup.tar")
+    restorer = free.restorer()
+    done = restorer.restore(
+        restorer.find(result.hash.salted),
+        lambda n: FileSink(target_path(str(tmp_path), n, False)),
+    )
+    assert done.name == "backup.tar" and done.pieces == 3 and done.size == len(data)
+    assert (tmp_path / "backup.tar").read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["backup.tar"]
+    assert restorer.check(result.file_id).status == "verified"
+
+
+def test_a_corrupted_piece_fails_pull_and_verify_and_leaves_nothing(free, tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    data = content(FREE_LIMIT + 10, seed=4)
+    result = free.push(data, "x.bin")
+    free.server.corrupt_upload(result.pieces[1].file_upload_id, offset=3)
+    restorer = free.restorer()
+    with pytest.raises(IntegrityError):
+        restorer.restore(
+            restorer.find(result.file_id), lambda n: FileSink(target_path(str(tmp_path), n, False))
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert restorer.check(result.file_id).status == "mismatched"
+
+
+def test_a_missing_piece_makes_the_split_file_missing(free):
+    result = free.push(content(FREE_LIMIT + 10, seed=5), "x.bin")
+    free.client.update_page(result.pieces[0].file_id, {"in_trash": True})
+    verdict = free.restorer().check(result.file_id)
+    assert verdict.status == "missing" and "piece 1" in verdict.detail
+
+
+def test_content_that_fits_in_one_piece_is_pushed_as_an_ordinary_file(free):
+    result = free.push(b"small", "note.txt")
+    assert not isinstance(result, SplitResult)
+    assert result.name == "note.txt"
+    assert (
+        "is_manifest" not in page(free, result.file_id)
+        or not (page(free, result.file_id)["is_manifest"]["checkbox"])
+    )
+
+
+def test_a_split_size_over_the_workspace_cap_is_refused_before_any_upload(free):
+    with pytest.raises(LimitError, match="--split"):
+        free.push(content(FREE_LIMIT * 2, seed=6), "x.bin", split_size=FREE_LIMIT + 1)
+    assert list(free.restorer().list_files(include_hidden=True)) == []
+
+
+def test_without_split_the_size_limit_error_suggests_it(free):
+    from notion_up.engine import Uploader
+
+    with Uploader(free.client, free.databases, max_file_size=FREE_LIMIT) as up:
+        with pytest.raises(LimitError, match="--split SIZE"):
+            up.plan(FREE_LIMIT + 1, "big.iso")
+
+
+def test_a_database_without_is_manifest_still_gets_split_files_back(free, tmp_path):
+    """Databases made by the original service lack the flag: the .file.json name tells."""
+    root = free.server.ensure_workspace().root_page_id
+    files_id, index_id = create_databases(free.client, root)
+    old_schema = free.client.retrieve_database(files_id)["data_sources"][0]["id"]
+    free.client.request(
+        "PATCH",
+        f"/v1/data_sources/{old_schema}",
+        json={"properties": {"is_manifest": None}},
+    )
+    databases = load_facts(free.client, files_id, index_id).databases
+    assert "is_manifest" not in free.client.retrieve_data_source(old_schema)["properties"]
+    data = content(FREE_LIMIT + 7, seed=8)
+    result = free.push(data, "old.bin", databases=databases)
+    restorer = free.restorer(databases)
+    remote = restorer.find(result.hash.salted)
+    assert remote.is_manifest is False and remote.maybe_manifest
+    out = io.BytesIO()
+    assert restorer.restore(remote, lambda _n: StreamSink(out)).name == "old.bin"
+    assert out.getvalue() == data
+    assert set(FILE_SCHEMA) <= set(free.client.retrieve_data_source(old_schema)["properties"])
+
+
+# -- pure pieces -----------------------------------------------------------------------------
+def test_piece_lengths_cover_the_content_exactly():
+    assert piece_lengths(10, 4) == [4, 4, 2]
+    assert piece_lengths(8, 4) == [4, 4]
+    assert piece_lengths(0, 4) == [0]
+
+
+def test_piece_names_widen_past_999_pieces():
+    assert piece_names("a", 2) == ["a.part001", "a.part002"]
+    assert piece_names("a", 1000)[-1] == "a.part1000"
+
+
+def test_a_manifest_survives_its_own_round_trip_and_bad_ones_are_refused():
+    manifest = Manifest("a", 3, [ManifestPart(1, "a.part001", "id", "h", 3)])
+    assert parse_manifest(manifest.to_bytes()) == manifest
+    for bad in (b"{}", b"not json", b'{"original_filename": "a", "total_size": 4, "parts": []}'):
+        with pytest.raises(ManifestError):
+            parse_manifest(bad)
+
+
+def test_slices_read_a_stream_in_order_and_a_short_stream_fails():
+    parent = Source("p", 10, BufferStream(bytearray(b"0123456789")))
+    first, second = slice_source(parent, 4, "a"), slice_source(parent, 6, "b")
+    buf = bytearray(4)
+    assert first.readinto(memoryview(buf)) == 4 and bytes(buf) == b"0123"
+    first.check_end()
+    first.close()  # leaves the parent open
+    buf = bytearray(6)
+    assert second.readinto(memoryview(buf)) == 6 and bytes(buf) == b"456789"
+    third = slice_source(parent, 1, "c")
+    with pytest.raises(StreamSizeError):
+        third.readinto(memoryview(bytearray(1)))
