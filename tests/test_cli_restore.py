@@ -1,0 +1,151 @@
+"""`notion-up ls | pull | verify` and `push --split` through the command line (in process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from notion_up.cli import app
+from tests.conftest import Sandbox
+from tests.test_restore import content
+
+MiB = 1024 * 1024
+
+
+def run(sandbox: Sandbox, *args: str, stdin: bytes | None = None):
+    env = {
+        "NOTION_API_URL": sandbox.url,
+        "NOTION_TOKEN": sandbox.token,
+        "NOTION_UP_DATABASE": sandbox.files_database_id,
+        "NOTION_UP_INDEX": sandbox.index_database_id,
+    }
+    return CliRunner().invoke(app, [*args, "--rate", "0"], input=stdin, env=env)
+
+
+def push(sandbox: Sandbox, *args: str, stdin: bytes | None = None) -> dict:
+    result = run(sandbox, "push", "--json", *args, stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def tar_of(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(folder, arcname=folder.name)
+    return buffer.getvalue()
+
+
+def test_backup_and_restore_recipe_with_tar_through_stdin_and_stdout(sandbox, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(content(MiB + 5, seed=1))
+    (folder / "b.txt").write_text("hello")
+    line = push(sandbox, "-", "--name", "photos.tar", stdin=tar_of(folder))
+    assert line["carrier"] is True
+    pulled = run(sandbox, "pull", line["hash"], "-o", "-")
+    assert pulled.exit_code == 0, pulled.stderr
+    with tarfile.open(fileobj=io.BytesIO(pulled.stdout_bytes)) as tar:
+        tar.extractall(tmp_path / "restored", filter="data")
+    restored = tmp_path / "restored" / "photos"
+    assert (restored / "a.jpg").read_bytes() == (folder / "a.jpg").read_bytes()
+    assert (restored / "b.txt").read_text() == "hello"
+    assert "hash verified" in pulled.stderr
+
+
+def test_pull_writes_the_real_name_into_a_directory_and_prints_the_path(sandbox, tmp_path):
+    source = tmp_path / "data.bin"
+    source.write_bytes(b"\x00\x01" * 1000)
+    line = push(sandbox, str(source))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run(sandbox, "pull", line["file_id"], "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out / "data.bin")
+    assert (out / "data.bin").read_bytes() == source.read_bytes()
+    again = run(sandbox, "pull", line["file_id"], "-o", str(out))
+    assert again.exit_code == 2 and "--force" in again.stderr
+    forced = run(sandbox, "pull", line["file_id"], "-o", str(out), "--force", "--json")
+    assert forced.exit_code == 0 and json.loads(forced.stdout)["verified"] is True
+
+
+def test_a_corrupted_file_fails_pull_and_verify_and_pull_leaves_nothing(sandbox, tmp_path):
+    line = push(sandbox, "-", "--name", "doc.txt", stdin=b"important words")
+    good = push(sandbox, "-", "--name", "other.txt", stdin=b"fine")
+    sandbox.server.corrupt_upload(line["file_upload_id"], offset=4)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run(sandbox, "pull", line["hash"], "-o", str(out))
+    assert result.exit_code == 1
+    assert "do not match" in result.stderr
+    assert list(out.iterdir()) == []
+    to_stdout = run(sandbox, "pull", line["hash"], "-o", "-")
+    assert to_stdout.exit_code == 1 and "do not match" in to_stdout.stderr
+    verified = run(sandbox, "verify", "--all", "--json")
+    assert verified.exit_code == 1
+    statuses = {
+        json.loads(x)["file_id"]: json.loads(x)["status"] for x in verified.stdout.splitlines()
+    }
+    assert statuses == {line["file_id"]: "mismatched", good["file_id"]: "verified"}
+
+
+def test_verify_reports_missing_files_and_needs_something_to_check(sandbox):
+    line = push(sandbox, "-", "--name", "a.txt", stdin=b"a")
+    result = run(sandbox, "verify", line["file_id"], "ef" * 64)
+    assert result.exit_code == 1
+    assert sorted(x.split()[0] for x in result.stdout.splitlines()) == ["missing", "verified"]
+    assert "1 verified, 0 mismatched, 1 missing" in result.stderr
+    assert run(sandbox, "verify").exit_code == 2
+
+
+def test_ls_lists_newest_first_with_a_name_filter_and_json(sandbox):
+    first = push(sandbox, "-", "--name", "alpha.txt", stdin=b"1")
+    second = push(sandbox, "-", "--name", "beta.txt", stdin=b"22")
+    result = run(sandbox, "ls")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [x.split()[0] for x in lines] == [second["file_id"], first["file_id"]]
+    assert lines[0].split()[-1] == "beta.txt" and lines[0].split()[3] == second["hash"]
+    filtered = run(sandbox, "ls", "--name", "alp", "--json")
+    rows = [json.loads(x) for x in filtered.stdout.splitlines()]
+    assert [(r["name"], r["size"]) for r in rows] == [("alpha.txt", 1)]
+
+
+@pytest.fixture
+def capped(sandbox: Sandbox) -> Sandbox:
+    sandbox.server.options.max_file_upload_size = 5 * MiB
+    return sandbox
+
+
+def test_push_over_the_cap_fails_and_suggests_split(capped, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(content(5 * MiB + 1, seed=2))
+    result = run(capped, "push", str(big))
+    assert result.exit_code == 6
+    assert "--split" in result.stderr
+
+
+def test_push_split_then_pull_and_verify_from_stdin_and_file(capped, tmp_path):
+    data = content(11 * MiB + 1, seed=3)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+    from_file = push(capped, str(big), "--split", "5MiB")
+    from_stdin = push(capped, "-", "--name", "piped.bin", "--split", "5MiB", stdin=data)
+    for line, name in ((from_file, "big.bin"), (from_stdin, "piped.bin")):
+        assert line["split"] is True and len(line["pieces"]) == 3
+        assert line["name"] == f"{name}.file.json" and line["total_size"] == len(data)
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        pulled = run(capped, "pull", line["hash"], "-o", str(out))
+        assert pulled.exit_code == 0, pulled.stderr
+        assert (out / name).read_bytes() == data
+    listed = run(capped, "ls").stdout.splitlines()
+    assert [x.split()[-1] for x in listed] == ["piped.bin.file.json", "big.bin.file.json"]
+    assert len(run(capped, "ls", "--all").stdout.splitlines()) == 8
+    verified = run(capped, "verify", "--all")
+    assert verified.exit_code == 0, verified.stderr
+    assert "2 verified, 0 mismatched, 0 missing, 0 failed" in verified.stderr
