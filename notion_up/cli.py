@@ -20,7 +20,7 @@ from notion_up import __version__, cli_batch, cli_config, cli_restore
 from notion_up.client import NotionClient
 from notion_up.config import Settings, require, resolve, state_dir
 from notion_up.engine import EngineOptions, Job, PushResult, Uploader
-from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError
+from notion_up.errors import ExitStatus, Interrupted, NotionUpError
 from notion_up.existing import ExistingCheck, drop_existing
 from notion_up.journal import Journal
 from notion_up.lock import run_lock
@@ -29,7 +29,6 @@ from notion_up.parts import check_part_size, parse_size
 from notion_up.records import Databases
 from notion_up.render import QuietRenderer, Renderer, choose_renderer
 from notion_up.retry import RateLimiter
-from notion_up.source import open_file, open_stream
 from notion_up.split import uploader_for
 from notion_up.workspace import create_databases, facts_key, load_facts
 
@@ -344,28 +343,6 @@ def push(
             split_size = parse_size(split) if split else None
             code = _run_push(settings, sandbox, inputs, batch, renderer, out, memory, split_size)
             raise typer.Exit(int(code))
-
-
-def _jobs(paths: list[str], name: str | None, size: int | None) -> list[Job]:
-    """Check every input before anything is written; stdin becomes one job."""
-    if paths.count("-") > 1:
-        raise UsageError("`-` (standard input) can be given only once")
-    if "-" in paths and not name:
-        raise UsageError("reading standard input needs --name NAME (e.g. --name dir.tar)")
-    if size is not None and "-" not in paths:
-        raise UsageError("--size applies to standard input (`-`) only")
-    jobs: list[Job] = []
-    for path in paths:
-        if path == "-":
-            assert name is not None
-            stream_name = name
-            jobs.append(
-                Job(stream_name, lambda n=stream_name: open_stream(sys.stdin.buffer, n, size))
-            )
-            continue
-        open_file(path).close()  # fails now, before any upload, with a one-line reason
-        jobs.append(Job(os.path.basename(path), lambda p=path: open_file(p)))
-    return jobs
 
 
 def _run_push(
