@@ -1,0 +1,66 @@
+"""Ctrl-C: the first stops new parts and records the state; the second quits at once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import run_cli
+from tests.test_e2e import MiB, check_recorded, count_pages, make_file
+from tests.test_faults import _journal_parts
+
+
+def _start_slow_push(sandbox, tmp_path, size=41 * MiB):
+    sandbox.server.options.bandwidth = 3 * MiB
+    path = tmp_path / "video.mov"
+    sha512 = make_file(path, size, seed=11)
+    state = tmp_path / "state"
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notion_up", "push", "--rate", "0", "-w", "2", str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while _journal_parts(state) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _journal_parts(state) >= 1
+    return proc, env, sha512
+
+
+def test_first_ctrl_c_finishes_in_flight_parts_records_state_and_exits_130(sandbox, tmp_path):
+    proc, env, sha512 = _start_slow_push(sandbox, tmp_path)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    text = err.decode()
+    assert "interrupted" in text and "notion-up resume" in text
+    assert "Traceback" not in text
+    assert out == b""
+    assert sandbox.server.stats()["pages_created"] == 0
+    sandbox.server.options.bandwidth = None
+
+    (entry,) = [json.loads(x) for x in run_cli(["pending", "--json"], env).stdout.splitlines()]
+    assert entry["name"] == "video.mov"
+    done = run_cli(["resume", "--json", "--rate", "0"], env)
+    assert done.returncode == 0, done.stderr.decode()
+    line = json.loads(done.stdout.decode().splitlines()[0])
+    check_recorded(sandbox, line, "video.mov", 41 * MiB, sha512)
+    assert count_pages(sandbox, sandbox.files_data_source_id, "filehash", line["hash"]) == 1
+
+
+def test_second_ctrl_c_quits_at_once(sandbox, tmp_path):
+    proc, _env, _sha = _start_slow_push(sandbox, tmp_path)
+    # Parts in flight now crawl: the first Ctrl-C alone would wait minutes for them.
+    sandbox.server.options.bandwidth = 16 * 1024
+    proc.send_signal(signal.SIGINT)
+    time.sleep(1.0)
+    assert proc.poll() is None, "the first Ctrl-C lets the parts in flight finish"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    sandbox.server.options.bandwidth = None
