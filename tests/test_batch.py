@@ -135,7 +135,8 @@ def test_the_log_file_is_appended_timestamped_and_never_holds_the_token(sandbox,
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("a")
     log = tmp_path / "logs" / "notion-up.log"
-    ok = run_cli(["push", "-r", str(tmp_path / "in"), "--log-file", str(log), *FAST], sandbox.env())
+    args = ["push", "-v", "-r", str(tmp_path / "in"), "--log-file", str(log), *FAST]
+    ok = run_cli(args, sandbox.env())
     assert ok.returncode == 0
     failed = run_cli(["push", str(tmp_path / "gone.txt"), "--log-file", str(log)], sandbox.env())
     assert failed.returncode == 4
@@ -143,7 +144,7 @@ def test_the_log_file_is_appended_timestamped_and_never_holds_the_token(sandbox,
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} "
     assert all(re.match(stamp, line) for line in lines), lines
     text = log.read_text()
-    assert "pushing a.txt" in text  # the stderr lines ...
+    assert "pushing a.txt" in text and "pushing a.txt" in ok.stderr.decode()  # stderr's lines
     assert re.search(r"[0-9a-f-]{36}  [0-9a-f]{128}  a\.txt", text)  # ... the results ...
     assert "pushed 1, skipped 0, failed 0" in text  # ... the summary ...
     assert "error: no such file" in text and "(exit 4)" in text  # ... and failures
