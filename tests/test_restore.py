@@ -316,3 +316,15 @@ def test_pull_refuses_to_replace_an_existing_file_without_force(tmp_path):
         target_path(str(tmp_path), "a.txt", force=False)
     assert target_path(str(tmp_path), "a.txt", force=True) == tmp_path / "a.txt"
     assert target_path(str(tmp_path / "b.txt"), "a.txt", force=False) == tmp_path / "b.txt"
+
+
+def test_the_restore_and_split_core_never_imports_typer_or_rich():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, notion_up.restore, notion_up.split; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -231,3 +231,12 @@ def test_slices_read_a_stream_in_order_and_a_short_stream_fails():
     third = slice_source(parent, 1, "c")
     with pytest.raises(StreamSizeError):
         third.readinto(memoryview(bytearray(1)))
+
+
+def test_the_is_manifest_property_is_written_only_for_manifests():
+    from notion_up.records import FileRecord, file_page_properties, hash_content
+
+    plain = FileRecord("a", 1, "up", "a", hash_content("00", "salt"))
+    assert "is_manifest" not in file_page_properties(plain)
+    manifest = FileRecord("a.file.json", 1, "up", "a", hash_content("00"), is_manifest=True)
+    assert file_page_properties(manifest)["is_manifest"] == {"checkbox": True}
