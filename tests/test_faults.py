@@ -274,3 +274,31 @@ def test_broken_stdout_pipe_is_one_line_and_nonzero(sandbox, tmp_path):
     )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr.decode()
+
+
+def test_token_never_appears_in_output_debug_traces_log_or_journal(sandbox, tmp_path):
+    """Faults, --debug tracebacks, a log file and the journal: grep all of it for the token."""
+    opts = sandbox.server.options
+    opts.fault_rate, opts.fault_endpoints = 0.5, frozenset({"send", "complete", "create_page"})
+    state = tmp_path / "state"
+    log = tmp_path / "run.log"
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
+    big = tmp_path / "big.pdf"
+    make_file(big, 21 * MB)
+    args = ["push", "--debug", "-v", "--json", "--rate", "0", "--log-file", str(log), str(big)]
+    outputs = [run_cli(args, env)]
+    opts.fault_rate = 1.0  # now every record write fails: a traceback under --debug
+    small = tmp_path / "small.pdf"
+    small.write_bytes(b"%PDF-1.4")
+    outputs.append(run_cli([*args[:-1], str(small)], env))
+    outputs.append(run_cli(["push", "--debug", str(small)], sandbox.env(NOTION_TOKEN="ntn_bad")))
+    opts.fault_rate = 0.0
+    outputs.append(run_cli(["resume", "--debug", "--rate", "0"], env))
+    assert any(b"Traceback" in o.stderr for o in outputs), "expected a --debug traceback"
+    for done in outputs:
+        assert_no_token(sandbox, done.stdout, done.stderr)
+        assert b"ntn_bad" not in done.stdout + done.stderr
+    written = [p for p in [log, *state.rglob("*")] if p.is_file()]
+    assert log in written and any(p.name.startswith("journal") for p in written)
+    for path in written:
+        assert sandbox.token.encode() not in path.read_bytes(), path
