@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +27,7 @@ from notion_up.lock import run_lock
 from notion_up.logfile import LogFile, printable
 from notion_up.parts import check_part_size, parse_size
 from notion_up.records import Databases
-from notion_up.render import QuietRenderer, Renderer, choose_renderer
+from notion_up.render import QuietRenderer, Renderer, RichRenderer, choose_renderer
 from notion_up.retry import RateLimiter
 from notion_up.split import uploader_for
 from notion_up.workspace import create_databases, facts_key, load_facts
@@ -164,6 +164,9 @@ class Output:
         self.as_json = as_json
         self.log = log
         self._lock = threading.Lock()
+        # Set when bars are drawn on a terminal: a result line for that same terminal goes
+        # above the bars instead of through them.
+        self.above: Callable[[str], None] | None = None
 
     def result(self, result: PushResult) -> None:
         """Print one pushed file."""
@@ -181,8 +184,11 @@ class Output:
     def line(self, text: str) -> None:
         """Write a line to stdout."""
         with self._lock:
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+            if self.above is not None and sys.stdout.isatty():
+                self.above(text)
+            else:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
             if self.log is not None:
                 self.log.line(text)
 
@@ -339,6 +345,8 @@ def push(
             screen = choose_renderer(quiet, verbose or debug, stats)
             renderer = cli_batch.with_log(screen, log, stats)
             out = Output(as_json, log)
+            if isinstance(screen, RichRenderer):
+                out.above = screen.print_above
             memory = parse_size(max_memory) if max_memory else None
             split_size = parse_size(split) if split else None
             code = _run_push(settings, sandbox, inputs, batch, renderer, out, memory, split_size)

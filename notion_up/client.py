@@ -133,7 +133,7 @@ class NotionClient:
                 if response.status_code < 400:
                     return response.json()
                 failure = api_error(response)
-                if not self.policy.is_retryable_status(response.status_code):
+                if not self.policy.is_retryable_status(response.status_code) or _blocked(failure):
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 throttled = response.status_code in THROTTLE_STATUSES
@@ -217,6 +217,11 @@ class NotionClient:
     def update_page(self, page_id: str, body: dict) -> dict:
         """Update a page's properties or `in_trash` (same body twice gives the same page)."""
         return self.request("PATCH", f"/v1/pages/{page_id}", json=body)
+
+
+def _blocked(error: APIError) -> bool:
+    # Notion: "public_api_request_blocked" — retrying won't help; contact Notion support.
+    return error.additional_data.get("rate_limit_reason") == "public_api_request_blocked"
 
 
 def api_error(response: requests.Response) -> APIError:

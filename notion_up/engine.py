@@ -244,6 +244,8 @@ class Uploader:
                 content_type=upload.content_type,
                 salt=salt,
                 folder_path=folder_path,
+                is_visible=int(is_visible),
+                is_manifest=int(is_manifest),
                 files_data_source=self.databases.files_data_source,
                 index_data_source=self.databases.index_data_source,
                 user_database_id=self.databases.user_database_id,
@@ -366,6 +368,8 @@ class Uploader:
         run.upload_id = entry.upload_id or ""
         self.emit(FileStarted(entry.name, entry.size, plan.count))
         sha512 = entry.sha512
+        if entry.state not in ("created", "uploaded", "paged"):
+            raise NotionUpError(f"{entry.name}: nothing to resume (the push is {entry.state})")
         if entry.state == "created":
             status = self.client.retrieve_file_upload(run.upload_id).get("status")
             if status == "expired":
@@ -379,10 +383,18 @@ class Uploader:
             if status != "uploaded" and plan.multi:
                 self.client.complete_file_upload(run.upload_id)
             self._journal(run, state="uploaded", sha512=sha512)
-        assert sha512 is not None and entry.salt is not None
+        if sha512 is None or entry.salt is None:
+            raise NotionUpError(f"{entry.name}: the journal lacks its hash", hint="push it again")
         content = hash_content(sha512, entry.salt)
         record = FileRecord(
-            entry.name, entry.size, run.upload_id, entry.upload_name, content, entry.folder_path
+            entry.name,
+            entry.size,
+            run.upload_id,
+            entry.upload_name,
+            content,
+            entry.folder_path,
+            is_visible=bool(entry.is_visible),
+            is_manifest=bool(entry.is_manifest),
         )
         page_id, index_id = self._record(run, record, entry.page_id)
         return PushResult(
@@ -457,7 +469,10 @@ class Uploader:
                 if part_number in already_sent:
                     self.budget.release(taken)
                     continue
-                futures.append(self._pool.submit(self._send_part, run, part_number, view, taken))
+                future = self._pool.submit(self._send_part, run, part_number, view, taken)
+                # A part cancelled before it ran must still give its buffer back.
+                future.add_done_callback(self._release_if_cancelled(taken))
+                futures.append(future)
             if not run.failed.is_set() and not self.cancel.is_set():
                 source.check_end()
         except BaseException:

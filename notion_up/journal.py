@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS pushes (
     salt TEXT,
     salted TEXT,
     folder_path TEXT NOT NULL DEFAULT '/',
+    is_visible INTEGER NOT NULL DEFAULT 1,
+    is_manifest INTEGER NOT NULL DEFAULT 0,
     files_data_source TEXT NOT NULL,
     index_data_source TEXT NOT NULL,
     user_database_id TEXT NOT NULL,
@@ -76,6 +78,8 @@ class PushEntry:
     salt: str | None
     salted: str | None
     folder_path: str
+    is_visible: int
+    is_manifest: int
     files_data_source: str
     index_data_source: str
     user_database_id: str
@@ -148,8 +152,7 @@ class Journal:
     def unfinished(self) -> list[PushEntry]:
         """Pushes whose upload was created but whose records are not both written."""
         return self._select(
-            "WHERE state != 'done' AND upload_id IS NOT NULL AND (error IS NULL OR "
-            "error != 'abandoned') ORDER BY id",
+            "WHERE state NOT IN ('done', 'expired') AND upload_id IS NOT NULL ORDER BY id",
             (),
         )
 

@@ -84,6 +84,9 @@ def parse_size(text: str) -> int:
     if not number or unit not in _UNITS:
         raise UsageError(f"not a size: {text!r} (use bytes, or a unit like 5MiB, 20MB)")
     try:
-        return int(float(number) * _UNITS[unit])
-    except ValueError:
+        value = int(float(number) * _UNITS[unit])
+    except (ValueError, OverflowError):
         raise UsageError(f"not a size: {text!r}") from None
+    if value < 0:
+        raise UsageError(f"a size cannot be negative: {text!r}")
+    return value

@@ -262,10 +262,18 @@ def test_two_runs_on_one_state_directory_second_exits_8_or_waits(sandbox, tmp_pa
         message = refused.stderr.decode()
         assert f"another notion-up run (pid {first.pid}) is using {state}" in message
         assert "--wait-lock" in message
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "notion_up", *args, "--wait-lock"],
+            env=sandbox.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # Only once the second run says it waits may the first one speed up and finish.
+        said = waiting.stderr.readline().decode()
+        assert "waiting for another notion-up run" in said
         sandbox.server.options.latency = 0.0
-        waited = run_cli([*args, "--wait-lock"], sandbox.env())
-        assert waited.returncode == 0, waited.stderr.decode()
-        assert "waiting for another notion-up run" in waited.stderr.decode()
+        out, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0, err.decode()
         assert first.poll() == 0  # the waiting run went after the first had finished
     finally:
         first.kill()

@@ -357,12 +357,6 @@ def test_resume_finishes_a_push_whose_index_entry_was_refused(env, requests_mock
     assert_no_token(second)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: journal.unfinished() still returns pushes marked state='expired'; the next "
-    "`resume` skips the status check (state != 'created') and dies on engine.py's "
-    "`assert sha512 is not None` (bare AssertionError, exit 1) on every later run",
-)
 def test_resume_does_not_retry_an_upload_it_already_found_expired(env, requests_mock):
     FakeNotion(requests_mock)
     requests_mock.post(

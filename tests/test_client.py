@@ -273,11 +273,6 @@ def test_retry_after_longer_than_allowed_gives_up_at_once(requests_mock, limiter
     assert requests_mock.call_count == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a 429 with additional_data.rate_limit_reason=public_api_request_blocked is "
-    "retried; Notion says retrying won't help",
-)
 def test_429_request_blocked_is_not_retried(client, requests_mock):
     requests_mock.get(
         f"{API}/v1/users/me",

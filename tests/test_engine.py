@@ -653,12 +653,6 @@ def test_resume_sends_only_the_parts_notion_does_not_have(tmp_path):
     journal.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: engine.py _send_all/_wait_parts cancel queued part futures without releasing "
-    "their MemoryBudget share (_release_if_cancelled is never attached), so the shared "
-    "budget leaks and later pushes on the same Uploader can block forever",
-)
 def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
     write_file(tmp_path / "s.pdf", 20 * MB + 1)  # 4 parts of 5 MiB
     release_part1 = threading.Event()

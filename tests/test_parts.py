@@ -177,19 +177,11 @@ def test_parse_size_refuses_garbage_as_a_usage_error(text):
     assert int(caught.value.exit_status) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_size('1e400') lets OverflowError escape (int(float('inf'))) "
-    "instead of raising UsageError",
-)
 def test_parse_size_refuses_an_overflowing_number_as_a_usage_error():
     with pytest.raises(UsageError):
         parse_size("1e400")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: parse_size('-5MiB') returns a negative size instead of refusing it"
-)
 def test_parse_size_refuses_a_negative_size():
     with pytest.raises(UsageError):
         parse_size("-5MiB")
