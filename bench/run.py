@@ -626,10 +626,15 @@ def scenario_loopback(bench: Bench) -> Section:
          fmt(s.json_lines()[-1]["seconds"])]
         for i, (p, h, s) in enumerate(zip(got["push"], got["H"], got["S"], strict=True))
     ]  # fmt: skip
+    best_p = min(p.seconds for p in got["push"])
+    best_h = min(r.json_lines()[-1]["seconds"] for r in got["H"])
+    best_s = min(r.json_lines()[-1]["seconds"] for r in got["S"])
     ratios = [
-        ["push / (H + S)", fmt(sum_ratio), fmt(push_w / (h_w + s_w))],
-        ["push / max(H, S)", fmt(max_ratio), fmt(push_w / max(h_w, s_w))],
-    ]
+        ["push / (H + S)", fmt(sum_ratio), fmt(push_w / (h_w + s_w)),
+         fmt(best_p / (best_h + best_s))],
+        ["push / max(H, S)", fmt(max_ratio), fmt(push_w / max(h_w, s_w)),
+         fmt(best_p / max(best_h, best_s))],
+    ]  # fmt: skip
     body = "\n\n".join([
         f"A {mib(size)} file over loopback, no added latency, no bandwidth limit, no server "
         "rate limit; notion-up with `--rate 0` (no client limit: this profile has none to "
@@ -647,7 +652,7 @@ def scenario_loopback(bench: Bench) -> Section:
         "All three share the 2 cores with the server process: push needs about the CPU of H "
         "and S together (client and server columns), so on this machine it is CPU-bound rather "
         "than waiting on either.",
-        table(["ratio", "inner", "wall"], ratios),
+        table(["ratio", "inner (medians)", "wall (medians)", "inner (best of each)"], ratios),
     ])  # fmt: skip
     floors = [
         Floor("3 loopback", "push / (H + S)", fmt(sum_ratio), "≤ 1.0", sum_ratio <= 1.0),
