@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from notion_up.budget import MemoryBudget
+from notion_up.budget import BufferPool, MemoryBudget
 from notion_up.client import NotionClient
-from notion_up.errors import Interrupted, LimitError, NotionUpError
+from notion_up.errors import InputError, Interrupted, LimitError, NotionUpError
 from notion_up.events import (
     BytesSent,
     FileDone,
@@ -143,6 +143,7 @@ class Uploader:
             (workers + 1) * self.options.part_size, max_rss=self.options.max_memory
         )
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="notion-up-part")
+        self.buffers = BufferPool(self.options.part_size, keep=workers + 1)
 
     def close(self) -> None:
         """Stop the part pool (pending parts are cancelled)."""
@@ -457,21 +458,22 @@ class Uploader:
                 taken = self.budget.acquire(length, self._stopping(run))
                 if taken is None:
                     break
+                buffer = self.buffers.take(length)
+                view = memoryview(buffer)
                 try:
-                    buffer = bytearray(length)
-                    view = memoryview(buffer)
-                    source.readinto(view)
+                    if source.readinto(view) != length:
+                        raise InputError(f"{run.name} got shorter while it was being read")
                     if digest is not None:
                         digest.update(view)
                 except BaseException:
-                    self.budget.release(taken)
+                    self._give_back(view, taken)
                     raise
                 if part_number in already_sent:
-                    self.budget.release(taken)
+                    self._give_back(view, taken)
                     continue
                 future = self._pool.submit(self._send_part, run, part_number, view, taken)
                 # A part cancelled before it ran must still give its buffer back.
-                future.add_done_callback(self._release_if_cancelled(taken))
+                future.add_done_callback(self._release_if_cancelled(view, taken))
                 futures.append(future)
             if not run.failed.is_set() and not self.cancel.is_set():
                 source.check_end()
@@ -488,10 +490,16 @@ class Uploader:
         self._journal(run, sha512=sha512)
         return sha512
 
-    def _release_if_cancelled(self, taken: int):
+    def _give_back(self, view: memoryview, taken: int) -> None:
+        buffer = view.obj
+        view.release()
+        self.buffers.give(buffer)  # type: ignore[arg-type]
+        self.budget.release(taken)
+
+    def _release_if_cancelled(self, view: memoryview, taken: int):
         def release(future: Future) -> None:
             if future.cancelled():
-                self.budget.release(taken)
+                self._give_back(view, taken)
 
         return release
 
@@ -531,8 +539,7 @@ class Uploader:
             run.failed.set()
             raise
         finally:
-            view.release()
-            self.budget.release(taken)
+            self._give_back(view, taken)
 
 
 def describe_failure(exc: BaseException) -> str:
