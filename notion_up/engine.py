@@ -6,7 +6,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from notion_up.budget import BufferPool, MemoryBudget
@@ -166,22 +166,32 @@ class Uploader:
         Files share the part pool, the memory budget and the client's rate limiter, so many
         small files go up concurrently without more requests in flight than the limits allow.
         """
-        with ThreadPoolExecutor(
-            max(1, self.options.workers), thread_name_prefix="notion-up-file"
-        ) as files:
-            futures = {}
+        workers = max(1, self.options.workers)
+        with ThreadPoolExecutor(workers, thread_name_prefix="notion-up-file") as files:
+            futures: dict[Future, Job] = {}
             for job in jobs:
                 if self.cancel.is_set():
                     break
                 futures[files.submit(self.push_job, job)] = job
                 # Keep the queue short so a cancel stops promptly and memory stays flat.
-                while sum(not f.done() for f in futures) > 2 * self.options.workers:
-                    wait(list(futures), return_when="FIRST_COMPLETED", timeout=0.5)
-                self._report_done(futures, on_result)
-            wait(list(futures))
+                self._drain(futures, on_result, most=2 * workers)
+            self._drain(futures, on_result, most=0)
+
+    def _drain(self, futures: dict[Future, Job], on_result, most: int) -> None:
+        """Report files as they end until at most `most` are unfinished.
+
+        After Ctrl-C the files still queued are cancelled: they never start, so no upload is
+        created that only `resume` could finish.
+        """
+        self._report_done(futures, on_result)
+        while len(futures) > most:
+            if self.cancel.is_set():
+                for future in futures:
+                    future.cancel()
+            wait(list(futures), return_when=FIRST_COMPLETED, timeout=0.5)
             self._report_done(futures, on_result)
 
-    def _report_done(self, futures: dict, on_result) -> None:
+    def _report_done(self, futures: dict[Future, Job], on_result) -> None:
         for future in [f for f in futures if f.done()]:
             job = futures.pop(future)
             if future.cancelled():
@@ -227,6 +237,9 @@ class Uploader:
 
         `is_visible` false and `is_manifest` true are for the pieces and manifest of a split file.
         """
+        if self.cancel.is_set():
+            # A file that had not begun when Ctrl-C came stays untouched: nothing to resume.
+            raise Interrupted("interrupted")
         started = time.monotonic()
         plan, upload = self.plan(source.size, source.name)
         run = _FileRun(source.name, source.size, plan, upload, source)

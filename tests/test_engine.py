@@ -693,3 +693,27 @@ def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
         release_part1.set()
         up.close()
         source.close()
+
+
+def test_after_ctrl_c_no_file_that_had_not_begun_creates_an_upload(tmp_path):
+    for i in range(6):
+        write_file(tmp_path / f"f{i}.pdf", 1000, seed=i)
+    client = FakeClient()
+    up = uploader(client, workers=1)
+    results: list = []
+
+    def opener(i: int):
+        def open_it() -> Source:
+            if i == 0:
+                up.cancel.set()  # Ctrl-C while the first file opens; the rest are queued
+            return open_file(str(tmp_path / f"f{i}.pdf"))
+
+        return open_it
+
+    jobs = [engine_module.Job(f"f{i}.pdf", opener(i)) for i in range(6)]
+    try:
+        up.push_many(jobs, lambda job, result, error: results.append((job.name, result, error)))
+    finally:
+        up.close()
+    assert "create" not in client.kinds()
+    assert results and all(isinstance(error, Interrupted) for _, _, error in results)
