@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from notion_up.events import (
     PartStarted,
     Retrying,
     Stage,
+    UploadEnded,
     ignore,
 )
 from notion_up.filetypes import UploadName, upload_name
@@ -105,10 +107,16 @@ class _FileRun:
     size: int
     plan: PartPlan
     upload: UploadName
+    folder_path: str
+    is_visible: bool
+    is_manifest: bool
+    key: int
     source: Source | None = None
     push_id: int | None = None
     upload_id: str = ""
+    salt: str = ""
     retries: int = 0
+    started: float = field(default_factory=time.monotonic)
     failed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -144,6 +152,8 @@ class Uploader:
         )
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="notion-up-part")
         self.buffers = BufferPool(self.options.part_size, keep=workers + 1)
+        # Each upload's events carry its own key: two files of one name must not share a bar.
+        self._keys = itertools.count(1)
 
     def close(self) -> None:
         """Stop the part pool (pending parts are cancelled)."""
@@ -240,53 +250,65 @@ class Uploader:
         if self.cancel.is_set():
             # A file that had not begun when Ctrl-C came stays untouched: nothing to resume.
             raise Interrupted("interrupted")
-        started = time.monotonic()
         plan, upload = self.plan(source.size, source.name)
-        run = _FileRun(source.name, source.size, plan, upload, source)
-        self.emit(FileStarted(source.name, source.size, plan.count))
-        salt = new_salt()
+        run = _FileRun(
+            source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
+            key=next(self._keys), source=source, salt=new_salt(),
+        )  # fmt: skip
+        self.emit(FileStarted(run.name, run.size, plan.count, run.key))
+        try:
+            return self._push_run(run)
+        finally:
+            self.emit(UploadEnded(run.name, run.key))
+
+    def _push_run(self, run: _FileRun) -> PushResult:
         if self.journal:
-            run.push_id = self.journal.start(
-                name=source.name,
-                source_path=source.path,
-                size=source.size,
-                mtime=source.mtime,
-                mode=plan.mode,
-                part_size=plan.part_size,
-                part_count=plan.count,
-                upload_name=upload.upload_name,
-                content_type=upload.content_type,
-                salt=salt,
-                folder_path=folder_path,
-                is_visible=int(is_visible),
-                is_manifest=int(is_manifest),
-                files_data_source=self.databases.files_data_source,
-                index_data_source=self.databases.index_data_source,
-                user_database_id=self.databases.user_database_id,
-                api_url=self.origin,
-            )
+            run.push_id = self.journal.start(**self._journal_row(run))
         created = self.client.create_file_upload(
-            self._create_body(plan, upload), on_retry=self._on_retry(run, "create")
+            self._create_body(run.plan, run.upload), on_retry=self._on_retry(run, "create")
         )
         run.upload_id = created["id"]
         expiry = created.get("expiry_time")
         self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
         try:
             sha512 = self._send_all(run, already_sent=set())
-            return self._finish(
-                run,
-                sha512,
-                salt,
-                folder_path,
-                started,
-                is_visible=is_visible,
-                is_manifest=is_manifest,
-            )
+            if run.plan.multi:
+                self.emit(Stage(run.name, "completing", run.key))
+                self.client.complete_file_upload(
+                    run.upload_id, on_retry=self._on_retry(run, "complete")
+                )
+            content = hash_content(sha512, run.salt)
+            self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
+            return self._record(run, content)
         except NotionUpError as exc:
             if not isinstance(exc, RecordError):
                 self._journal(run, error=str(exc))
                 exc.hint = self._left_behind(run, expiry, exc.hint)
             raise
+
+    def _journal_row(self, run: _FileRun) -> dict[str, object]:
+        """The journal's first record of a push: enough to finish it from another process."""
+        source = run.source
+        assert source is not None
+        return {
+            "name": run.name,
+            "source_path": source.path,
+            "size": run.size,
+            "mtime": source.mtime,
+            "mode": run.plan.mode,
+            "part_size": run.plan.part_size,
+            "part_count": run.plan.count,
+            "upload_name": run.upload.upload_name,
+            "content_type": run.upload.content_type,
+            "salt": run.salt,
+            "folder_path": run.folder_path,
+            "is_visible": int(run.is_visible),
+            "is_manifest": int(run.is_manifest),
+            "files_data_source": self.databases.files_data_source,
+            "index_data_source": self.databases.index_data_source,
+            "user_database_id": self.databases.user_database_id,
+            "api_url": self.origin,
+        }
 
     def _left_behind(self, run: _FileRun, expiry: str | None, hint: str | None) -> str:
         """Tell the user what the failed push left and how to finish it."""
@@ -305,51 +327,15 @@ class Uploader:
             body["number_of_parts"] = plan.count
         return body
 
-    def _finish(
-        self,
-        run: _FileRun,
-        sha512: str,
-        salt: str,
-        folder_path: str,
-        started: float,
-        *,
-        is_visible: bool = True,
-        is_manifest: bool = False,
+    def _record(
+        self, run: _FileRun, content: ContentHash, page_id: str | None = None
     ) -> PushResult:
-        content = hash_content(sha512, salt)
-        if run.plan.multi:
-            self.emit(Stage(run.name, "completing"))
-            self.client.complete_file_upload(
-                run.upload_id, on_retry=self._on_retry(run, "complete")
-            )
-        self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
-        self.emit(Stage(run.name, "recording"))
+        """Write the page (unless `page_id` says it exists) and the index entry; the result."""
+        self.emit(Stage(run.name, "recording", run.key))
         record = FileRecord(
-            run.name,
-            run.size,
-            run.upload_id,
-            run.upload.upload_name,
-            content,
-            folder_path,
-            is_visible=is_visible,
-            is_manifest=is_manifest,
-        )
-        page_id, index_id = self._record(run, record)
-        return PushResult(
-            run.name,
-            run.size,
-            page_id,
-            run.upload_id,
-            index_id,
-            content,
-            run.plan,
-            run.upload,
-            time.monotonic() - started,
-            run.retries,
-            folder_path,
-        )
-
-    def _record(self, run: _FileRun, record: FileRecord, page_id: str | None = None):
+            run.name, run.size, run.upload_id, run.upload.upload_name, content, run.folder_path,
+            is_visible=run.is_visible, is_manifest=run.is_manifest,
+        )  # fmt: skip
         try:
             page_id, index_id = write_records(self.client, self.databases, record, page_id)
         except RecordError as exc:
@@ -358,7 +344,10 @@ class Uploader:
             self._journal(run, error=str(exc.cause))
             raise
         self._journal(run, state="done", page_id=page_id, index_id=index_id, error=None)
-        return page_id, index_id
+        return PushResult(
+            run.name, run.size, page_id, run.upload_id, index_id, content, run.plan, run.upload,
+            time.monotonic() - run.started, run.retries, run.folder_path,
+        )  # fmt: skip
 
     def _journal(self, run: _FileRun, **fields: object) -> None:
         if self.journal and run.push_id is not None:
@@ -368,19 +357,27 @@ class Uploader:
         def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
             with run.lock:
                 run.retries += 1
-            self.emit(Retrying(run.name, what, attempt, reason, wait_s))
+            self.emit(Retrying(run.name, what, attempt, reason, wait_s, run.key))
 
         return on_retry
 
     # -- resume -----------------------------------------------------------------------------
     def resume(self, entry: PushEntry) -> PushResult:
         """Finish a journalled push: resend missing parts, complete, write missing records."""
-        started = time.monotonic()
         plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
         upload = UploadName(entry.name, entry.upload_name, entry.content_type)
-        run = _FileRun(entry.name, entry.size, plan, upload, push_id=entry.id)
-        run.upload_id = entry.upload_id or ""
-        self.emit(FileStarted(entry.name, entry.size, plan.count))
+        run = _FileRun(
+            entry.name, entry.size, plan, upload, entry.folder_path, bool(entry.is_visible),
+            bool(entry.is_manifest), key=next(self._keys), push_id=entry.id,
+            upload_id=entry.upload_id or "", salt=entry.salt or "",
+        )  # fmt: skip
+        self.emit(FileStarted(entry.name, entry.size, plan.count, run.key))
+        try:
+            return self._resume_run(run, entry)
+        finally:
+            self.emit(UploadEnded(run.name, run.key))
+
+    def _resume_run(self, run: _FileRun, entry: PushEntry) -> PushResult:
         sha512 = entry.sha512
         if entry.state not in ("created", "uploaded", "paged"):
             raise NotionUpError(f"{entry.name}: nothing to resume (the push is {entry.state})")
@@ -394,36 +391,12 @@ class Uploader:
                 )
             if status != "uploaded" or sha512 is None:
                 sha512 = self._resend(run, entry, done=status == "uploaded")
-            if status != "uploaded" and plan.multi:
+            if status != "uploaded" and run.plan.multi:
                 self.client.complete_file_upload(run.upload_id)
             self._journal(run, state="uploaded", sha512=sha512)
-        if sha512 is None or entry.salt is None:
+        if sha512 is None or not run.salt:
             raise NotionUpError(f"{entry.name}: the journal lacks its hash", hint="push it again")
-        content = hash_content(sha512, entry.salt)
-        record = FileRecord(
-            entry.name,
-            entry.size,
-            run.upload_id,
-            entry.upload_name,
-            content,
-            entry.folder_path,
-            is_visible=bool(entry.is_visible),
-            is_manifest=bool(entry.is_manifest),
-        )
-        page_id, index_id = self._record(run, record, entry.page_id)
-        return PushResult(
-            entry.name,
-            entry.size,
-            page_id,
-            run.upload_id,
-            index_id,
-            content,
-            plan,
-            upload,
-            time.monotonic() - started,
-            run.retries,
-            entry.folder_path,
-        )
+        return self._record(run, hash_content(sha512, run.salt), entry.page_id)
 
     def _resend(self, run: _FileRun, entry: PushEntry, done: bool) -> str:
         """Re-read the unchanged source, sending the parts Notion does not have yet."""
@@ -534,20 +507,20 @@ class Uploader:
         try:
             if run.failed.is_set() or self.cancel.is_set():
                 return
-            name = run.name
-            self.emit(PartStarted(name, part_number, view.nbytes))
+            name, key = run.name, run.key
+            self.emit(PartStarted(name, part_number, view.nbytes, key))
             self.client.send_file_upload(
                 run.upload_id,
                 view,
                 run.upload.upload_name,
                 run.upload.content_type,
                 part_number if run.plan.multi else None,
-                on_progress=lambda n: self.emit(BytesSent(name, part_number, n)),
+                on_progress=lambda n: self.emit(BytesSent(name, part_number, n, key)),
                 on_retry=self._on_retry(run, f"part {part_number}"),
             )
             if run.plan.multi and self.journal and run.push_id is not None:
                 self.journal.part_sent(run.push_id, part_number)
-            self.emit(PartDone(name, part_number))
+            self.emit(PartDone(name, part_number, key))
         except BaseException:
             run.failed.set()
             raise

@@ -1,9 +1,13 @@
-"""Progress events: how the core tells the outside what it is doing, without knowing who listens."""
+"""Progress events: how the core tells the outside what it is doing, without knowing who listens.
+
+Events of one upload carry its `key`, unique within a run: names are not (two `notes.txt` from
+different folders). The key is left out of comparisons, so a test can expect an event by value.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -14,6 +18,7 @@ class FileStarted:
     name: str
     size: int | None
     parts: int
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class PartStarted:
     name: str
     part_number: int
     size: int
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class BytesSent:
     name: str
     part_number: int
     nbytes: int
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class PartDone:
 
     name: str
     part_number: int
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Retrying:
     attempt: int
     reason: str
     wait: float
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,15 @@ class Stage:
 
     name: str
     stage: str
+    key: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class UploadEnded:
+    """One upload ended, sent or not: a file, or a piece or the manifest of a split file."""
+
+    name: str
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,7 @@ Event = (
     | PartDone
     | Retrying
     | Stage
+    | UploadEnded
     | FileDone
     | FileFailed
     | FileSkipped

@@ -30,6 +30,7 @@ from notion_up.events import (
     PartStarted,
     Retrying,
     Stage,
+    UploadEnded,
 )
 from notion_up.logfile import printable
 
@@ -177,24 +178,25 @@ class RichRenderer(Renderer):
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._files: dict[str, TaskID] = {}
-        self._parts: dict[tuple[str, int], TaskID] = {}
+        # Keyed by each upload's key, not its name: names repeat across folders.
+        self._files: dict[int, TaskID] = {}
+        self._parts: dict[tuple[int, int], TaskID] = {}
 
     def draw(self, event: Event) -> None:
         p = self.progress
         if isinstance(event, FileStarted):
-            self._files[event.name] = p.add_task(event.name, total=event.size)
+            self._files[event.key] = p.add_task(event.name, total=event.size)
         elif isinstance(event, PartStarted):
             label = f"  part {event.part_number}"
-            self._parts[(event.name, event.part_number)] = p.add_task(label, total=event.size)
+            self._parts[(event.key, event.part_number)] = p.add_task(label, total=event.size)
         elif isinstance(event, BytesSent):
-            part = self._parts.get((event.name, event.part_number))
+            part = self._parts.get((event.key, event.part_number))
             if part is not None:
                 p.advance(part, event.nbytes)
-            if event.name in self._files:
-                p.advance(self._files[event.name], event.nbytes)
+            if event.key in self._files:
+                p.advance(self._files[event.key], event.nbytes)
         elif isinstance(event, PartDone):
-            part = self._parts.pop((event.name, event.part_number), None)
+            part = self._parts.pop((event.key, event.part_number), None)
             if part is not None:
                 p.remove_task(part)
         elif isinstance(event, Retrying):
@@ -202,14 +204,18 @@ class RichRenderer(Renderer):
             p.console.log(f"retrying {event.name} {event.what}: {event.reason}")
         elif isinstance(event, FileSkipped):
             p.console.log(f"skipped {event.name}: {event.reason}")
-        elif isinstance(event, FileDone | FileFailed):
-            task = self._files.pop(event.name, None)
-            if task is not None:
-                p.remove_task(task)
-            for key in [k for k in self._parts if k[0] == event.name]:
-                p.remove_task(self._parts.pop(key))
-            if isinstance(event, FileFailed):
-                p.console.log(failure_line(event), markup=False)
+        elif isinstance(event, UploadEnded):
+            self._remove_bars(event.key)
+        elif isinstance(event, FileFailed):
+            p.console.log(failure_line(event), markup=False)
+
+    def _remove_bars(self, key: int) -> None:
+        """An upload ended (a split file's piece too): its bar and its parts' bars go."""
+        task = self._files.pop(key, None)
+        if task is not None:
+            self.progress.remove_task(task)
+        for part in [k for k in self._parts if k[0] == key]:
+            self.progress.remove_task(self._parts.pop(part))
 
     def print_above(self, text: str) -> None:
         """Print a line above the bars (for results when stdout is the same terminal)."""
@@ -219,14 +225,14 @@ class RichRenderer(Renderer):
         # A resent part starts over; take its bytes back off the bars.
         if not event.what.startswith("part "):
             return
-        key = (event.name, int(event.what.split()[1]))
+        key = (event.key, int(event.what.split()[1]))
         part = self._parts.get(key)
         if part is None:
             return
         sent = self.progress.tasks[self._task_index(part)].completed
         self.progress.reset(part)
-        if event.name in self._files:
-            self.progress.advance(self._files[event.name], -sent)
+        if event.key in self._files:
+            self.progress.advance(self._files[event.key], -sent)
 
     def _task_index(self, task_id: TaskID) -> int:
         return next(i for i, t in enumerate(self.progress.tasks) if t.id == task_id)

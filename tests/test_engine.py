@@ -717,3 +717,42 @@ def test_after_ctrl_c_no_file_that_had_not_begun_creates_an_upload(tmp_path):
         up.close()
     assert "create" not in client.kinds()
     assert results and all(isinstance(error, Interrupted) for _, _, error in results)
+
+
+def test_every_upload_of_a_split_file_ends_with_its_own_key():
+    from notion_up.events import FileStarted as Started
+    from notion_up.events import UploadEnded
+    from notion_up.split import SplitUploader
+
+    class WithSchema(FakeClient):
+        def retrieve_data_source(self, _id):
+            return {"properties": {"is_manifest": {"type": "checkbox"}}}
+
+    events: list = []
+    data = make_bytes(25)
+    with SplitUploader(
+        WithSchema(), DATABASES, EngineOptions(2, 5 * MiB), listener=events.append, split_size=10
+    ) as up:
+        up.push(open_stream(io.BytesIO(data), "x.bin"))
+    started = [e.key for e in events if isinstance(e, Started)]
+    ended = [e.key for e in events if isinstance(e, UploadEnded)]
+    assert len(started) == 4  # three pieces and the manifest
+    assert len(set(started)) == 4 and sorted(ended) == sorted(started)
+
+
+def test_a_failed_upload_still_ends(tmp_path):
+    from notion_up.events import UploadEnded
+
+    class Failing(FakeClient):
+        def on_send(self, part_number, data):
+            raise APIError(400, "validation_error", "no")
+
+    write_file(tmp_path / "a.pdf", 100)
+    events: list = []
+    up = uploader(Failing(), listener=events.append)
+    try:
+        with pytest.raises(APIError):
+            up.push(open_file(str(tmp_path / "a.pdf")))
+    finally:
+        up.close()
+    assert isinstance(events[-1], UploadEnded)

@@ -73,3 +73,36 @@ def test_quiet_shows_nothing_but_results(sandbox, tmp_path):
     assert done.returncode == 0
     assert done.stderr == b""
     assert len(done.stdout.decode().splitlines()) == 1
+
+
+def _rich_renderer():
+    import io
+
+    from rich.console import Console
+
+    from notion_up.render import RichRenderer
+
+    return RichRenderer(Console(file=io.StringIO(), width=100))
+
+
+def test_two_files_of_one_name_get_a_bar_each():
+    from notion_up.events import BytesSent, FileStarted, UploadEnded
+
+    renderer = _rich_renderer()
+    renderer(FileStarted("notes.txt", 10, 1, key=1))
+    renderer(FileStarted("notes.txt", 20, 1, key=2))
+    renderer(BytesSent("notes.txt", 1, 7, key=2))
+    assert [(t.total, t.completed) for t in renderer.progress.tasks] == [(10, 0), (20, 7)]
+    renderer(UploadEnded("notes.txt", key=1))
+    assert [t.total for t in renderer.progress.tasks] == [20]
+
+
+def test_a_bar_goes_when_its_upload_ends_not_when_the_whole_file_is_done():
+    from notion_up.events import FileStarted, PartStarted, UploadEnded
+
+    renderer = _rich_renderer()
+    renderer(FileStarted("disk.img.part001", 5, 1, key=1))
+    renderer(PartStarted("disk.img.part001", 1, 5, key=1))
+    renderer(UploadEnded("disk.img.part001", key=1))
+    renderer(FileStarted("disk.img.part002", 5, 1, key=2))
+    assert [t.description for t in renderer.progress.tasks] == ["disk.img.part002"]
