@@ -17,6 +17,20 @@ from typing import Annotated, Any
 import typer
 
 from notion_up import __version__, cli_batch, cli_config, cli_restore
+from notion_up.cli_options import (
+    ApiUrl,
+    Database,
+    Debug,
+    Index,
+    JsonOut,
+    Profile,
+    Quiet,
+    Rate,
+    Sandbox,
+    StateDir,
+    Verbose,
+    Workers,
+)
 from notion_up.client import NotionClient
 from notion_up.config import Settings, require, resolve, state_dir
 from notion_up.engine import EngineOptions, Job, PushResult, Uploader
@@ -68,42 +82,6 @@ def _root(
     ] = False,
 ) -> None:
     """notion-up: files into Notion, hashed and recorded."""
-
-
-# -- shared options ------------------------------------------------------------------------
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database", help="File database id (or data source id). Env NOTION_UP_DATABASE."
-    ),
-]
-Index = Annotated[
-    str | None,
-    typer.Option("--index", help="Global index database id. Env NOTION_UP_INDEX."),
-]
-ApiUrl = Annotated[str | None, typer.Option("--api-url", help="API base URL. Env NOTION_API_URL.")]
-StateDir = Annotated[
-    Path | None,
-    typer.Option("--state-dir", help="Where the journal lives. Env NOTION_UP_STATE_DIR."),
-]
-Profile = Annotated[
-    str | None, typer.Option("--profile", help="Profile of the config file. Env NOTION_UP_PROFILE.")
-]
-Sandbox = Annotated[
-    bool,
-    typer.Option("--sandbox", help="Use the built-in local server and its ready-made databases."),
-]
-Rate = Annotated[
-    float | None,
-    typer.Option("--rate", help="Requests per second for the whole run (0 = no limit). Default 3."),
-]
-Workers = Annotated[
-    int | None, typer.Option("--workers", "-w", help="Parts sent at once. Default 4.", min=1)
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show nothing but errors.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
 @dataclass

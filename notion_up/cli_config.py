@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from notion_up.cli_options import Profile
 from notion_up.config import (
     PROFILE_KEYS,
     config_dir,
@@ -23,11 +24,6 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option("--profile", help="Profile of the config file. Env NOTION_UP_PROFILE."),
-]
-
 
 def _errors(debug: bool = False):
     # Imported late: cli imports this module to register it.
@@ -38,7 +34,7 @@ def _errors(debug: bool = False):
 
 @config_app.command("show")
 def show(
-    profile: ProfileOpt = None,
+    profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Print each effective setting, its value (token redacted) and where it came from."""

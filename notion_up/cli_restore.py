@@ -20,6 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from notion_up.cli_options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.errors import ExitStatus, UsageError
 from notion_up.logfile import printable
 from notion_up.records import Databases
@@ -35,32 +36,8 @@ from notion_up.restore import (
     target_path,
 )
 
-# The options these commands share with push (same names, same environment variables).
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database", help="File database id (or data source id). Env NOTION_UP_DATABASE."
-    ),
-]
-Index = Annotated[
-    str | None,
-    typer.Option("--index", help="Global index database id. Env NOTION_UP_INDEX."),
-]
-ApiUrl = Annotated[str | None, typer.Option("--api-url", help="API base URL. Env NOTION_API_URL.")]
-Rate = Annotated[
-    float | None,
-    typer.Option("--rate", help="Requests per second for the whole run (0 = no limit). Default 3."),
-]
-Sandbox = Annotated[
-    bool,
-    typer.Option("--sandbox", help="Use the built-in local server and its ready-made databases."),
-]
-Profile = Annotated[
-    str | None, typer.Option("--profile", help="Profile of the config file. Env NOTION_UP_PROFILE.")
-]
+# Not the shared --json: with `pull -o -` the JSON line goes to stderr.
 JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show nothing but errors.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
 # -- progress --------------------------------------------------------------------------------
