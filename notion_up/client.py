@@ -137,7 +137,8 @@ class NotionClient:
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 throttled = response.status_code in THROTTLE_STATUSES
-                if not throttled and not idempotent and response.status_code != 408:
+                # A 5xx or 408 on a write may still have saved it: the caller looks first.
+                if not throttled and not idempotent:
                     committed = failure.additional_data.get("committed_resource_id")
                     raise OutcomeUnknown(failure, committed)
             if self.policy.gives_up(attempt, retry_after):

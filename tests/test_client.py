@@ -487,3 +487,15 @@ def test_the_token_is_not_in_an_outcome_unknown(client, requests_mock):
         client.create_page({"parent": {}})
     assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
     assert TOKEN not in str(caught.value.cause)
+
+
+def test_a_408_on_page_create_is_an_unknown_outcome_not_a_blind_retry(requests_mock):
+    requests_mock.post(
+        "https://api.notion.com/v1/pages",
+        status_code=408,
+        json={"object": "error", "status": 408, "code": "request_timeout", "message": "slow"},
+    )
+    client = NotionClient("ntn_x", limiter=RateLimiter(rate=0), sleep=lambda s: None)
+    with pytest.raises(OutcomeUnknown):
+        client.create_page({"parent": {"data_source_id": "d"}, "properties": {}})
+    assert requests_mock.call_count == 1
