@@ -302,3 +302,17 @@ def test_token_never_appears_in_output_debug_traces_log_or_journal(sandbox, tmp_
     assert log in written and any(p.name.startswith("journal") for p in written)
     for path in written:
         assert sandbox.token.encode() not in path.read_bytes(), path
+
+
+def test_file_needing_more_than_1000_parts_even_at_20_mib_is_refused_before_upload(
+    sandbox, tmp_path
+):
+    sandbox.server.options.max_file_upload_size = 100 * 1024**3
+    path = tmp_path / "huge.mkv"
+    with open(path, "wb") as f:  # sparse: nothing is read before the refusal
+        f.truncate(1000 * 20 * MiB + 1)
+    done = run_cli(["push", str(path)], sandbox.env())
+    assert done.returncode == 6
+    line = _one_line_error(done)
+    assert "1000 parts" in line and "--split" in line
+    assert "create_upload" not in sandbox.server.stats()["requests"]
