@@ -131,8 +131,8 @@ def connect(settings: Settings, sandbox: bool) -> Iterator[Context]:
 
 
 def _journal(settings: Settings) -> Journal:
-    base = Path(settings.state_dir) if settings.state_dir else state_dir()
-    return Journal(base / "journal.sqlite")
+    """The journal in the state directory."""
+    return Journal(_state_base(settings) / "journal.sqlite")
 
 
 class Output:

@@ -10,21 +10,13 @@ from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import TaskID
 
 from notion_up.cli_options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.errors import ExitStatus, UsageError
 from notion_up.logfile import printable
 from notion_up.records import Databases
-from notion_up.render import human_bytes
+from notion_up.render import human_bytes, transfer_progress
 from notion_up.restore import (
     FileSink,
     Restored,
@@ -66,15 +58,7 @@ class RichWatcher(SilentWatcher):
     """A bar per file being downloaded; bars disappear when their file is done."""
 
     def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}", justify="left"),
-            BarColumn(bar_width=None),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
+        self.progress = transfer_progress(console)
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 

@@ -160,24 +160,29 @@ class PlainRenderer(Renderer):
         self._stop.set()
 
 
+def transfer_progress(console: Console) -> Progress:
+    """Bars that show bytes, speed and time left, and vanish when stopped (push and pull)."""
+    return Progress(
+        TextColumn("[bold]{task.description}", justify="left"),
+        BarColumn(bar_width=None),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        # Results belong on stdout; rich would otherwise capture stdout into its console.
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+
 class RichRenderer(Renderer):
     """A bar per file and one per part in flight; parts disappear when they finish."""
 
     def __init__(self, console: Console, verbose: bool = False) -> None:
         super().__init__(console.file, verbose)
         self.console = console
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}", justify="left"),
-            BarColumn(bar_width=None),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            # Results belong on stdout; rich would otherwise capture stdout into its console.
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
+        self.progress = transfer_progress(console)
         # Keyed by each upload's key, not its name: names repeat across folders.
         self._files: dict[int, TaskID] = {}
         self._parts: dict[tuple[int, int], TaskID] = {}
