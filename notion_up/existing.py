@@ -12,7 +12,7 @@ from typing import Protocol
 from notion_up.events import FileSkipped, Listener
 from notion_up.inputs import FileInput
 from notion_up.journal import Journal
-from notion_up.records import file_sha512, verify
+from notion_up.records import file_sha512, plain_text, verify
 
 
 class DataSourceReader(Protocol):
@@ -96,19 +96,11 @@ def query_by_size(client: DataSourceReader, data_source: str, size: int) -> list
         found = client.query_data_source(data_source, body)
         for page in found.get("results") or []:
             props = page.get("properties") or {}
-            rows.append(
-                RemoteFile(page["id"], _plain(props.get("salt")), _plain(props.get("filehash")))
-            )
+            salt, salted = plain_text(props.get("salt")), plain_text(props.get("filehash"))
+            rows.append(RemoteFile(page["id"], salt, salted))
         if not found.get("has_more") or not found.get("next_cursor"):
             return rows
         body = {**body, "start_cursor": found["next_cursor"]}
-
-
-def _plain(prop: dict | None) -> str:
-    if not prop:
-        return ""
-    parts = prop.get(prop.get("type", "rich_text")) or []
-    return "".join(p.get("plain_text") or (p.get("text") or {}).get("content", "") for p in parts)
 
 
 def drop_existing(

@@ -84,6 +84,14 @@ def _text(value: str) -> list[dict]:
     return [{"type": "text", "text": {"content": value}}]
 
 
+def plain_text(prop: dict | None) -> str:
+    """The text of a title or rich_text property value as Notion returns it ("" when absent)."""
+    if not prop:
+        return ""
+    items = prop.get(prop.get("type", "rich_text")) or []
+    return "".join(i.get("plain_text") or (i.get("text") or {}).get("content", "") for i in items)
+
+
 def file_page_properties(record: FileRecord) -> dict:
     """The file-database row for `record`, with the upload attached."""
     properties = {

@@ -31,7 +31,7 @@ from notion_up.errors import (
     TransientError,
     UsageError,
 )
-from notion_up.records import Databases, verify
+from notion_up.records import Databases, plain_text, verify
 from notion_up.retry import RETRYABLE_STATUSES
 from notion_up.split import Manifest, ManifestError, is_manifest_name, parse_manifest
 
@@ -91,19 +91,10 @@ class RemoteFile:
         }
 
 
-def _plain(prop: dict | None) -> str:
-    if not prop:
-        return ""
-    items = prop.get(prop.get("type") or "") or []
-    return "".join(
-        item.get("plain_text") or (item.get("text") or {}).get("content", "") for item in items
-    )
-
-
 def remote_file(page: dict) -> RemoteFile:
     """Read a file-database page; FileMissing when it is not a file record."""
     props = page.get("properties") or {}
-    salted, salt = _plain(props.get("filehash")), _plain(props.get("salt"))
+    salted, salt = plain_text(props.get("filehash")), plain_text(props.get("salt"))
     if not salted or not salt or "file_data" not in props:
         raise FileMissing(f"page {page.get('id')} is not a notion-up file record")
     files = (props["file_data"].get("files") or []) if props.get("file_data") else []
@@ -115,7 +106,7 @@ def remote_file(page: dict) -> RemoteFile:
     size = (props.get("filesize") or {}).get("number")
     return RemoteFile(
         file_id=page["id"],
-        name=_plain(props.get("filename")),
+        name=plain_text(props.get("filename")),
         size=int(size) if size is not None else None,
         salted=salted,
         salt=salt,
@@ -400,7 +391,7 @@ class Restorer:
             {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
         )
         for entry in found.get("results") or []:
-            page_id = _plain((entry.get("properties") or {}).get("File Page ID"))
+            page_id = plain_text((entry.get("properties") or {}).get("File Page ID"))
             if page_id:
                 return page_id
         # An index entry may be missing (a push that died between the two writes).
