@@ -526,10 +526,3 @@ class Uploader:
             raise
         finally:
             self._give_back(view, taken)
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A one-line description of a failure for plain output."""
-    if isinstance(exc, NotionUpError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
 
 # Everything that could move a cursor or break a line: C0 (but tab), DEL, C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
@@ -50,11 +49,6 @@ class LogFile:
         self._partial = ""
         self._lock = threading.Lock()
 
-    def add_secret(self, secret: str | None) -> None:
-        """Never write this value (e.g. the token, once it is known)."""
-        if secret:
-            self._secrets.append(secret)
-
     def write(self, text: str) -> int:
         """Buffer `text`; each complete line is written with a timestamp."""
         with self._lock:
@@ -85,25 +79,3 @@ class LogFile:
             self.write("\n")
         with self._lock:
             self._file.close()
-
-
-class Tee:
-    """A text stream writing to several streams (stderr and the log file)."""
-
-    def __init__(self, *streams: TextIO | LogFile) -> None:
-        self.streams = streams
-
-    def write(self, text: str) -> int:
-        """Write to every stream."""
-        for stream in self.streams:
-            stream.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        """Flush every stream."""
-        for stream in self.streams:
-            stream.flush()
-
-    def isatty(self) -> bool:
-        """Like the first stream (so the renderer choice follows stderr)."""
-        return self.streams[0].isatty()
