@@ -82,6 +82,9 @@ BOT_ID = "5b0c7c1e-3f3c-4a57-9d7e-6c1a0f0e2b11"
 WORKSPACE_ID = "0d6b8a52-1f7e-4c1e-8a3b-7c2d9e4f5a60"
 WORKSPACE_NAME = "notion-up sandbox"
 
+# The sandbox's databases, as `notion-up init` would make them. Deliberately a copy of
+# records.FILE_SCHEMA/INDEX_SCHEMA: this module imports no client code (it runs stdlib-only as a
+# subprocess); a test in tests/test_init.py fails when the two drift apart.
 FILES_SCHEMA: dict[str, str] = {
     "filename": "title",
     "filesize": "number",

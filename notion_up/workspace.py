@@ -8,7 +8,7 @@ from typing import Protocol
 
 from notion_up.client import NotionClient
 from notion_up.errors import APIError, ConfigError
-from notion_up.records import FILE_SCHEMA, INDEX_SCHEMA, Databases
+from notion_up.records import FILE_SCHEMA, INDEX_SCHEMA, INIT_FILE_SCHEMA, Databases
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,7 @@ def create_databases(client: NotionClient, parent_page: str) -> tuple[str, str]:
     """Create the file database and the global index under a page; returns their ids."""
     try:
         files = client.create_database(
-            _database_body(
-                parent_page, "notion-up files", {**FILE_SCHEMA, "is_manifest": "checkbox"}
-            )
+            _database_body(parent_page, "notion-up files", INIT_FILE_SCHEMA)
         )
         index = client.create_database(
             _database_body(parent_page, "notion-up global index", INDEX_SCHEMA)

@@ -40,6 +40,13 @@ def test_init_creates_both_databases_with_the_exact_schema_and_push_uses_them(sa
     assert json.loads(pushed.stdout)["name"] == "a.pdf"
 
 
+def test_the_sandbox_schema_is_the_one_init_creates():
+    from notion_up import localserver
+
+    assert localserver.FILES_SCHEMA == INIT_FILE_SCHEMA
+    assert localserver.INDEX_SCHEMA == INDEX_SCHEMA
+
+
 def test_init_under_an_unknown_page_exits_3(sandbox):
     env = sandbox.env()
     done = run_cli(["init", "--parent", "00000000-0000-4000-8000-000000000000"], env)
