@@ -482,26 +482,35 @@ def resume(
         failures: list[BaseException] = []
         done = 0
         lock = run_lock(_state_base(settings), wait_lock, renderer.message)
-        with lock, connect(settings, sandbox) as ctx:
+        with lock, connect(settings, sandbox) as ctx, InterruptHandler() as interrupt:
             entries = [e for e in journal.unfinished() if e.api_url == ctx.origin]
             if not entries:
                 renderer.message("nothing to resume")
-            for entry in entries:
-                databases = Databases(
-                    entry.files_data_source, entry.index_data_source, entry.user_database_id
-                )
-                with Uploader(
-                    ctx.client, databases, EngineOptions(int(settings.workers),
-                    entry.part_size), journal=journal, listener=renderer, origin=ctx.origin,
-                ) as uploader:  # fmt: skip
-                    try:
-                        out.result(uploader.resume(entry))
-                        done += 1
-                    except NotionUpError as exc:
-                        failures.append(exc)
-                        out.failure(entry.name, exc)
-                        renderer.message(f"error: {entry.name}: {exc}")
-        journal.close()
+            renderer.start()
+            try:
+                for entry in entries:
+                    if interrupt.cancel.is_set():
+                        break
+                    databases = Databases(
+                        entry.files_data_source, entry.index_data_source, entry.user_database_id
+                    )
+                    with Uploader(
+                        ctx.client, databases, EngineOptions(int(settings.workers),
+                        entry.part_size), journal=journal, listener=renderer,
+                        origin=ctx.origin, cancel=interrupt.cancel,
+                    ) as uploader:  # fmt: skip
+                        try:
+                            out.result(uploader.resume(entry))
+                            done += 1
+                        except NotionUpError as exc:
+                            failures.append(exc)
+                            out.failure(entry.name, exc)
+                            renderer.message(f"error: {entry.name}: {exc}")
+            finally:
+                renderer.stop()
+                journal.close()
+            if interrupt.cancel.is_set():
+                raise Interrupted("interrupted; run `notion-up resume` again to finish")
         raise typer.Exit(int(_exit_status(failures, done)))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from notion_up import __version__
-from notion_up.errors import APIError, OutcomeUnknown, TransientError
+from notion_up.errors import APIError, ConfigError, OutcomeUnknown, TransientError
 from notion_up.multipart import MultipartBody
 from notion_up.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
 
@@ -125,7 +125,13 @@ class NotionClient:
                 response = self._session().request(method, url, **kwargs)
             except requests.ConnectTimeout as exc:
                 failure: Exception = TransientError(f"could not connect to {self.base_url}: {exc}")
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.exceptions.InvalidURL as exc:
+                raise ConfigError(f"the API URL {self.base_url!r} is not usable: {exc}") from None
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 failure = TransientError(f"{method} {path}: {type(exc).__name__}: {exc}")
                 if not idempotent:
                     raise OutcomeUnknown(failure) from exc

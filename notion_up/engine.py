@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from notion_up.budget import BufferPool, MemoryBudget
 from notion_up.client import NotionClient
-from notion_up.errors import InputError, Interrupted, LimitError, NotionUpError
+from notion_up.errors import APIError, InputError, Interrupted, LimitError, NotionUpError
 from notion_up.events import (
     BytesSent,
     FileDone,
@@ -377,13 +377,22 @@ class Uploader:
         finally:
             self.emit(UploadEnded(run.name, run.key))
 
+    def _upload_status(self, upload_id: str) -> str:
+        """The upload's status; "gone" when Notion no longer knows it."""
+        try:
+            return str(self.client.retrieve_file_upload(upload_id).get("status"))
+        except APIError as exc:
+            if exc.status == 404:
+                return "gone"
+            raise
+
     def _resume_run(self, run: _FileRun, entry: PushEntry) -> PushResult:
         sha512 = entry.sha512
         if entry.state not in ("created", "uploaded", "paged"):
             raise NotionUpError(f"{entry.name}: nothing to resume (the push is {entry.state})")
         if entry.state == "created":
-            status = self.client.retrieve_file_upload(run.upload_id).get("status")
-            if status == "expired":
+            status = self._upload_status(run.upload_id)
+            if status in ("expired", "gone"):
                 self._journal(run, state="expired", error="the upload expired")
                 raise NotionUpError(
                     f"{entry.name}: upload {run.upload_id} expired before it was finished",

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from notion_up.errors import UsageError
+
 # Everything that could move a cursor or break a line: C0 (but tab), DEL, C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
@@ -41,8 +43,11 @@ class LogFile:
         self, path: str | Path, secrets: Iterable[str] = (), clock: Callable[[], float] = time.time
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise UsageError(f"cannot write the log file {self.path}: {exc.strerror}") from None
         self._file = os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
         self._secrets = [s for s in secrets if s]
         self._clock = clock

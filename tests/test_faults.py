@@ -316,3 +316,36 @@ def test_file_needing_more_than_1000_parts_even_at_20_mib_is_refused_before_uplo
     line = _one_line_error(done)
     assert "1000 parts" in line and "--split" in line
     assert "create_upload" not in sandbox.server.stats()["requests"]
+
+
+def test_log_file_that_is_a_directory_is_a_usage_error(sandbox, tmp_path):
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"%PDF")
+    done = run_cli(["push", "--log-file", str(tmp_path), str(path)], sandbox.env())
+    assert done.returncode == 2
+    assert "cannot write the log file" in _one_line_error(done)
+
+
+def test_resume_marks_an_upload_notion_no_longer_knows_and_moves_on(sandbox, tmp_path):
+    from notion_up.journal import Journal
+
+    state = tmp_path / "state"
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
+    path = tmp_path / "a.pdf"
+    path.write_bytes(b"%PDF")
+    journal = Journal(state / "journal.sqlite")
+    journal.start(
+        name="a.pdf", source_path=str(path), size=4, mtime=path.stat().st_mtime,
+        mode="single_part", part_size=4, part_count=1, upload_name="a.pdf",
+        content_type="application/pdf", salt="00", folder_path="/",
+        files_data_source=sandbox.files_data_source_id,
+        index_data_source=sandbox.index_data_source_id,
+        user_database_id=sandbox.files_database_id, api_url=sandbox.url,
+    )  # fmt: skip
+    journal.update(1, upload_id="00000000-0000-4000-8000-00000000dead")
+    journal.close()
+    first = run_cli(["resume", "--rate", "0"], env)
+    assert first.returncode != 0
+    assert "push the file again" in first.stderr.decode()
+    again = run_cli(["resume", "--rate", "0"], env)
+    assert again.returncode == 0 and "nothing to resume" in again.stderr.decode()
