@@ -202,10 +202,37 @@ class _SliceStream(io.RawIOBase):
         return n
 
 
-def slice_source(source: Source, length: int, name: str) -> Source:
-    """The next `length` bytes of `source` as a Source of their own (one piece of a split file).
+def slice_source(source: Source, length: int, name: str, stream: BinaryIO | None = None) -> Source:
+    """The next `length` bytes of `source` (or of `stream`, a wrapper of its stream) as a
+    Source of their own: one piece of a split file.
 
     Pieces must be read in order: each continues where the previous one stopped. A stream that
     ends early fails like a declared size would.
     """
-    return Source(name, length, _SliceStream(source.stream, length), declared=True)
+    return Source(name, length, _SliceStream(stream or source.stream, length), declared=True)
+
+
+class HashingStream(io.RawIOBase):
+    """Reads through to another stream, hashing (SHA-512) everything that passes."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha512()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        n = self._stream.readinto(target) or 0
+        if n:
+            self._digest.update(memoryview(target)[:n])
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._digest.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        """The digest of everything read so far."""
+        return self._digest.hexdigest()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from notion_up.engine import PushResult, Uploader
 from notion_up.errors import Interrupted, LimitError, NotionUpError, UsageError
-from notion_up.source import BufferStream, Source, slice_source
+from notion_up.source import BufferStream, HashingStream, Source, slice_source
 
 MANIFEST_SUFFIX = ".file.json"
 
@@ -166,11 +166,13 @@ class SplitUploader(Uploader):
         lengths = piece_lengths(source.size, self.split_size)
         names = piece_names(source.name, len(lengths))
         pieces: list[PushResult] = []
+        # The whole content's digest, so a later --skip-existing recognises the whole file.
+        whole = HashingStream(source.stream)
         try:
             for length, name in zip(lengths, names, strict=True):
                 if self.cancel.is_set():
                     raise Interrupted("interrupted")
-                piece = slice_source(source, length, name)
+                piece = slice_source(source, length, name, stream=whole)
                 pieces.append(super().push(piece, folder_path, is_visible=False))
             source.check_end()
             manifest = Manifest(
@@ -189,12 +191,33 @@ class SplitUploader(Uploader):
                 left = f"{len(pieces)} piece(s) stored as hidden rows no manifest refers to"
                 exc.hint = f"{exc.hint}; {left}" if exc.hint else left
             raise
+        self._journal_whole(source, folder_path, whole.hexdigest(), result, len(pieces))
         return SplitResult(
             **{f: getattr(result, f) for f in PushResult.__dataclass_fields__},
             original_name=source.name,
             total_size=source.size,
             pieces=pieces,
         )
+
+    def _journal_whole(
+        self, source: Source, folder_path: str, sha512: str, manifest: PushResult, count: int
+    ) -> None:
+        """A finished journal row for the whole file, pointing at its manifest's row."""
+        if not self.journal or not source.path:
+            return
+        push_id = self.journal.start(
+            name=source.name, source_path=source.path, size=source.size, mtime=source.mtime,
+            mode="split", part_size=self.split_size, part_count=count,
+            upload_name=manifest.upload.upload_name, content_type=manifest.upload.content_type,
+            salt=manifest.hash.salt, folder_path=folder_path,
+            files_data_source=self.databases.files_data_source,
+            index_data_source=self.databases.index_data_source,
+            user_database_id=self.databases.user_database_id, api_url=self.origin,
+        )  # fmt: skip
+        self.journal.update(
+            push_id, state="done", sha512=sha512, upload_id=manifest.file_upload_id,
+            page_id=manifest.file_id, index_id=manifest.index_id,
+        )  # fmt: skip
 
     def _manifest_flag(self) -> bool:
         """Whether the file database has `is_manifest` (databases of the original service may

@@ -240,3 +240,25 @@ def test_the_is_manifest_property_is_written_only_for_manifests():
     assert "is_manifest" not in file_page_properties(plain)
     manifest = FileRecord("a.file.json", 1, "up", "a", hash_content("00"), is_manifest=True)
     assert file_page_properties(manifest)["is_manifest"] == {"checkbox": True}
+
+
+def test_a_split_file_pushed_once_is_skipped_by_the_next_skip_existing_run(sandbox, tmp_path):
+    from tests.conftest import run_cli
+    from tests.test_e2e import MiB, make_file
+
+    sandbox.server.options.max_file_upload_size = 5 * MiB
+    path = tmp_path / "disk.img"
+    make_file(path, 11 * MiB + 1)
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(tmp_path / "state"))
+    args = ["push", "--split", "5MiB", "--skip-existing", "--rate", "0", "--json", str(path)]
+    first = run_cli(args, env)
+    assert first.returncode == 0, first.stderr.decode()
+    assert json.loads(first.stdout.decode().splitlines()[0])["split"] is True
+    pages = sandbox.server.stats()["pages_created"]
+    second = run_cli(args, env)
+    assert second.returncode == 0, second.stderr.decode()
+    assert "skipped disk.img" in second.stderr.decode()
+    assert sandbox.server.stats()["pages_created"] == pages
+    path.write_bytes(path.read_bytes()[:-1] + b"!")  # changed content: pushed again
+    third = run_cli(args, env)
+    assert third.returncode == 0 and sandbox.server.stats()["pages_created"] > pages
