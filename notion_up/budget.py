@@ -86,12 +86,19 @@ class BufferPool:
         self._lock = threading.Lock()
 
     def take(self, length: int) -> bytearray:
-        """A buffer of exactly `length` bytes (contents undefined)."""
-        if length == self.size:
+        """A buffer of at least `length` bytes (contents undefined): a pooled one when it fits,
+        so a file's short last part does not add a buffer to the pool's."""
+        if length <= self.size:
             with self._lock:
                 if self._free:
                     return self._free.pop()
         return bytearray(length)
+
+    def reserve(self, count: int) -> None:
+        """Allocate up to `count` free buffers now (zero-filled, so their pages are real)."""
+        with self._lock:
+            while len(self._free) < min(count, self.keep):
+                self._free.append(bytearray(self.size))
 
     def give(self, buffer: bytearray) -> None:
         """Return a buffer once nothing reads it any more."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import threading
@@ -152,6 +153,8 @@ class Uploader:
         )
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="notion-up-part")
         self.buffers = BufferPool(self.options.part_size, keep=workers + 1)
+        self._warm = False
+        self._warm_lock = threading.Lock()
         # Each upload's events carry its own key: two files of one name must not share a bar.
         self._keys = itertools.count(1)
 
@@ -251,6 +254,8 @@ class Uploader:
             # A file that had not begun when Ctrl-C came stays untouched: nothing to resume.
             raise Interrupted("interrupted")
         plan, upload = self.plan(source.size, source.name)
+        if plan.multi:
+            self._warm_up()
         run = _FileRun(
             source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
             key=next(self._keys), source=source, salt=new_salt(),
@@ -309,6 +314,27 @@ class Uploader:
             "user_database_id": self.databases.user_database_id,
             "api_url": self.origin,
         }
+
+    def _warm_up(self) -> None:
+        """Start every part worker and allocate every part buffer before the first part.
+
+        The process then has the size its settings give it (workers + 1 buffers, all workers)
+        from the first multi-part file on, instead of growing into it as a long file goes:
+        memory depends on --workers and --part-size, never on how large or quick the file is.
+        """
+        with self._warm_lock:
+            if self._warm:
+                return
+            self._warm = True
+            workers = max(1, self.options.workers)
+            # Each task waits for the others, so the pool has to start a thread for every one.
+            barrier = threading.Barrier(workers + 1)
+            started = [self._pool.submit(barrier.wait, 5) for _ in range(workers)]
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(5)
+            for future in started:
+                future.result()
+            self.buffers.reserve(workers + 1)
 
     def _left_behind(self, run: _FileRun, expiry: str | None, hint: str | None) -> str:
         """Tell the user what the failed push left and how to finish it."""
@@ -453,8 +479,7 @@ class Uploader:
                 taken = self.budget.acquire(length, self._stopping(run))
                 if taken is None:
                     break
-                buffer = self.buffers.take(length)
-                view = memoryview(buffer)
+                view = memoryview(self.buffers.take(length))[:length]
                 try:
                     if source.readinto(view) != length:
                         raise InputError(f"{run.name} got shorter while it was being read")

@@ -665,9 +665,12 @@ def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine_module, "wait", wait_then_release)
 
+    part1_sending = threading.Event()
+
     class Blocking(FakeClient):
         def on_send(self, part_number, data):
             if part_number == 1:
+                part1_sending.set()
                 assert release_part1.wait(WAIT)
 
     client = Blocking()
@@ -679,6 +682,7 @@ def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
         def readinto(self, buffer):
             CancelOnSecondRead.reads += 1
             if CancelOnSecondRead.reads == 2:
+                assert part1_sending.wait(WAIT)
                 up.cancel.set()  # Ctrl-C while part 1 is in flight and part 2 is queued
             return super().readinto(buffer)
 
