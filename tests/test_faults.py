@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 from tests.conftest import Sandbox, run_cli
 from tests.test_e2e import MB, MiB, check_recorded, count_pages, make_file
+from tests.test_interrupt import start_slow_push
 
 
 def pushed_lines(done: subprocess.CompletedProcess) -> list[dict]:
@@ -92,32 +90,8 @@ def test_tight_rate_limit_with_eight_workers_never_comes_back_early(sandbox, tmp
     assert stats["early_retries"] == 0
 
 
-def _journal_parts(state: Path) -> int:
-    db = state / "journal.sqlite"
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db, timeout=5) as conn:
-        try:
-            return conn.execute("SELECT COUNT(*) FROM parts").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
-
-
 def test_a_run_killed_mid_upload_is_finished_by_resume(sandbox, tmp_path):
-    sandbox.server.options.bandwidth = 4 * MiB
-    path = tmp_path / "video.mov"
-    sha512 = make_file(path, 31 * MiB, seed=3)
-    state = tmp_path / "state"
-    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "notion_up", "push", "--rate", "0", "-w", "2", str(path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while _journal_parts(state) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc, env, sha512 = start_slow_push(sandbox, tmp_path, 31 * MiB, 4 * MiB, parts_first=2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.test_e2e import MiB, check_recorded, count_pages, make_file
-from tests.test_faults import _journal_parts
 
 
-def _start_slow_push(sandbox, tmp_path, size=41 * MiB):
-    sandbox.server.options.bandwidth = 3 * MiB
+def journal_parts(state: Path) -> int:
+    """Parts the journal in `state` has recorded as sent (0 before it exists)."""
+    db = state / "journal.sqlite"
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=5) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM parts").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def start_slow_push(sandbox, tmp_path, size=41 * MiB, bandwidth=3 * MiB, parts_first=1):
+    """A real push of a large file over a slow link, once `parts_first` parts are journalled."""
+    sandbox.server.options.bandwidth = bandwidth
     path = tmp_path / "video.mov"
     sha512 = make_file(path, size, seed=11)
     state = tmp_path / "state"
@@ -26,14 +40,14 @@ def _start_slow_push(sandbox, tmp_path, size=41 * MiB):
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
-    while _journal_parts(state) < 1 and time.monotonic() < deadline:
+    while journal_parts(state) < parts_first and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _journal_parts(state) >= 1
+    assert journal_parts(state) >= parts_first
     return proc, env, sha512
 
 
 def test_first_ctrl_c_finishes_in_flight_parts_records_state_and_exits_130(sandbox, tmp_path):
-    proc, env, sha512 = _start_slow_push(sandbox, tmp_path)
+    proc, env, sha512 = start_slow_push(sandbox, tmp_path)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
@@ -54,7 +68,7 @@ def test_first_ctrl_c_finishes_in_flight_parts_records_state_and_exits_130(sandb
 
 
 def test_second_ctrl_c_quits_at_once(sandbox, tmp_path):
-    proc, _env, _sha = _start_slow_push(sandbox, tmp_path)
+    proc, _env, _sha = start_slow_push(sandbox, tmp_path)
     # Parts in flight now crawl: the first Ctrl-C alone would wait minutes for them.
     sandbox.server.options.bandwidth = 16 * 1024
     proc.send_signal(signal.SIGINT)
