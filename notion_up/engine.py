@@ -328,12 +328,15 @@ class Uploader:
             self._warm = True
             workers = max(1, self.options.workers)
             # Each task waits for the others, so the pool has to start a thread for every one.
+            # When the pool is busy with other files' parts its threads exist already: the
+            # barrier then times out quickly, and that is fine.
             barrier = threading.Barrier(workers + 1)
-            started = [self._pool.submit(barrier.wait, 5) for _ in range(workers)]
+            started = [self._pool.submit(barrier.wait, 0.5) for _ in range(workers)]
             with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(5)
+                barrier.wait(0.5)
             for future in started:
-                future.result()
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    future.result()
             self.buffers.reserve(workers + 1)
 
     def _left_behind(self, run: _FileRun, expiry: str | None, hint: str | None) -> str:

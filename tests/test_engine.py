@@ -13,7 +13,7 @@ import pytest
 
 from notion_up import engine as engine_module
 from notion_up.client import NotionClient
-from notion_up.engine import EngineOptions, Uploader
+from notion_up.engine import EngineOptions, Job, PushResult, Uploader
 from notion_up.errors import APIError, Interrupted, StreamSizeError
 from notion_up.events import FileStarted, PartDone, Stage
 from notion_up.journal import Journal
@@ -760,3 +760,40 @@ def test_a_failed_upload_still_ends(tmp_path):
     finally:
         up.close()
     assert isinstance(events[-1], UploadEnded)
+
+
+def test_a_multi_part_file_starts_while_the_part_pool_is_busy_with_another_file(tmp_path):
+    """The first multi-part file sets up the pool; other files' parts in flight must not
+    make that fail (its barrier times out, the file goes on)."""
+    small = write_file(tmp_path / "a.pdf", 1000, seed=1)
+    big = write_file(tmp_path / "b.pdf", 20 * MB + 1, seed=2)
+    small_sending = threading.Event()
+    release_small = threading.Event()
+
+    class SlowSmall(FakeClient):
+        def on_send(self, part_number, data):
+            if part_number is None:
+                small_sending.set()
+                assert release_small.wait(WAIT)
+
+    client = SlowSmall()
+    results: dict[str, object] = {}
+
+    def on_result(job, result, error):
+        results[job.name] = error or result
+
+    jobs = [Job("a.pdf", lambda: open_file(str(tmp_path / "a.pdf")))]
+
+    def open_big():
+        assert small_sending.wait(WAIT)  # the small file's send holds a pool thread
+        threading.Timer(1.0, release_small.set).start()
+        return open_file(str(tmp_path / "b.pdf"))
+
+    jobs.append(Job("b.pdf", open_big))
+    with uploader(client, workers=2) as up:
+        up.push_many(jobs, on_result)
+    assert isinstance(results["a.pdf"], PushResult), results["a.pdf"]
+    assert isinstance(results["b.pdf"], PushResult), results["b.pdf"]
+    assert results["b.pdf"].plan.count == 4
+    stored = b"".join(p[3] for n in (1, 2, 3, 4) for p in client.parts[n])
+    assert stored == big and client.parts[None][0][3] == small
