@@ -382,11 +382,11 @@ class Uploader:
         if self.journal and run.push_id is not None:
             self.journal.update(run.push_id, **fields)
 
-    def _on_retry(self, run: _FileRun, what: str):
+    def _on_retry(self, run: _FileRun, what: str, part_number: int | None = None):
         def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
             with run.lock:
                 run.retries += 1
-            self.emit(Retrying(run.name, what, attempt, reason, wait_s, run.key))
+            self.emit(Retrying(run.name, what, attempt, reason, wait_s, run.key, part_number))
 
         return on_retry
 
@@ -553,7 +553,7 @@ class Uploader:
                 run.upload.content_type,
                 part_number if run.plan.multi else None,
                 on_progress=lambda n: self.emit(BytesSent(name, part_number, n, key)),
-                on_retry=self._on_retry(run, f"part {part_number}"),
+                on_retry=self._on_retry(run, f"part {part_number}", part_number),
             )
             if run.plan.multi and self.journal and run.push_id is not None:
                 self.journal.part_sent(run.push_id, part_number)

@@ -60,6 +60,8 @@ class Retrying:
     reason: str
     wait: float
     key: int = field(default=0, compare=False)
+    # Set when the retried request is a part's send: its bytes start over.
+    part_number: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

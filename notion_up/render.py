@@ -206,9 +206,9 @@ class RichRenderer(Renderer):
                 p.remove_task(part)
         elif isinstance(event, Retrying):
             self._reset_part(event)
-            p.console.log(f"retrying {event.name} {event.what}: {event.reason}")
+            p.console.log(f"retrying {event.name} {event.what}: {event.reason}", markup=False)
         elif isinstance(event, FileSkipped):
-            p.console.log(f"skipped {event.name}: {event.reason}")
+            p.console.log(f"skipped {event.name}: {event.reason}", markup=False)
         elif isinstance(event, UploadEnded):
             self._remove_bars(event.key)
         elif isinstance(event, FileFailed):
@@ -228,9 +228,9 @@ class RichRenderer(Renderer):
 
     def _reset_part(self, event: Retrying) -> None:
         # A resent part starts over; take its bytes back off the bars.
-        if not event.what.startswith("part "):
+        if event.part_number is None:
             return
-        key = (event.key, int(event.what.split()[1]))
+        key = (event.key, event.part_number)
         part = self._parts.get(key)
         if part is None:
             return

@@ -106,3 +106,20 @@ def test_a_bar_goes_when_its_upload_ends_not_when_the_whole_file_is_done():
     renderer(UploadEnded("disk.img.part001", key=1))
     renderer(FileStarted("disk.img.part002", 5, 1, key=2))
     assert [t.description for t in renderer.progress.tasks] == ["disk.img.part002"]
+
+
+def test_a_retried_part_starts_over_on_its_bar_and_the_files():
+    from notion_up.events import BytesSent, FileStarted, PartStarted, Retrying
+
+    renderer = _rich_renderer()
+    renderer(FileStarted("clip.mp4", 30, 2, key=1))
+    renderer(PartStarted("clip.mp4", 1, 15, key=1))
+    renderer(PartStarted("clip.mp4", 2, 15, key=1))
+    renderer(BytesSent("clip.mp4", 1, 9, key=1))
+    renderer(BytesSent("clip.mp4", 2, 4, key=1))
+    renderer(Retrying("clip.mp4", "part 1", 1, "Notion 503", 0.1, key=1, part_number=1))
+    completed = {t.description: t.completed for t in renderer.progress.tasks}
+    assert completed == {"clip.mp4": 4, "  part 1": 0, "  part 2": 4}
+    # A retried create or complete is no part's: no bar moves back.
+    renderer(Retrying("clip.mp4", "complete", 1, "Notion 502", 0.1, key=1))
+    assert {t.description: t.completed for t in renderer.progress.tasks} == completed
