@@ -33,7 +33,7 @@ from notion_up.cli_options import (
 )
 from notion_up.client import NotionClient
 from notion_up.config import Settings, require, resolve, state_dir
-from notion_up.engine import EngineOptions, Job, PushResult, Uploader
+from notion_up.engine import DEFAULT_MAX_MEMORY, EngineOptions, Job, PushResult, Uploader
 from notion_up.errors import ExitStatus, Interrupted, NotionUpError
 from notion_up.existing import ExistingCheck, drop_existing
 from notion_up.journal import Journal
@@ -263,7 +263,10 @@ def push(
     rate: Rate = None,
     max_memory: Annotated[
         str | None,
-        typer.Option("--max-memory", help="Stop reading ahead when the process nears this size."),
+        typer.Option(
+            "--max-memory",
+            help="Stop reading ahead while the process is over this size. Default 1GiB.",
+        ),
     ] = None,
     as_json: JsonOut = False,
     quiet: Quiet = False,
@@ -325,7 +328,7 @@ def push(
             out = Output(as_json, log)
             if isinstance(screen, RichRenderer):
                 out.above = screen.print_above
-            memory = parse_size(max_memory) if max_memory else None
+            memory = parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY
             split_size = parse_size(split) if split else None
             code = _run_push(settings, sandbox, inputs, batch, renderer, out, memory, split_size)
             raise typer.Exit(int(code))

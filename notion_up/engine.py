@@ -41,6 +41,10 @@ from notion_up.records import (
 )
 from notion_up.source import Source, open_file
 
+# Far above what the engine needs (workers + 1 parts): it only bites when something else in
+# the process, or a huge --workers × --part-size, has grown it.
+DEFAULT_MAX_MEMORY = 1024**3
+
 
 @dataclass
 class EngineOptions:

@@ -187,3 +187,21 @@ def test_readme_quick_start_runs_exactly_as_written(tmp_path):
     file_id, digest, name = last.split("  ")
     assert name == "README.md"
     assert re.fullmatch(r"[0-9a-f-]{36}", file_id) and re.fullmatch(r"[0-9a-f]{128}", digest)
+
+
+def test_a_memory_cap_below_the_process_size_stops_read_ahead_but_not_the_push(sandbox, tmp_path):
+    path = tmp_path / "clip.mp4"
+    sha512 = make_file(path, 26 * MiB, seed=4)
+    args = ["push", "--json", "--rate", "0", "-w", "4", "--max-memory", "1MiB", str(path)]
+    done = run_cli(args, sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()
+    line = json.loads(done.stdout)
+    check_recorded(sandbox, line, "clip.mp4", 26 * MiB, sha512)
+    # Over the cap the reader waits until no part is out: one send at a time.
+    assert sandbox.server.stats()["max_in_flight_send"] == 1
+    # The same push at the default cap sends parts side by side.
+    sandbox.server.reset_stats()
+    sandbox.server.options.bandwidth = 16 * MiB  # parts overlap even on a fast machine
+    done = run_cli([*args[:6], str(path)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()
+    assert sandbox.server.stats()["max_in_flight_send"] > 1
