@@ -550,7 +550,7 @@ def scenario_sdk(bench: Bench) -> Section:
         "(installed for the benchmark only) as its docs show: `file_uploads.create` "
         "(multi_part), `file_uploads.send(file=(name, bytes, type), part_number=str(n))` one "
         "part after another, `complete`, then `pages.create` for the file page and the index "
-        "entry with the very properties notion-up writes (`notion_up.records`), hashing the "
+        "entry with the very properties notion-up writes (`notion_up.notion.records`), hashing the "
         "bytes as it reads them. Part size 5 MiB for both (notion-up's default; the SDK "
         "example's 10 MB would only change the part count). The SDK script is handed the data "
         "source ids, so it makes no setup requests; notion-up's first run reads the workspace "

@@ -1,3 +1,3 @@
-from notion_up.cli import main
+from notion_up.cli.main import main
 
 main()

@@ -48,18 +48,71 @@ class Setting:
 
 @dataclass
 class Settings:
-    """The effective settings of a run."""
+    """The effective settings of a run: typed values, and where each came from."""
 
     values: dict[str, Setting] = field(default_factory=dict)
     profile: str | None = None
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name].value
-        raise AttributeError(name)
+    def _value(self, name: str) -> Any:
+        setting = self.values.get(name)
+        return DEFAULTS[name] if setting is None else setting.value
+
+    def _text(self, name: str) -> str | None:
+        value = self._value(name)
+        return None if value in (None, "") else str(value)
+
+    @property
+    def token(self) -> str | None:
+        """The Notion token (never shown: see describe)."""
+        return self._text("token")
+
+    @property
+    def token_file(self) -> str | None:
+        """A file holding the token."""
+        return self._text("token_file")
+
+    @property
+    def database(self) -> str | None:
+        """The file database (a database or data source id)."""
+        return self._text("database")
+
+    @property
+    def index(self) -> str | None:
+        """The global index database."""
+        return self._text("index")
+
+    @property
+    def api_url(self) -> str:
+        """Notion's API base URL (or the sandbox's)."""
+        return str(self._value("api_url"))
+
+    @property
+    def workers(self) -> int:
+        """Parts (or files) in flight at once."""
+        return int(self._value("workers"))
+
+    @property
+    def part_size(self) -> int:
+        """Bytes per part of a multi-part upload."""
+        return int(self._value("part_size"))
+
+    @property
+    def rate(self) -> float:
+        """Requests per second for the whole run (0: no limit)."""
+        return float(self._value("rate"))
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the journal and the run lock live."""
+        value = self._text("state_dir")
+        return Path(value) if value else state_dir()
+
+    def source(self, name: str) -> str:
+        """Where one setting came from: flag, env NAME, profile NAME, token file PATH, default."""
+        setting = self.values.get(name)
+        return "default" if setting is None else setting.source
 
     def set(self, name: str, value: Any, source: str) -> None:
         """Override one setting (e.g. the sandbox's token and databases)."""
@@ -72,6 +125,8 @@ class Settings:
             shown = setting.value
             if name in SECRET and shown:
                 shown = redact(str(shown))
+            elif name == "state_dir":
+                shown = self.state_dir
             rows.append((name, "" if shown is None else str(shown), setting.source))
         return rows
 
@@ -175,7 +230,7 @@ def _load_token_file(settings: Settings) -> None:
 def require(settings: Settings, *names: str) -> None:
     """Fail with the missing setting's variable name when one is not set."""
     for name in names:
-        if not getattr(settings, name):
+        if not settings._text(name):
             flag = {"database": " or --database", "index": " or --index"}.get(name, "")
             raise ConfigError(f"{ENV[name]} is not set", hint=f"export {ENV[name]}=…{flag}")
 

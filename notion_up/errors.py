@@ -1,4 +1,23 @@
-"""The one exception hierarchy of notion-up's core; the CLI maps each class to an exit code."""
+"""The one exception hierarchy of notion-up; the CLI alone turns each into a line and an exit code.
+
+NotionUpError                 1  root: a message, a hint (what to do next)
+├── ConfigError               3  token, database ids, schema, API URL
+├── InputError                4  a missing, unreadable or changing input
+│   └── StreamSizeError       4  stdin shorter or longer than --size
+├── UsageError                2  contradictory options, a value out of range
+├── LimitError                6  refused by Notion's limits (size, type, parts)
+├── LockedError               8  another run holds the state directory
+├── NothingToPush             7  only with --error-on-nothing
+├── Interrupted             130  Ctrl-C (or SIGTERM)
+├── APIError            by code  Notion's error object: code, message, request_id
+├── TransientError            5  network failures that outlasted their retries
+├── OutcomeUnknown            5  a write that may have committed (internal: the records
+│                                layer looks before writing again)
+├── ManifestError             1  bytes that are not a split-file manifest
+├── FileMissing               4  no such file record, or its file is gone
+├── IntegrityError            1  downloaded bytes that do not match the recorded hash
+└── RecordError      from cause  a record write failed after the bytes went up
+"""
 
 from __future__ import annotations
 
@@ -121,13 +140,48 @@ def _is_limit_message(message: str) -> bool:
     return any(k in text for k in ("exceeds the limit", "not supported", "number_of_parts", "size"))
 
 
-class OutcomeUnknown(Exception):
+class ManifestError(NotionUpError):
+    """Bytes that are not a split-file manifest (or one that breaks its own rules)."""
+
+
+class FileMissing(NotionUpError):
+    """No such file: unknown id or hash, a page that is not a file record, a file gone."""
+
+    exit_status = ExitStatus.INPUT
+
+
+class IntegrityError(NotionUpError):
+    """Downloaded bytes do not match the recorded hash (or a split file's manifest)."""
+
+
+class RecordError(NotionUpError):
+    """A record write failed after the bytes went up; says what was left behind."""
+
+    def __init__(self, message: str, upload_id: str, page_id: str | None, cause: Exception):
+        left = f"upload {upload_id}" + (f", page {page_id}" if page_id else "")
+        super().__init__(
+            f"{message}: {cause}; left behind: {left}",
+            hint="run `notion-up resume` before the upload expires",
+        )
+        self.upload_id = upload_id
+        self.page_id = page_id
+        self.cause = cause
+
+    @property
+    def exit_status(self):  # type: ignore[override]
+        return getattr(self.cause, "exit_status", super().exit_status)
+
+
+class OutcomeUnknown(NotionUpError):
     """A write whose fate is unknown (5xx, timeout, dropped connection): look before writing again.
 
-    Internal to the core: the records layer turns it into a lookup, never shown to users.
+    Internal to the core: the records layer turns it into a lookup; should one escape, it is a
+    temporary error.
     """
 
+    exit_status = ExitStatus.TEMPORARY
+
     def __init__(self, cause: Exception, committed_id: str | None = None) -> None:
-        super().__init__(str(cause))
+        super().__init__(str(cause), "run `notion-up resume` to look for the record and finish")
         self.cause = cause
         self.committed_id = committed_id

@@ -1,6 +1,7 @@
 """Progress events: how the core tells the outside what it is doing, without knowing who listens.
 
-Events of one upload carry its `key`, unique within a run: names are not (two `notes.txt` from
+One protocol for uploads and downloads: a listener is any callable taking an Event. Events of
+one transfer carry its `key`, unique within a run: names are not (two `notes.txt` from
 different folders). The key is left out of comparisons, so a test can expect an event by value.
 """
 
@@ -105,6 +106,50 @@ class FileSkipped:
     reason: str
 
 
+@dataclass(frozen=True)
+class BatchPlanned:
+    """A run knows how many inputs it has (files to push or skip)."""
+
+    files: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A line for the user that is not about one transfer (waiting for a lock, a setting).
+
+    `verbose` notices are shown only with -v.
+    """
+
+    text: str
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class DownloadStarted:
+    """A file's download begins (`size` as recorded; None when the record has none)."""
+
+    name: str
+    size: int | None
+    key: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class BytesReceived:
+    """Some bytes of a download arrived and were hashed."""
+
+    name: str
+    nbytes: int
+    key: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class DownloadEnded:
+    """One download ended, whole or not."""
+
+    name: str
+    key: int = field(default=0, compare=False)
+
+
 Event = (
     FileStarted
     | PartStarted
@@ -116,6 +161,11 @@ Event = (
     | FileDone
     | FileFailed
     | FileSkipped
+    | BatchPlanned
+    | Notice
+    | DownloadStarted
+    | BytesReceived
+    | DownloadEnded
 )
 Listener = Callable[[Event], None]
 

@@ -1,27 +1,76 @@
-"""The core does not know it is a CLI: importing it pulls in neither typer nor rich."""
+"""The architecture as tests, by package: who may import what, no cycles, no giant modules."""
 
 from __future__ import annotations
 
-import pkgutil
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
-import notion_up
-
-CLI_LAYER = {"notion_up.cli", "notion_up.render", "notion_up.__main__"}
-
-
-def core_modules() -> list[str]:
-    names = [f"notion_up.{m.name}" for m in pkgutil.iter_modules(notion_up.__path__)]
-    return [n for n in names if n not in CLI_LAYER and not n.startswith("notion_up.cli_")]
+ROOT = Path(__file__).resolve().parents[1] / "notion_up"
+CLI_PACKAGE = "notion_up.cli"
+BANNED_OUTSIDE_CLI = ("typer", "rich", "click")
 
 
-def test_core_modules_import_without_typer_or_rich():
-    modules = core_modules()
-    assert "notion_up.engine" in modules and "notion_up.localserver" in modules
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def all_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+
+
+def imports_of(path: Path, name: str) -> set[str]:
+    """Every module this file imports (top level and inside functions), resolved to absolute."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            # `from notion_up.cli import options` imports the module notion_up.cli.options.
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def internal_graph() -> dict[str, set[str]]:
+    modules = all_modules()
+    return {
+        name: {m for m in imports_of(path, name) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+
+
+def test_only_the_command_line_package_imports_typer_or_rich():
+    offenders = []
+    for name, path in all_modules().items():
+        if name == CLI_PACKAGE or name.startswith(CLI_PACKAGE + "."):
+            continue
+        for imported in imports_of(path, name):
+            if imported.split(".")[0] in BANNED_OUTSIDE_CLI:
+                offenders.append(f"{name} imports {imported}")
+    assert offenders == []
+
+
+def test_the_core_loads_without_typer_or_rich_at_run_time():
+    core = [
+        n
+        for n in all_modules()
+        if not n.startswith(CLI_PACKAGE) and n not in ("notion_up.__main__",)
+    ]
+    assert "notion_up.upload.engine" in core and "notion_up.api" in core
     code = (
         "import sys\n"
-        f"for name in {modules!r}: __import__(name)\n"
+        f"for name in {core!r}: __import__(name)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'click'))\n"
         "print(','.join(bad))\n"
     )
@@ -29,14 +78,70 @@ def test_core_modules_import_without_typer_or_rich():
     assert done.stdout.strip() == ""
 
 
-def test_local_server_uses_only_the_standard_library():
-    code = (
-        "import sys\n"
-        "before = set(sys.modules)\n"
-        "import notion_up.localserver\n"
-        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
-        "stdlib = set(sys.stdlib_module_names) | {'notion_up'}\n"
-        "print(','.join(sorted(new - stdlib)))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == ""
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle a depth-first walk of the graph meets (empty when there is none)."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return cycles
+
+
+def test_no_import_cycles_among_notion_up_modules():
+    assert find_cycles(internal_graph()) == []
+
+
+def test_the_cycle_check_finds_a_planted_cycle(tmp_path):
+    # The check must be able to fail: two modules importing each other, one lazily.
+    (tmp_path / "a.py").write_text("from notion_up.b import x\n")
+    (tmp_path / "b.py").write_text("def f():\n    from notion_up import a\n")
+    graph = {
+        "notion_up.a": imports_of(tmp_path / "a.py", "notion_up.a") & {"notion_up.b"},
+        "notion_up.b": imports_of(tmp_path / "b.py", "notion_up.b") & {"notion_up.a"},
+    }
+    assert find_cycles(graph) == [["notion_up.a", "notion_up.b", "notion_up.a"]]
+
+
+def test_data_flows_one_way_between_layers():
+    # cli -> app -> upload / download -> notion; lower layers never import upper ones.
+    order = ["cli", "app", "upload", "download", "notion"]
+    graph = internal_graph()
+    wrong = []
+    for name, targets in graph.items():
+        layer = name.split(".")[1] if "." in name else ""
+        if layer not in order:
+            continue
+        for target in targets:
+            other = target.split(".")[1] if "." in target else ""
+            if other in order and order.index(other) < order.index(layer):
+                wrong.append(f"{name} -> {target}")
+    assert wrong == []
+
+
+def test_no_command_module_imports_the_app_module():
+    graph = internal_graph()
+    commands = [n for n in graph if n.startswith(CLI_PACKAGE + ".") and n != "notion_up.cli.main"]
+    assert [n for n in commands if "notion_up.cli.main" in graph[n]] == []
+
+
+def test_no_module_is_much_over_700_lines():
+    big = {
+        name: n
+        for name, path in all_modules().items()
+        if (n := len(path.read_text().splitlines())) > 720
+    }
+    assert big == {}

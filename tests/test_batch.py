@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from notion_up.lock import LOCK_NAME
+from notion_up.state.lock import LOCK_NAME
 from tests.conftest import Sandbox, run_cli
 from tests.test_inputs import ODD_NAMES
 

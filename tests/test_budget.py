@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 
-from notion_up.budget import MemoryBudget
+from notion_up.upload.budget import MemoryBudget
 
 
 def run_thread(target) -> tuple[threading.Thread, dict]:

@@ -10,8 +10,8 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from notion_up.cli import app
-from notion_up.records import FILE_SCHEMA, INDEX_SCHEMA
+from notion_up.cli.main import app
+from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA
 
 API = "https://api.notion.com"
 TOKEN = "ntn_CLI_SECRET_TOKEN_9f8e7d6c5b4a"

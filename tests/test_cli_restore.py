@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from notion_up.cli import app
+from notion_up.cli.main import app
 from tests.conftest import Sandbox
 from tests.test_restore import content
 

@@ -7,9 +7,9 @@ import random
 import pytest
 import requests
 
-from notion_up.client import DEFAULT_TIMEOUT, NOTION_VERSION, NotionClient
 from notion_up.errors import APIError, OutcomeUnknown, TransientError
-from notion_up.retry import RateLimiter, RetryPolicy
+from notion_up.notion.client import DEFAULT_TIMEOUT, NOTION_VERSION, NotionClient
+from notion_up.notion.retry import RateLimiter, RetryPolicy
 
 API = "https://api.notion.com"
 TOKEN = "ntn_TESTTOKEN_do_not_print_4242"

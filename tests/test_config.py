@@ -7,7 +7,7 @@ import stat
 
 from typer.testing import CliRunner
 
-from notion_up.cli import app
+from notion_up.cli.main import app
 from notion_up.config import config_dir, resolve
 
 TOKEN = "ntn_0123456789abcdefSECRET"

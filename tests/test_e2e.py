@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from notion_up.records import salted_hash
+from notion_up.notion.records import salted_hash
 from tests.conftest import Sandbox, run_cli
 
 MiB = 1024 * 1024

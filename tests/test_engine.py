@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from notion_up import engine as engine_module
-from notion_up.client import NotionClient
-from notion_up.engine import EngineOptions, Job, PushResult, Uploader
 from notion_up.errors import APIError, Interrupted, StreamSizeError
 from notion_up.events import FileStarted, PartDone, Stage
-from notion_up.journal import Journal
-from notion_up.records import Databases, RecordError
-from notion_up.retry import RateLimiter
-from notion_up.source import Source, open_file, open_stream
+from notion_up.notion.client import NotionClient
+from notion_up.notion.records import Databases, RecordError
+from notion_up.notion.retry import RateLimiter
+from notion_up.state.journal import Journal
+from notion_up.upload import engine as engine_module
+from notion_up.upload.engine import EngineOptions, Job, PushResult, Uploader
+from notion_up.upload.source import Source, open_file, open_stream
 
 MiB = 1024 * 1024
 MB = 1000 * 1000
@@ -726,7 +726,7 @@ def test_after_ctrl_c_no_file_that_had_not_begun_creates_an_upload(tmp_path):
 def test_every_upload_of_a_split_file_ends_with_its_own_key():
     from notion_up.events import FileStarted as Started
     from notion_up.events import UploadEnded
-    from notion_up.split import SplitUploader
+    from notion_up.upload.split import SplitUploader
 
     class WithSchema(FakeClient):
         def retrieve_data_source(self, _id):

@@ -155,8 +155,8 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
     """Mode 000 as a normal user; as root (CI) opening is refused the way the kernel would."""
     from typer.testing import CliRunner
 
-    import notion_up.source
-    from notion_up.cli import app
+    import notion_up.upload.source
+    from notion_up.cli.main import app
 
     path = tmp_path / "secret.pdf"
     path.write_bytes(b"x")
@@ -168,7 +168,7 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(notion_up.source, "open", deny, raising=False)
+    monkeypatch.setattr(notion_up.upload.source, "open", deny, raising=False)
     for key, value in sandbox.env().items():
         if key.startswith("NOTION"):
             monkeypatch.setenv(key, value)
@@ -301,7 +301,7 @@ def test_log_file_that_is_a_directory_is_a_usage_error(sandbox, tmp_path):
 
 
 def test_resume_marks_an_upload_notion_no_longer_knows_and_moves_on(sandbox, tmp_path):
-    from notion_up.journal import Journal
+    from notion_up.state.journal import Journal
 
     state = tmp_path / "state"
     env = sandbox.env(NOTION_UP_STATE_DIR=str(state))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer.main
 
-from notion_up.cli import app
+from notion_up.cli.main import app
 
 
 def _commands(command, path: str = "notion-up"):

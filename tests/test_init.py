@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from notion_up.records import INDEX_SCHEMA, INIT_FILE_SCHEMA
+from notion_up.notion.records import INDEX_SCHEMA, INIT_FILE_SCHEMA
 from tests.conftest import run_cli
 from tests.test_e2e import api
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from notion_up.errors import InputError
-from notion_up.inputs import InputOptions, expand, matches, read_file_list
+from notion_up.upload.inputs import InputOptions, expand, matches, read_file_list
 
 ODD_NAMES = ["with space.txt", "ünïcødé ☃.txt", "new\nline.txt", "tab\tand 'quote'.txt"]
 

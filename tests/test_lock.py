@@ -9,12 +9,12 @@ import threading
 import pytest
 
 from notion_up.errors import ExitStatus, LockedError
-from notion_up.lock import LOCK_NAME, run_lock
+from notion_up.state.lock import LOCK_NAME, run_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from notion_up.lock import run_lock
+from notion_up.state.lock import run_lock
 with run_lock(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.read()

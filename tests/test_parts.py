@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notion_up.errors import LimitError, UsageError
-from notion_up.parts import (
+from notion_up.upload.parts import (
     MAX_PART_SIZE,
     MAX_PARTS,
     MIN_PART_SIZE,

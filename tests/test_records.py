@@ -8,7 +8,7 @@ import re
 import pytest
 
 from notion_up.errors import APIError, OutcomeUnknown
-from notion_up.records import (
+from notion_up.notion.records import (
     FILE_SCHEMA,
     INDEX_SCHEMA,
     ContentHash,

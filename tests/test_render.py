@@ -80,7 +80,7 @@ def _rich_renderer():
 
     from rich.console import Console
 
-    from notion_up.render import RichRenderer
+    from notion_up.cli.render import RichRenderer
 
     return RichRenderer(Console(file=io.StringIO(), width=100))
 

@@ -10,24 +10,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from notion_up.client import NotionClient
-from notion_up.engine import PushResult, Uploader
-from notion_up.errors import TransientError, UsageError
-from notion_up.records import salted_hash
-from notion_up.restore import (
-    FileMissing,
-    FileSink,
-    IntegrityError,
-    NullSink,
-    Restorer,
-    SilentWatcher,
-    StreamSink,
-    safe_name,
-    target_path,
-)
-from notion_up.retry import RateLimiter, RetryPolicy
-from notion_up.source import open_file, open_stream
-from notion_up.workspace import load_facts
+from notion_up.download.restore import Restorer
+from notion_up.download.sinks import FileSink, NullSink, StreamSink, safe_name, target_path
+from notion_up.errors import FileMissing, IntegrityError, TransientError, UsageError
+from notion_up.events import BytesReceived, Retrying
+from notion_up.notion.client import NotionClient
+from notion_up.notion.records import salted_hash
+from notion_up.notion.retry import RateLimiter, RetryPolicy
+from notion_up.notion.workspace import load_facts
+from notion_up.upload.engine import PushResult, Uploader
+from notion_up.upload.source import open_file, open_stream
 
 MiB = 1024 * 1024
 MB = 1000 * 1000
@@ -78,18 +70,18 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         server.stop()
 
 
-class Recorder(SilentWatcher):
-    """Keeps what a download reported."""
+class Recorder:
+    """Keeps what a download reported (a listener of events)."""
 
     def __init__(self) -> None:
         self.retries: list[str] = []
         self.nbytes = 0
 
-    def received(self, name: str, nbytes: int) -> None:
-        self.nbytes += nbytes
-
-    def retrying(self, name: str, reason: str) -> None:
-        self.retries.append(reason)
+    def __call__(self, event) -> None:
+        if isinstance(event, BytesReceived):
+            self.nbytes += event.nbytes
+        elif isinstance(event, Retrying):
+            self.retries.append(event.reason)
 
 
 def pull_bytes(restorer: Restorer, key: str) -> bytes:
@@ -201,7 +193,7 @@ def test_an_expired_url_is_refreshed_by_fetching_the_page_again(ws):
     data = content(MiB + 3, seed=4)
     pushed = ws.push_bytes(data, "a.bin")
     watcher = Recorder()
-    restorer = ws.restorer(watcher=watcher)
+    restorer = ws.restorer(listener=watcher)
     remote = restorer.find(pushed.file_id)
     ws.server.expire_download_urls()  # between the page fetch and the download
     out = io.BytesIO()
@@ -323,7 +315,7 @@ def test_the_restore_and_split_core_never_imports_typer_or_rich():
     import sys
 
     code = (
-        "import sys, notion_up.restore, notion_up.split; "
+        "import sys, notion_up.download.restore, notion_up.upload.split; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

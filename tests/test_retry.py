@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from notion_up.retry import RateLimiter, RetryPolicy, parse_retry_after
+from notion_up.notion.retry import RateLimiter, RetryPolicy, parse_retry_after
 
 
 class FakeClock:

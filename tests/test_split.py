@@ -9,23 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from notion_up.client import NotionClient
-from notion_up.errors import LimitError, StreamSizeError
-from notion_up.records import FILE_SCHEMA, Databases
-from notion_up.restore import FileSink, IntegrityError, Restorer, StreamSink, target_path
-from notion_up.retry import RateLimiter, RetryPolicy
-from notion_up.source import BufferStream, Source, open_stream, slice_source
-from notion_up.split import (
-    Manifest,
-    ManifestError,
-    ManifestPart,
-    SplitResult,
-    SplitUploader,
-    parse_manifest,
-    piece_lengths,
-    piece_names,
-)
-from notion_up.workspace import create_databases, load_facts
+from notion_up.download.restore import Restorer
+from notion_up.download.sinks import FileSink, StreamSink, target_path
+from notion_up.errors import IntegrityError, LimitError, ManifestError, StreamSizeError
+from notion_up.manifest import Manifest, ManifestPart, parse_manifest, piece_names
+from notion_up.notion.client import NotionClient
+from notion_up.notion.records import FILE_SCHEMA, Databases
+from notion_up.notion.retry import RateLimiter, RetryPolicy
+from notion_up.notion.workspace import create_databases, load_facts
+from notion_up.upload.source import BufferStream, Source, open_stream, slice_source
+from notion_up.upload.split import SplitResult, SplitUploader, piece_lengths
 from tests.test_restore import content
 
 MiB = 1024 * 1024
@@ -169,7 +162,7 @@ def test_a_split_size_over_the_workspace_cap_is_refused_before_any_upload(free):
 
 
 def test_without_split_the_size_limit_error_suggests_it(free):
-    from notion_up.engine import Uploader
+    from notion_up.upload.engine import Uploader
 
     with Uploader(free.client, free.databases, max_file_size=FREE_LIMIT) as up:
         with pytest.raises(LimitError, match="--split SIZE"):
@@ -234,7 +227,7 @@ def test_slices_read_a_stream_in_order_and_a_short_stream_fails():
 
 
 def test_the_is_manifest_property_is_written_only_for_manifests():
-    from notion_up.records import FileRecord, file_page_properties, hash_content
+    from notion_up.notion.records import FileRecord, file_page_properties, hash_content
 
     plain = FileRecord("a", 1, "up", "a", hash_content("00", "salt"))
     assert "is_manifest" not in file_page_properties(plain)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from notion_up.errors import InputError
-from notion_up.source import open_file
+from notion_up.upload.source import open_file
 
 
 @dataclass(frozen=True)

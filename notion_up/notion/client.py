@@ -11,10 +11,10 @@ from typing import Any
 
 import requests
 
-from notion_up import __version__
+from notion_up.version import __version__
 from notion_up.errors import APIError, ConfigError, OutcomeUnknown, TransientError
-from notion_up.multipart import MultipartBody
-from notion_up.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
+from notion_up.notion.multipart import MultipartBody
+from notion_up.notion.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
 
 NOTION_VERSION = "2025-09-03"
 DEFAULT_API_URL = "https://api.notion.com"

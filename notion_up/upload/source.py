@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from notion_up.errors import InputError, StreamSizeError
-from notion_up.parts import SINGLE_PART_MAX
+from notion_up.upload.parts import SINGLE_PART_MAX
 
 READ_CHUNK = 1024 * 1024
 

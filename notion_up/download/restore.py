@@ -10,237 +10,47 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
+import itertools
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any
 
 import requests
 
-from notion_up.client import NotionClient
+from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
     APIError,
-    ExitStatus,
+    FileMissing,
+    IntegrityError,
+    ManifestError,
     NotionUpError,
     TransientError,
     UsageError,
 )
-from notion_up.records import Databases, plain_text, verify
-from notion_up.retry import RETRYABLE_STATUSES
-from notion_up.split import Manifest, ManifestError, is_manifest_name, parse_manifest
+from notion_up.events import (
+    BytesReceived,
+    DownloadEnded,
+    DownloadStarted,
+    Listener,
+    Retrying,
+    ignore,
+)
+from notion_up.manifest import Manifest, parse_manifest
+from notion_up.notion.client import NotionClient
+from notion_up.notion.records import Databases, RemoteFile, plain_text, remote_file, verify
+from notion_up.notion.retry import RETRYABLE_STATUSES
 
 CHUNK = 1024 * 1024
-# A manifest is small; a file named like one but larger than this is taken as an ordinary file.
-MAX_MANIFEST_SIZE = 16 * 1024 * 1024
 # Fresh URLs fetched for one download before giving up (each expired URL costs one).
 MAX_REFRESHES = 3
 DOWNLOAD_TIMEOUT = (10.0, 120.0)
 
 _HASH = re.compile(r"[0-9a-f]{128}")
 _PAGE_ID = re.compile(r"[0-9a-f]{32}")
-
-
-class FileMissing(NotionUpError):
-    """No such file: unknown id or hash, a page that is not a file record, a file gone."""
-
-    exit_status = ExitStatus.INPUT
-
-
-class IntegrityError(NotionUpError):
-    """Downloaded bytes do not match the recorded hash (or a split file's manifest)."""
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A row of the file database, as far as getting its file back needs."""
-
-    file_id: str
-    name: str
-    size: int | None
-    salted: str
-    salt: str
-    created: str
-    url: str | None
-    upload_name: str | None
-    is_visible: bool = True
-    is_manifest: bool = False
-
-    @property
-    def maybe_manifest(self) -> bool:
-        """Flagged as a manifest, or (databases without the flag) named like one."""
-        small = self.size is not None and self.size <= MAX_MANIFEST_SIZE
-        return self.is_manifest or (small and is_manifest_name(self.name))
-
-    def to_json(self) -> dict:
-        """The `ls --json` line."""
-        return {
-            "file_id": self.file_id,
-            "name": self.name,
-            "size": self.size,
-            "created": self.created,
-            "hash": self.salted,
-            "upload_name": self.upload_name,
-            "is_visible": self.is_visible,
-            "is_manifest": self.is_manifest,
-        }
-
-
-def remote_file(page: dict) -> RemoteFile:
-    """Read a file-database page; FileMissing when it is not a file record."""
-    props = page.get("properties") or {}
-    salted, salt = plain_text(props.get("filehash")), plain_text(props.get("salt"))
-    if not salted or not salt or "file_data" not in props:
-        raise FileMissing(f"page {page.get('id')} is not a notion-up file record")
-    files = (props["file_data"].get("files") or []) if props.get("file_data") else []
-    url = upload_name = None
-    if files:
-        first = files[0]
-        upload_name = first.get("name")
-        url = (first.get(first.get("type") or "file") or {}).get("url")
-    size = (props.get("filesize") or {}).get("number")
-    return RemoteFile(
-        file_id=page["id"],
-        name=plain_text(props.get("filename")),
-        size=int(size) if size is not None else None,
-        salted=salted,
-        salt=salt,
-        created=page.get("created_time", ""),
-        url=url,
-        upload_name=upload_name,
-        is_visible=bool((props.get("is_visible") or {}).get("checkbox", True)),
-        is_manifest=bool((props.get("is_manifest") or {}).get("checkbox", False)),
-    )
-
-
-# -- where bytes go -------------------------------------------------------------------------
-class Sink(Protocol):
-    """Where a restored file's bytes go; `commit` only after the check passed."""
-
-    def write(self, data: bytes) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def discard(self) -> None: ...
-
-
-class NullSink:
-    """Keeps nothing: for verify."""
-
-    path: Path | None = None
-
-    def write(self, data: bytes) -> None:
-        """Drop the bytes."""
-
-    def commit(self) -> None:
-        """Nothing to keep."""
-
-    def discard(self) -> None:
-        """Nothing to remove."""
-
-
-class StreamSink:
-    """Writes straight to a stream (stdout): a mismatch can only be reported afterwards."""
-
-    path: Path | None = None
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def write(self, data: bytes) -> None:
-        """Pass the bytes on."""
-        self.stream.write(data)
-
-    def commit(self) -> None:
-        """Flush what was written."""
-        self.stream.flush()
-
-    def discard(self) -> None:
-        """Flush too: what went out cannot be taken back."""
-        with contextlib.suppress(OSError, ValueError):
-            self.stream.flush()
-
-
-class FileSink:
-    """A temporary file beside the target, renamed to it only on commit."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.notion-up-tmp"
-        # os.open with 0o666 lets the umask decide the mode, as for any new file.
-        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self._file = os.fdopen(fd, "wb")
-
-    def write(self, data: bytes) -> None:
-        """Append to the temporary file."""
-        self._file.write(data)
-
-    def commit(self) -> None:
-        """Flush to disk and move into place."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._tmp, self.path)
-
-    def discard(self) -> None:
-        """Remove the temporary file: nothing is left under the target name."""
-        with contextlib.suppress(OSError):
-            self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._tmp)
-
-
-def safe_name(name: str, fallback: str) -> str:
-    """A recorded name usable as one file name here (no directories, no `..`)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\0", "")
-    return base if base not in ("", ".", "..") else fallback
-
-
-def target_path(output: str | None, name: str, force: bool) -> Path:
-    """Where `pull` writes: OUTPUT, or NAME inside OUTPUT when it is a directory (default .)."""
-    if output is None or os.path.isdir(output) or output.endswith(os.sep):
-        path = Path(output or ".") / name
-    else:
-        path = Path(output)
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent} is not a directory")
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists", hint="pass --force to replace it")
-    return path
-
-
-# -- progress --------------------------------------------------------------------------------
-class DownloadWatcher(Protocol):
-    """Callbacks a download reports through (the CLI draws them)."""
-
-    def started(self, name: str, size: int | None) -> None: ...
-
-    def received(self, name: str, nbytes: int) -> None: ...
-
-    def retrying(self, name: str, reason: str) -> None: ...
-
-    def finished(self, name: str) -> None: ...
-
-
-class SilentWatcher:
-    """Reports nowhere."""
-
-    def started(self, name: str, size: int | None) -> None:
-        """Ignored."""
-
-    def received(self, name: str, nbytes: int) -> None:
-        """Ignored."""
-
-    def retrying(self, name: str, reason: str) -> None:
-        """Ignored."""
-
-    def finished(self, name: str) -> None:
-        """Ignored."""
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -306,6 +116,7 @@ class _Transfer:
     digest: Any
     got: int = 0
     total: int | None = None
+    key: int = 0
 
 
 def _content_range(response: requests.Response) -> tuple[int, int | None] | None:
@@ -330,7 +141,7 @@ class Restorer:
         client: NotionClient,
         databases: Databases,
         *,
-        watcher: DownloadWatcher | None = None,
+        listener: Listener = ignore,
         session_factory: Callable[[], requests.Session] = requests.Session,
         sleep: Callable[[float], None] = time.sleep,
         chunk_size: int = CHUNK,
@@ -338,7 +149,8 @@ class Restorer:
     ) -> None:
         self.client = client
         self.databases = databases
-        self.watcher = watcher or SilentWatcher()
+        self.listener = listener
+        self._keys = itertools.count(1)
         self._session_factory = session_factory
         self._sleep = sleep
         self.chunk_size = chunk_size
@@ -432,10 +244,19 @@ class Restorer:
         """
         if not remote.url:
             raise FileMissing(f"{remote.name} ({remote.file_id}) has no file attached")
-        transfer = _Transfer(remote, write, hashlib.sha512())
+        key = next(self._keys)
+        transfer = _Transfer(remote, write, hashlib.sha512(), key=key)
         url = remote.url
+        self.listener(DownloadStarted(remote.name, remote.size, key))
+        try:
+            self._download(transfer, url)
+        finally:
+            self.listener(DownloadEnded(remote.name, key))
+        return transfer.digest.hexdigest(), transfer.got
+
+    def _download(self, transfer: _Transfer, url: str) -> None:
+        remote = transfer.remote
         refreshes = failures = 0
-        self.watcher.started(remote.name, remote.size)
         while True:
             before = transfer.got
             try:
@@ -449,7 +270,8 @@ class Restorer:
                         f"{remote.name}: the file host keeps refusing fresh URLs ({expired})",
                         hint="try again later",
                     ) from None
-                self.watcher.retrying(remote.name, f"the URL was refused ({expired}); refreshing")
+                reason = f"the URL was refused ({expired}); refreshing"
+                self._retrying(transfer, refreshes, reason, 0.0)
                 url = self.get(remote.file_id).url or url
                 continue
             except (_Cut, requests.RequestException) as exc:
@@ -461,10 +283,12 @@ class Restorer:
                     f"{remote.name}: download failed at byte {transfer.got}: {reason}",
                     hint="try again later",
                 )
-            self.watcher.retrying(remote.name, f"{reason}; resuming at byte {transfer.got}")
-            self._sleep(self.client.policy.delay(failures - 1))
-        self.watcher.finished(remote.name)
-        return transfer.digest.hexdigest(), transfer.got
+            wait = self.client.policy.delay(failures - 1)
+            self._retrying(transfer, failures, f"{reason}; resuming at byte {transfer.got}", wait)
+            self._sleep(wait)
+
+    def _retrying(self, t: _Transfer, attempt: int, reason: str, wait: float) -> None:
+        self.listener(Retrying(t.remote.name, "download", attempt, reason, wait, t.key))
 
     def _fetch(self, url: str, t: _Transfer) -> bool:
         """One GET from where the transfer stands; True when the whole file has arrived."""
@@ -501,7 +325,7 @@ class Restorer:
                 t.digest.update(chunk)
                 t.write(chunk)
                 t.got += len(chunk)
-                self.watcher.received(t.remote.name, len(chunk))
+                self.listener(BytesReceived(t.remote.name, len(chunk), t.key))
         return t.total is None or t.got >= t.total
 
     # -- checking ---------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Renderers: rich bars on a terminal, plain lines without one, nothing with --quiet."""
+"""Renderers of events: rich bars on a terminal, plain lines without one, nothing with --quiet.
+
+One renderer serves uploads and downloads alike; `choose_renderer` picks it once per run.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +22,26 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from notion_up.cli.logfile import LogFile
 from notion_up.events import (
+    BatchPlanned,
+    BytesReceived,
     BytesSent,
+    DownloadEnded,
+    DownloadStarted,
     Event,
     FileDone,
     FileFailed,
     FileSkipped,
     FileStarted,
+    Notice,
     PartDone,
     PartStarted,
     Retrying,
     Stage,
     UploadEnded,
 )
-from notion_up.logfile import printable
+from notion_up.sanitize import printable
 
 
 def human_bytes(n: float) -> str:
@@ -75,17 +84,23 @@ def failure_line(event: FileFailed) -> str:
 
 
 class Renderer:
-    """Base renderer: keeps totals; subclasses draw."""
+    """Base renderer: keeps totals; subclasses draw.
 
-    def __init__(self, err: TextIO, verbose: bool = False) -> None:
+    `verb` names what a download is for in plain lines (`pulling NAME`); None says nothing.
+    """
+
+    def __init__(self, err: TextIO, verbose: bool = False, verb: str | None = None) -> None:
         self.err = err
         self.verbose = verbose
+        self.verb = verb
         self.totals = Totals()
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if isinstance(event, BytesSent):
+            if isinstance(event, BatchPlanned):
+                self.totals.files_total = event.files
+            elif isinstance(event, BytesSent):
                 self.totals.bytes_done += event.nbytes
             elif isinstance(event, FileDone):
                 self.totals.pushed += 1
@@ -100,6 +115,8 @@ class Renderer:
         """Show one event."""
         if isinstance(event, FileFailed):
             self.message(failure_line(event))
+        elif isinstance(event, Notice) and (self.verbose or not event.verbose):
+            self.message(event.text)
 
     def message(self, text: str) -> None:
         """A line on stderr (control characters in names escaped: one event, one line)."""
@@ -115,12 +132,22 @@ class Renderer:
 class QuietRenderer(Renderer):
     """Errors only."""
 
+    def draw(self, event: Event) -> None:
+        if isinstance(event, FileFailed):
+            self.message(failure_line(event))
+
 
 class PlainRenderer(Renderer):
     """Plain lines for logs and pipes: no bars, no carriage returns, a line every interval."""
 
-    def __init__(self, err: TextIO, verbose: bool = False, interval: float = 30.0) -> None:
-        super().__init__(err, verbose)
+    def __init__(
+        self,
+        err: TextIO,
+        verbose: bool = False,
+        interval: float = 30.0,
+        verb: str | None = None,
+    ) -> None:
+        super().__init__(err, verbose, verb)
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,6 +161,10 @@ class PlainRenderer(Renderer):
             self.message(f"pushing {event.name} ({size}, {event.parts} part(s))")
         elif isinstance(event, FileSkipped):
             self.message(f"skipped {event.name}: {event.reason}")
+        elif isinstance(event, DownloadStarted):
+            if self.verb:
+                size = "unknown size" if event.size is None else human_bytes(event.size)
+                self.message(f"{self.verb} {event.name} ({size})")
         elif isinstance(event, Retrying):
             self.message(
                 f"retrying {event.name} {event.what} (attempt {event.attempt}) in "
@@ -181,6 +212,7 @@ class RichRenderer(Renderer):
 
     def __init__(self, console: Console, verbose: bool = False) -> None:
         super().__init__(console.file, verbose)
+        self._downloads: dict[int, TaskID] = {}
         self.console = console
         self.progress = transfer_progress(console)
         # Keyed by each upload's key, not its name: names repeat across folders.
@@ -190,7 +222,17 @@ class RichRenderer(Renderer):
     def draw(self, event: Event) -> None:
         p = self.progress
         if isinstance(event, FileStarted):
-            self._files[event.key] = p.add_task(event.name, total=event.size)
+            self._files[event.key] = p.add_task(printable(event.name), total=event.size)
+        elif isinstance(event, DownloadStarted):
+            self._downloads[event.key] = p.add_task(printable(event.name), total=event.size)
+        elif isinstance(event, BytesReceived):
+            task = self._downloads.get(event.key)
+            if task is not None:
+                p.advance(task, event.nbytes)
+        elif isinstance(event, DownloadEnded):
+            task = self._downloads.pop(event.key, None)
+            if task is not None:
+                p.remove_task(task)
         elif isinstance(event, PartStarted):
             label = f"  part {event.part_number}"
             self._parts[(event.key, event.part_number)] = p.add_task(label, total=event.size)
@@ -207,6 +249,9 @@ class RichRenderer(Renderer):
         elif isinstance(event, Retrying):
             self._reset_part(event)
             p.console.log(f"retrying {event.name} {event.what}: {event.reason}", markup=False)
+        elif isinstance(event, Notice):
+            if self.verbose or not event.verbose:
+                p.console.log(event.text, markup=False)
         elif isinstance(event, FileSkipped):
             p.console.log(f"skipped {event.name}: {event.reason}", markup=False)
         elif isinstance(event, UploadEnded):
@@ -250,12 +295,52 @@ class RichRenderer(Renderer):
 
 
 def choose_renderer(
-    quiet: bool, verbose: bool, interval: float, err: TextIO | None = None
+    quiet: bool,
+    verbose: bool,
+    interval: float,
+    err: TextIO | None = None,
+    verb: str | None = None,
 ) -> Renderer:
-    """Pick once: nothing with --quiet, rich bars on a terminal, plain lines otherwise."""
+    """Pick once: nothing with --quiet, rich bars on a terminal, plain lines otherwise.
+
+    Never forced: whether stderr is a terminal decides.
+    """
     err = err or sys.stderr
     if quiet:
         return QuietRenderer(err)
     if err.isatty():
         return RichRenderer(Console(file=err), verbose)
-    return PlainRenderer(err, verbose, interval)
+    return PlainRenderer(err, verbose, interval, verb)
+
+
+class LoggingRenderer(Renderer):
+    """The chosen renderer, plus plain lines in the log file (whatever stderr shows)."""
+
+    def __init__(self, screen: Renderer, log: LogFile, interval: float) -> None:
+        super().__init__(screen.err, screen.verbose)
+        self.screen = screen
+        self.log = PlainRenderer(log, screen.verbose, interval)  # type: ignore[arg-type]
+        self.totals = screen.totals
+
+    def __call__(self, event: Event) -> None:
+        self.screen(event)
+        self.log(event)
+
+    def message(self, text: str) -> None:
+        """A line in the log, and on stderr unless --quiet."""
+        if not isinstance(self.screen, QuietRenderer):
+            self.screen.message(text)
+        self.log.message(text)
+
+    def start(self) -> None:
+        self.screen.start()
+        self.log.start()
+
+    def stop(self) -> None:
+        self.screen.stop()
+        self.log.stop()
+
+
+def with_log(renderer: Renderer, log: LogFile | None, interval: float) -> Renderer:
+    """`renderer`, or it and the log file together."""
+    return renderer if log is None else LoggingRenderer(renderer, log, interval)

@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from notion_up.errors import APIError, NotionUpError, OutcomeUnknown
+from notion_up.errors import APIError, FileMissing, NotionUpError, OutcomeUnknown, RecordError
+from notion_up.manifest import MAX_MANIFEST_SIZE, is_manifest_name
 
 # The property names of the service whose databases we share; not ours to rename.
 FILE_SCHEMA: dict[str, str] = {
@@ -137,24 +138,6 @@ class PageWriter(Protocol):
     def query_data_source(self, data_source_id: str, body: dict) -> dict: ...
 
 
-class RecordError(NotionUpError):
-    """A record write failed after the bytes went up; says what was left behind."""
-
-    def __init__(self, message: str, upload_id: str, page_id: str | None, cause: Exception):
-        left = f"upload {upload_id}" + (f", page {page_id}" if page_id else "")
-        super().__init__(
-            f"{message}: {cause}; left behind: {left}",
-            hint="run `notion-up resume` before the upload expires",
-        )
-        self.upload_id = upload_id
-        self.page_id = page_id
-        self.cause = cause
-
-    @property
-    def exit_status(self):  # type: ignore[override]
-        return getattr(self.cause, "exit_status", super().exit_status)
-
-
 @dataclass(frozen=True)
 class Databases:
     """Where records go: the file and index data sources, and the id users know the files by."""
@@ -225,3 +208,71 @@ def file_sha512(path: str, chunk: int = 1024 * 1024) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+# -- reading records -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RemoteFile:
+    """A row of the file database: what finding, checking and getting its file back need."""
+
+    file_id: str
+    name: str
+    size: int | None
+    salted: str
+    salt: str
+    created: str
+    url: str | None
+    upload_name: str | None
+    is_visible: bool = True
+    is_manifest: bool = False
+
+    @property
+    def maybe_manifest(self) -> bool:
+        """Flagged as a manifest, or (databases without the flag) named like one."""
+        small = self.size is not None and self.size <= MAX_MANIFEST_SIZE
+        return self.is_manifest or (small and is_manifest_name(self.name))
+
+    @property
+    def page_id(self) -> str:
+        """The file's page in the file database (its FILE_ID)."""
+        return self.file_id
+
+    def to_json(self) -> dict:
+        """The `ls --json` line."""
+        return {
+            "file_id": self.file_id,
+            "name": self.name,
+            "size": self.size,
+            "created": self.created,
+            "hash": self.salted,
+            "upload_name": self.upload_name,
+            "is_visible": self.is_visible,
+            "is_manifest": self.is_manifest,
+        }
+
+
+def remote_file(page: dict) -> RemoteFile:
+    """Read a file-database page; FileMissing when it is not a file record (the one parser)."""
+    props = page.get("properties") or {}
+    salted, salt = plain_text(props.get("filehash")), plain_text(props.get("salt"))
+    if not salted or not salt or "file_data" not in props:
+        raise FileMissing(f"page {page.get('id')} is not a notion-up file record")
+    files = (props["file_data"].get("files") or []) if props.get("file_data") else []
+    url = upload_name = None
+    if files:
+        first = files[0]
+        upload_name = first.get("name")
+        url = (first.get(first.get("type") or "file") or {}).get("url")
+    size = (props.get("filesize") or {}).get("number")
+    return RemoteFile(
+        file_id=page["id"],
+        name=plain_text(props.get("filename")),
+        size=int(size) if size is not None else None,
+        salted=salted,
+        salt=salt,
+        created=page.get("created_time", ""),
+        url=url,
+        upload_name=upload_name,
+        is_visible=bool((props.get("is_visible") or {}).get("checkbox", True)),
+        is_manifest=bool((props.get("is_manifest") or {}).get("checkbox", False)),
+    )

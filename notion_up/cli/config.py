@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli_options import Profile
+from notion_up.cli.options import Profile
+from notion_up.cli.output import errors_to_exit
 from notion_up.config import (
     PROFILE_KEYS,
     config_dir,
@@ -16,7 +17,7 @@ from notion_up.config import (
     resolve,
     set_profile_value,
 )
-from notion_up.parts import parse_size
+from notion_up.upload.parts import parse_size
 
 config_app = typer.Typer(
     help="Show the effective settings, or write the config file "
@@ -25,20 +26,13 @@ config_app = typer.Typer(
 )
 
 
-def _errors(debug: bool = False):
-    # Imported late: cli imports this module to register it.
-    from notion_up.cli import errors_to_exit
-
-    return errors_to_exit(debug)
-
-
 @config_app.command("show")
 def show(
     profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Print each effective setting, its value (token redacted) and where it came from."""
-    with _errors():
+    with errors_to_exit(False):
         settings = resolve({}, profile=profile)
         for warning in settings.warnings:
             print(f"notion-up: warning: {warning}", file=sys.stderr)
@@ -69,7 +63,7 @@ def set_value(
     ] = "default",
 ) -> None:
     """Set one key of a profile in the config file (created 0600 when missing)."""
-    with _errors():
+    with errors_to_exit(False):
         path = config_dir() / "config.toml"
         stored: object = parse_size(value) if key == "part_size" else value
         set_profile_value(path, profile, key, stored)
@@ -80,7 +74,7 @@ def set_value(
 @config_app.command("init")
 def init() -> None:
     """Create an empty config file (0600) with a `default` profile; never overwrites one."""
-    with _errors():
+    with errors_to_exit(False):
         path = config_dir() / "config.toml"
         init_config(path)
         print(path)

@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass
 
 from notion_up.errors import NotionUpError
-from notion_up.existing import ExistingCheck
-from notion_up.filetypes import UploadName, upload_name
-from notion_up.inputs import FileInput
-from notion_up.parts import PartPlan, plan_parts
+from notion_up.notion.filetypes import UploadName, upload_name
+from notion_up.upload.existing import ExistingCheck
+from notion_up.upload.inputs import FileInput
+from notion_up.upload.parts import PartPlan, plan_parts
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from notion_up.budget import BufferPool, MemoryBudget
-from notion_up.client import NotionClient
 from notion_up.errors import APIError, InputError, Interrupted, LimitError, NotionUpError
 from notion_up.events import (
     BytesSent,
@@ -27,10 +25,9 @@ from notion_up.events import (
     UploadEnded,
     ignore,
 )
-from notion_up.filetypes import UploadName, upload_name
-from notion_up.journal import Journal, PushEntry
-from notion_up.parts import DEFAULT_PART_SIZE, PartPlan, plan_parts
-from notion_up.records import (
+from notion_up.notion.client import NotionClient
+from notion_up.notion.filetypes import UploadName, upload_name
+from notion_up.notion.records import (
     ContentHash,
     Databases,
     FileRecord,
@@ -39,7 +36,10 @@ from notion_up.records import (
     new_salt,
     write_records,
 )
-from notion_up.source import Source, open_file
+from notion_up.state.journal import Journal, PushEntry
+from notion_up.upload.budget import BufferPool, MemoryBudget
+from notion_up.upload.parts import DEFAULT_PART_SIZE, PartPlan, plan_parts
+from notion_up.upload.source import Source, open_file
 
 # Far above what the engine needs (workers + 1 parts): it only bites when something else in
 # the process, or a huge --workers × --part-size, has grown it.

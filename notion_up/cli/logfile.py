@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from notion_up.config import Settings
 from notion_up.errors import UsageError
-
-# Everything that could move a cursor or break a line: C0 (but tab), DEL, C1.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` on one line with control characters escaped (a name with a newline stays one line)."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+from notion_up.sanitize import printable
 
 
 def redact_secrets(text: str, secrets: Iterable[str]) -> str:
@@ -84,3 +79,17 @@ class LogFile:
             self.write("\n")
         with self._lock:
             self._file.close()
+
+
+@contextlib.contextmanager
+def open_log(path: Path | None, settings: Settings) -> Iterator[LogFile | None]:
+    """The --log-file stream for this run (None without one); the token is never written."""
+    if path is None:
+        yield None
+        return
+    log = LogFile(path, secrets=[str(settings.token or "")])
+    log.line(f"notion-up started: {' '.join(sys.argv[1:])}")
+    try:
+        yield log
+    finally:
+        log.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -9,25 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from notion_up.errors import FileMissing
 from notion_up.events import FileSkipped, Listener
-from notion_up.inputs import FileInput
-from notion_up.journal import Journal
-from notion_up.records import file_sha512, plain_text, verify
+from notion_up.notion.records import RemoteFile, file_sha512, remote_file, verify
+from notion_up.state.journal import Journal
+from notion_up.upload.inputs import FileInput
 
 
 class DataSourceReader(Protocol):
     """The one client call the remote check needs (NotionClient satisfies it)."""
 
     def query_data_source(self, data_source_id: str, body: dict) -> dict: ...
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A file-database row: enough to tell whether some content is the one it records."""
-
-    page_id: str
-    salt: str
-    salted: str
 
 
 @dataclass
@@ -95,9 +88,9 @@ def query_by_size(client: DataSourceReader, data_source: str, size: int) -> list
     while True:
         found = client.query_data_source(data_source, body)
         for page in found.get("results") or []:
-            props = page.get("properties") or {}
-            salt, salted = plain_text(props.get("salt")), plain_text(props.get("filehash"))
-            rows.append(RemoteFile(page["id"], salt, salted))
+            # A row that is not a file record cannot be this file.
+            with contextlib.suppress(FileMissing):
+                rows.append(remote_file(page))
         if not found.get("has_more") or not found.get("next_cursor"):
             return rows
         body = {**body, "start_cursor": found["next_cursor"]}

@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from notion_up.client import NotionClient
 from notion_up.errors import APIError, ConfigError
-from notion_up.records import FILE_SCHEMA, INDEX_SCHEMA, INIT_FILE_SCHEMA, Databases
+from notion_up.notion.client import NotionClient
+from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA, INIT_FILE_SCHEMA, Databases
 
 
 @dataclass(frozen=True)

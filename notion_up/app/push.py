@@ -1,0 +1,206 @@
+"""push: the lock, the workspace facts, skip checks, a dry run or the upload engine, the outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
+from notion_up.app.context import Context, connect, open_journal, stale_facts
+from notion_up.config import Settings, require
+from notion_up.errors import ExitStatus, Interrupted
+from notion_up.events import BatchPlanned, Listener, Notice, ignore
+from notion_up.notion.workspace import WorkspaceFacts, facts_key, load_facts
+from notion_up.state.journal import Journal
+from notion_up.state.lock import run_lock
+from notion_up.upload.engine import DEFAULT_MAX_MEMORY, EngineOptions, Job, PushResult
+from notion_up.upload.existing import ExistingCheck, drop_existing
+from notion_up.upload.preview import preview
+from notion_up.upload.split import uploader_for
+
+OnResult = Callable[[Job, PushResult | None, BaseException | None], None]
+
+
+@dataclass
+class PushOptions:
+    """How to push, beyond the settings: batch flags, the memory cap, --split, the sandbox."""
+
+    batch: BatchFlags = field(default_factory=BatchFlags)
+    max_memory: int | None = DEFAULT_MAX_MEMORY
+    split_size: int | None = None
+    sandbox: bool = False
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One line of a dry run: what push would do with one input."""
+
+    data: dict
+    text: str
+
+    def to_json(self) -> dict:
+        """The --json object."""
+        return self.data
+
+    def line(self) -> str:
+        """The plain line."""
+        return self.text
+
+
+@dataclass
+class PushOutcome:
+    """What a push did: results, failures, a dry run's plan, and whether it was cut short."""
+
+    results: list[PushResult] = field(default_factory=list)
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)
+    nothing: bool = False
+    interrupted: bool = False
+    error_on_nothing: bool = False
+
+    def exit_status(self) -> ExitStatus:
+        """The run's exit status; raises Interrupted or NothingToPush when that is the outcome.
+
+        0 when all pushed; a failure's own code when every file failed alike; else 1.
+        """
+        if self.interrupted:
+            raise Interrupted("interrupted; run `notion-up resume` to finish what was started")
+        if self.nothing:
+            nothing_to_push(BatchFlags(error_on_nothing=self.error_on_nothing))
+        return exit_status([f for _, f in self.failures], len(self.results))
+
+
+def exit_status(failures: list[BaseException], done: int) -> ExitStatus:
+    """0 when nothing failed; a failure's own code when every file failed alike; else 1."""
+    if not failures:
+        return ExitStatus.OK
+    codes = {getattr(f, "exit_status", ExitStatus.FAILED) for f in failures}
+    if done == 0 and len(codes) == 1:
+        return ExitStatus(int(codes.pop()))
+    return ExitStatus.FAILED
+
+
+def push(
+    settings: Settings,
+    inputs: Inputs,
+    options: PushOptions | None = None,
+    *,
+    listener: Listener = ignore,
+    on_result: OnResult | None = None,
+    cancel: threading.Event | None = None,
+) -> PushOutcome:
+    """Push every input (or, with --dry-run, say what would happen), under the run lock.
+
+    Progress goes to `listener` as events; each file's end goes to `on_result` as it happens.
+    """
+    options = options or PushOptions()
+    batch = options.batch
+    outcome = PushOutcome(error_on_nothing=batch.error_on_nothing)
+    cancel = cancel or threading.Event()
+
+    def say(text: str) -> None:
+        listener(Notice(text))
+
+    # A dry run writes nothing, so it needs no lock and may run beside a real one.
+    lock = (
+        contextlib.nullcontext()
+        if batch.dry_run
+        else run_lock(settings.state_dir, batch.wait_lock, say)
+    )
+    with lock, connect(settings, options.sandbox) as ctx:
+        require(settings, "database", "index")
+        for key, value, source in settings.describe():
+            listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))
+        journal = open_journal(settings)
+        database, index = str(settings.database), str(settings.index)
+        try:
+            facts = load_facts(ctx.client, database, index, journal)
+            existing = None
+            if batch.skip_existing:
+                remote = ctx.client if batch.check_remote else None
+                data_source = facts.databases.files_data_source
+                existing = ExistingCheck(journal, ctx.origin, data_source, remote)
+            if batch.dry_run:
+                outcome.planned = dry_run(inputs, settings.part_size, facts.max_file_size, existing)
+                outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
+                return outcome
+            _upload(
+                ctx, facts, journal, existing, inputs, options, listener, on_result, cancel, outcome
+            )
+        finally:
+            if any(stale_facts(f) for _, f in outcome.failures):
+                journal.forget_facts(facts_key(ctx.client, database, index))
+            journal.close()
+    outcome.interrupted = cancel.is_set()
+    return outcome
+
+
+def _upload(
+    ctx: Context,
+    facts: WorkspaceFacts,
+    journal: Journal,
+    existing: ExistingCheck | None,
+    inputs: Inputs,
+    options: PushOptions,
+    listener: Listener,
+    on_result: OnResult | None,
+    cancel: threading.Event,
+    outcome: PushOutcome,
+) -> None:
+    settings = ctx.settings
+    engine = EngineOptions(settings.workers, settings.part_size, options.max_memory)
+
+    def ended(job: Job, result: PushResult | None, error: BaseException | None) -> None:
+        if result is not None:
+            outcome.results.append(result)
+        else:
+            assert error is not None
+            outcome.failures.append((job.name, error))
+        if on_result is not None:
+            on_result(job, result, error)
+
+    listener(BatchPlanned(inputs.count + len(inputs.expansion.skipped)))
+    report_left_out(inputs, listener)
+    files = inputs.expansion.files
+    if existing is not None:
+        files = drop_existing(files, existing, settings.workers, listener)
+    jobs = [inputs.stdin_job] if inputs.stdin_job else []
+    jobs += [file_job(item) for item in files]
+    if not jobs:
+        outcome.nothing = True
+        listener(Notice("nothing to push"))
+        return
+    with uploader_for(options.split_size)(
+        ctx.client,
+        facts.databases,
+        engine,
+        journal=journal,
+        listener=listener,
+        max_file_size=facts.max_file_size,
+        cancel=cancel,
+        origin=ctx.origin,
+    ) as uploader:
+        uploader.push_many(jobs, ended)
+
+
+def dry_run(
+    inputs: Inputs,
+    part_size: int,
+    max_file_size: int | None,
+    existing: ExistingCheck | None,
+) -> list[Planned]:
+    """What push would do with each input, worked out without writing anything."""
+    planned: list[Planned] = []
+    for skipped in inputs.expansion.skipped:
+        row = {"dry_run": True, "action": "skip", "path": skipped.path, "reason": skipped.reason}
+        planned.append(Planned(row, f"would skip {skipped.path}: {skipped.reason}"))
+    if inputs.stdin_job is not None:
+        name = inputs.stdin_job.name
+        row = {"dry_run": True, "action": "push", "name": name, "path": "-"}
+        planned.append(Planned(row, f"would push {name} from standard input"))
+    for item in inputs.expansion.files:
+        seen = preview(item, part_size, max_file_size, existing)
+        planned.append(Planned(seen.to_json(), seen.line()))
+    return planned

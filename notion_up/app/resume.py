@@ -1,0 +1,93 @@
+"""resume and pending: the journal's unfinished pushes, finished or listed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from notion_up.app.context import connect, open_journal
+from notion_up.app.push import exit_status
+from notion_up.config import Settings
+from notion_up.errors import ExitStatus, Interrupted, NotionUpError
+from notion_up.events import FileFailed, Listener, Notice, ignore
+from notion_up.notion.records import Databases
+from notion_up.state.journal import PushEntry
+from notion_up.state.lock import run_lock
+from notion_up.upload.engine import EngineOptions, PushResult, Uploader
+
+OnResumed = Callable[[PushEntry, PushResult | None, NotionUpError | None], None]
+
+
+@dataclass
+class ResumeOutcome:
+    """What resume finished, what failed, and whether it was cut short."""
+
+    results: list[PushResult] = field(default_factory=list)
+    failures: list[tuple[str, NotionUpError]] = field(default_factory=list)
+    interrupted: bool = False
+
+    def exit_status(self) -> ExitStatus:
+        """The run's exit status; raises Interrupted when it was cut short."""
+        if self.interrupted:
+            raise Interrupted("interrupted; run `notion-up resume` again to finish")
+        return exit_status([f for _, f in self.failures], len(self.results))
+
+
+def resume(
+    settings: Settings,
+    *,
+    sandbox: bool = False,
+    wait_lock: bool = False,
+    listener: Listener = ignore,
+    on_result: OnResumed | None = None,
+    cancel: threading.Event | None = None,
+) -> ResumeOutcome:
+    """Finish every unfinished push in the journal (of this workspace) whose upload is alive."""
+    cancel = cancel or threading.Event()
+    outcome = ResumeOutcome()
+    journal = open_journal(settings)
+
+    def say(text: str) -> None:
+        listener(Notice(text))
+
+    try:
+        with run_lock(settings.state_dir, wait_lock, say), connect(settings, sandbox) as ctx:
+            entries = [e for e in journal.unfinished() if e.api_url == ctx.origin]
+            if not entries:
+                say("nothing to resume")
+            for entry in entries:
+                if cancel.is_set():
+                    break
+                databases = Databases(
+                    entry.files_data_source, entry.index_data_source, entry.user_database_id
+                )
+                options = EngineOptions(settings.workers, entry.part_size)
+                with Uploader(
+                    ctx.client, databases, options, journal=journal, listener=listener,
+                    origin=ctx.origin, cancel=cancel,
+                ) as uploader:  # fmt: skip
+                    try:
+                        result = uploader.resume(entry)
+                    except NotionUpError as exc:
+                        outcome.failures.append((entry.name, exc))
+                        listener(FileFailed(entry.name, exc))
+                        if on_result is not None:
+                            on_result(entry, None, exc)
+                    else:
+                        outcome.results.append(result)
+                        if on_result is not None:
+                            on_result(entry, result, None)
+    finally:
+        journal.close()
+    outcome.interrupted = cancel.is_set()
+    return outcome
+
+
+def pending(settings: Settings) -> list[PushEntry]:
+    """The journal's unfinished pushes (every workspace), oldest first."""
+    journal = open_journal(settings)
+    try:
+        return list(journal.unfinished())
+    finally:
+        journal.close()

@@ -1,0 +1,186 @@
+"""`notion-up push`: parse, pick a renderer, call the application's push, print and exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from notion_up.app.batch import BatchFlags, gather
+from notion_up.app.push import PushOptions
+from notion_up.app.push import push as run_push
+from notion_up.cli import options as o
+from notion_up.cli.interrupt import InterruptHandler
+from notion_up.cli.logfile import open_log
+from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors
+from notion_up.cli.render import (
+    QuietRenderer,
+    Renderer,
+    RichRenderer,
+    choose_renderer,
+    human_bytes,
+    with_log,
+)
+from notion_up.upload.engine import DEFAULT_MAX_MEMORY, Job, PushResult
+from notion_up.upload.parts import check_part_size, parse_size
+
+
+def push(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files (directories with -r) to push; `-` reads standard input (needs --name)."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The file's name when reading standard input.")
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", help="Exact size of standard input: stream it without spooling."),
+    ] = None,
+    database: o.Database = None,
+    index: o.Index = None,
+    api_url: o.ApiUrl = None,
+    workers: o.Workers = None,
+    part_size: Annotated[
+        str | None,
+        typer.Option("--part-size", help="Multi-part part size, 5MiB to 20MiB. Default 5MiB."),
+    ] = None,
+    rate: o.Rate = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-memory",
+            help="Stop reading ahead while the process is over this size. Default 1GiB.",
+        ),
+    ] = None,
+    as_json: o.JsonOut = False,
+    quiet: o.Quiet = False,
+    verbose: o.Verbose = False,
+    debug: o.Debug = False,
+    stats: Annotated[
+        float,
+        typer.Option("--stats", help="Seconds between progress lines when not on a terminal."),
+    ] = 30.0,
+    sandbox: o.Sandbox = False,
+    state: o.StateDir = None,
+    profile: o.Profile = None,
+    recursive: o.Recursive = False,
+    include: o.Include = None,
+    exclude: o.Exclude = None,
+    files_from: o.FilesFrom = None,
+    null: o.Null = False,
+    follow_symlinks: o.FollowSymlinks = False,
+    skip_existing: o.SkipExisting = False,
+    check_remote: o.CheckRemote = False,
+    dry_run: o.DryRun = False,
+    log_file: o.LogFilePath = None,
+    error_on_nothing: o.ErrorOnNothing = False,
+    wait_lock: o.WaitLock = False,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Store content larger than SIZE as pieces of at most SIZE plus a manifest "
+            "(for workspaces that cap one file, e.g. --split 5MiB on Notion's free plan).",
+        ),
+    ] = None,
+) -> None:
+    """Upload files (or standard input) to Notion and record each in the file database and index.
+
+    Prints, per file, the file id (its page in the file database), the salted hash and the name.
+    """
+    with errors_to_exit(debug):
+        flags = {
+            "database": database,
+            "index": index,
+            "api_url": api_url,
+            "workers": workers,
+            "part_size": parse_size(part_size) if part_size else None,
+            "rate": rate,
+            "state_dir": str(state) if state else None,
+        }
+        settings = load_settings(flags, profile)
+        check_part_size(settings.part_size)
+        batch = BatchFlags(
+            recursive, include or [], exclude or [], files_from, null, follow_symlinks,
+            skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,
+        )  # fmt: skip
+        with open_log(log_file, settings) as log, log_errors(log):
+            declared = parse_size(size) if size is not None else None
+            inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer)
+            screen = choose_renderer(quiet, verbose or debug, stats)
+            renderer = with_log(screen, log, stats)
+            out = Output(as_json, log)
+            if isinstance(screen, RichRenderer):
+                out.above = screen.print_above
+            options = PushOptions(
+                batch,
+                parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
+                parse_size(split) if split else None,
+                sandbox,
+            )
+
+            def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:
+                if result is not None:
+                    out.result(result)
+                elif error is not None:
+                    out.failure(job.name, error)
+
+            if dry_run:
+                outcome = run_push(settings, inputs, options, listener=renderer)
+                for planned in outcome.planned:
+                    out.line(json.dumps(planned.to_json()) if as_json else planned.line())
+                raise typer.Exit(int(outcome.exit_status()))
+            renderer.start()
+            try:
+                with InterruptHandler() as interrupt:
+                    outcome = run_push(
+                        settings, inputs, options, listener=renderer, on_result=on_result,
+                        cancel=interrupt.cancel,
+                    )  # fmt: skip
+            finally:
+                renderer.stop()
+            _summary(renderer, out, inputs.batch)
+            raise typer.Exit(int(outcome.exit_status()))
+
+
+def _summary(renderer: Renderer, out: Output, batch: bool) -> None:
+    """The closing line on stderr and, with --json, a last summary line.
+
+    Shown for batches (several inputs, -r, --files-from); a single file's result says it all.
+    """
+    totals = summary(renderer)
+    if batch and not isinstance(renderer, QuietRenderer):
+        renderer.message(summary_line(totals))
+    if out.as_json and batch:
+        out.line(json.dumps({"summary": totals}))
+
+
+def summary(renderer: Renderer) -> dict:
+    """The run's totals as a dict: pushed, skipped, failed, bytes, seconds."""
+    t = renderer.totals
+    return {
+        "pushed": t.pushed,
+        "skipped": t.skipped,
+        "failed": t.failed,
+        "bytes": t.bytes_pushed,
+        "seconds": round(time.monotonic() - t.started, 3),
+    }
+
+
+def summary_line(totals: dict) -> str:
+    """`pushed 3, skipped 97, failed 0, 1.2 MiB in 4.2 s`."""
+    return (
+        f"pushed {totals['pushed']}, skipped {totals['skipped']}, failed {totals['failed']}, "
+        f"{human_bytes(totals['bytes'])} in {totals['seconds']:.1f} s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `push` to the main app."""
+    app.command("push")(push)

@@ -1,0 +1,178 @@
+"""`notion-up ls | pull | verify`: list the file database, get files back, prove them intact."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from notion_up.app import restore as app
+from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
+from notion_up.cli.output import Output, errors_to_exit, load_settings
+from notion_up.cli.render import choose_renderer, human_bytes
+from notion_up.download.restore import Restored, Verdict
+from notion_up.errors import ExitStatus, UsageError
+from notion_up.sanitize import printable
+
+# Not the shared --json: with `pull -o -` the JSON line goes to stderr.
+JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file.")]
+
+
+def _flags(database, index, api_url, rate) -> dict[str, Any]:
+    return {"database": database, "index": index, "api_url": api_url, "rate": rate}
+
+
+# -- ls --------------------------------------------------------------------------------------
+def ls(
+    name: Annotated[
+        str | None, typer.Option("--name", help="Only files whose name contains this text.")
+    ] = None,
+    hidden: Annotated[
+        bool, typer.Option("--all", "-a", help="Include hidden rows (the pieces of split files).")
+    ] = False,
+    as_json: JsonOut = False,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    sandbox: Sandbox = False,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """List the files in the file database, newest first: FILE_ID SIZE CREATED HASH NAME."""
+    with errors_to_exit(debug):
+        settings = load_settings(_flags(database, index, api_url, rate), profile)
+        out = Output(as_json)
+        for f in app.ls(settings, name, include_hidden=hidden, sandbox=sandbox):
+            if as_json:
+                out.line(json.dumps(f.to_json()))
+            else:
+                size = "-" if f.size is None else str(f.size)
+                shown = printable(f.name)
+                out.line(f"{f.file_id}  {size:>12}  {f.created}  {f.salted}  {shown}")
+
+
+# -- pull ------------------------------------------------------------------------------------
+def pull(
+    key: Annotated[
+        str, typer.Argument(help="The FILE_ID or HASH push printed (or `notion-up ls` shows).")
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File or directory to write to (default: the file's name here); `-` = stdout.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Replace an existing file of the same name.")
+    ] = False,
+    as_json: JsonOut = False,
+    quiet: Quiet = False,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    sandbox: Sandbox = False,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Download a file, check it against its recorded hash, and only then keep it.
+
+    Split files are reassembled. Prints the path written (nothing on stdout with `-o -`).
+    """
+    with errors_to_exit(debug):
+        settings = load_settings(_flags(database, index, api_url, rate), profile)
+        to_stdout = output == "-"
+        renderer = choose_renderer(quiet, False, 0.0, verb="pulling")
+        renderer.start()
+        try:
+            done = app.pull(
+                settings, key, None if to_stdout else output, force=force,
+                stream=sys.stdout.buffer if to_stdout else None, sandbox=sandbox,
+                listener=renderer,
+            )  # fmt: skip
+        finally:
+            renderer.stop()
+        _report_pull(done, Output(as_json), to_stdout, quiet, as_json)
+
+
+def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: bool) -> None:
+    """The result on stdout, or on stderr when stdout carries the file itself."""
+    line = json.dumps(done.to_json()) if as_json else done.path or ""
+    if not to_stdout:
+        out.line(line)
+    elif as_json:
+        print(line, file=sys.stderr)
+    elif not quiet:
+        shown = printable(done.name)
+        print(f"pulled {shown} ({human_bytes(done.size)}), hash verified", file=sys.stderr)
+
+
+# -- verify ----------------------------------------------------------------------------------
+def verify(
+    keys: Annotated[
+        list[str] | None, typer.Argument(help="FILE_IDs or HASHes to check.", show_default=False)
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Check every (visible) file in the file database.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Files checked at once. Default 4.", min=1)
+    ] = None,
+    as_json: JsonOut = False,
+    quiet: Quiet = False,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    sandbox: Sandbox = False,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Download files and check them against their recorded hashes, keeping no bytes.
+
+    Prints one line per file (verified, mismatched, missing or failed); exits 1 on any problem.
+    """
+    with errors_to_exit(debug):
+        if not keys and not every:
+            raise UsageError("name the files to verify, or pass --all")
+        flags = {**_flags(database, index, api_url, rate), "workers": workers}
+        settings = load_settings(flags, profile)
+        out = Output(as_json)
+        renderer = choose_renderer(quiet, False, 0.0)
+        renderer.start()
+        try:
+            verdicts = app.verify(
+                settings, list(keys or []), every=every, sandbox=sandbox, listener=renderer,
+                on_verdict=lambda v: _report_verdict(out, v, quiet),
+            )  # fmt: skip
+        finally:
+            renderer.stop()
+        counts = {s: sum(v.status == s for v in verdicts) for s in _STATUSES}
+        if not quiet or any(counts[s] for s in _STATUSES[1:]):
+            print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr)
+        ok = counts["verified"] == len(verdicts)
+        raise typer.Exit(int(ExitStatus.OK if ok else ExitStatus.FAILED))
+
+
+_STATUSES = ("verified", "mismatched", "missing", "failed")
+
+
+def _report_verdict(out, verdict: Verdict, quiet: bool) -> None:
+    if out.as_json:
+        out.line(json.dumps(verdict.to_json()))
+        return
+    out.line(f"{verdict.status:<10}  {verdict.file_id or verdict.key}  {printable(verdict.name)}")
+    if verdict.detail:
+        print(f"notion-up: {verdict.status}: {printable(verdict.detail)}", file=sys.stderr)
+
+
+def register(app_: typer.Typer) -> None:
+    """Add `ls`, `pull` and `verify` to the main app."""
+    app_.command("ls")(ls)
+    app_.command("pull")(pull)
+    app_.command("verify")(verify)

@@ -1,0 +1,91 @@
+"""The split-file manifest: the format shared by uploads (split) and downloads (reassembly).
+
+It is the format of the service whose databases we share: `<name>.file.json` holding
+{"original_filename", "total_size", "parts": [{"part_number", "filename", "file_id",
+"file_hash", "size"}]}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from notion_up.errors import ManifestError
+
+MANIFEST_SUFFIX = ".file.json"
+# A manifest is small; a file named like one but larger than this is taken as an ordinary file.
+MAX_MANIFEST_SIZE = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ManifestPart:
+    """One piece of a split file, as the manifest names it."""
+
+    part_number: int
+    filename: str
+    file_id: str
+    file_hash: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a split file is made of, in order."""
+
+    original_filename: str
+    total_size: int
+    parts: list[ManifestPart]
+
+    def to_bytes(self) -> bytes:
+        """The manifest as stored: UTF-8 JSON."""
+        body = {
+            "original_filename": self.original_filename,
+            "total_size": self.total_size,
+            "parts": [
+                {
+                    "part_number": p.part_number,
+                    "filename": p.filename,
+                    "file_id": p.file_id,
+                    "file_hash": p.file_hash,
+                    "size": p.size,
+                }
+                for p in self.parts
+            ],
+        }
+        return json.dumps(body, indent=2).encode()
+
+
+def parse_manifest(data: bytes) -> Manifest:
+    """Read a manifest, checking its shape; raises ManifestError when it is not one."""
+    try:
+        body = json.loads(data)
+        parts = [
+            ManifestPart(
+                int(p["part_number"]),
+                str(p["filename"]),
+                str(p["file_id"]),
+                str(p["file_hash"]),
+                int(p["size"]),
+            )
+            for p in body["parts"]
+        ]
+        manifest = Manifest(str(body["original_filename"]), int(body["total_size"]), parts)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ManifestError(f"not a split-file manifest: {exc}") from None
+    numbers = [p.part_number for p in parts]
+    if numbers != list(range(1, len(parts) + 1)):
+        raise ManifestError("the manifest's part numbers are not 1..n in order")
+    if sum(p.size for p in parts) != manifest.total_size:
+        raise ManifestError("the manifest's part sizes do not add up to its total_size")
+    return manifest
+
+
+def is_manifest_name(name: str) -> bool:
+    """True for the name a manifest is stored under."""
+    return name.endswith(MANIFEST_SUFFIX)
+
+
+def piece_names(name: str, count: int) -> list[str]:
+    """`<name>.part001`, `<name>.part002`, ... (wider numbers past 999 pieces)."""
+    width = max(3, len(str(count)))
+    return [f"{name}.part{i:0{width}d}" for i in range(1, count + 1)]

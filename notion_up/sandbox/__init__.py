@@ -1,0 +1,1 @@
+from notion_up.localserver import *  # noqa  TEMP
