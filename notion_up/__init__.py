@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from notion_up.version import __version__
+
 __all__ = ["__version__", "ls", "pull", "push", "resume", "settings", "verify"]
 _API = {"ls", "pull", "push", "resume", "settings", "verify"}
 

@@ -119,8 +119,15 @@ class APIError(NotionUpError):
         self.additional_data = additional_data or {}
 
     @property
+    def bad_id(self) -> bool:
+        """Notion refused an id in the path as malformed (a configured id is wrong)."""
+        return self.code == "validation_error" and self.notion_message.startswith(
+            "path failed validation"
+        )
+
+    @property
     def exit_status(self) -> ExitStatus:  # type: ignore[override]
-        if self.status in (401, 403, 404):
+        if self.status in (401, 403, 404) or self.bad_id:
             return ExitStatus.CONFIG
         if self.status in (429, 529) or self.status >= 500:
             return ExitStatus.TEMPORARY

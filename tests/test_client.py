@@ -499,3 +499,25 @@ def test_a_408_on_page_create_is_an_unknown_outcome_not_a_blind_retry(requests_m
     with pytest.raises(OutcomeUnknown):
         client.create_page({"parent": {"data_source_id": "d"}, "properties": {}})
     assert requests_mock.call_count == 1
+
+
+def test_a_malformed_id_in_the_path_is_a_configuration_error_with_a_hint(client, requests_mock):
+    # Recorded (more-recordings/ultimate-notion): a uuid with a bad variant digit is a 400.
+    bad = "45b03bdd-0a8b-4e7b-c6e9-9bba7ab7f6ec"
+    message = f'path failed validation: path.page_id should be a valid uuid, instead was `"{bad}"`.'
+    requests_mock.get(
+        f"{API}/v1/pages/{bad}", status_code=400, json=error_body(400, "validation_error", message)
+    )
+    with pytest.raises(APIError) as caught:
+        client.retrieve_page(bad)
+    assert int(caught.value.exit_status) == 3
+    assert "32 hex digits" in str(caught.value)
+
+
+def test_other_validation_errors_keep_exit_1(client, requests_mock):
+    requests_mock.post(
+        f"{API}/v1/pages", status_code=400, json=error_body(400, "validation_error", "body bad")
+    )
+    with pytest.raises(APIError) as caught:
+        client.create_page({})
+    assert int(caught.value.exit_status) == 1

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from notion_up.version import __version__
 from notion_up.cli import config, push, restore, resume, sandbox
+from notion_up.version import __version__
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
 3 configuration or authentication, 4 input not found or unreadable,

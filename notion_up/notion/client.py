@@ -11,10 +11,10 @@ from typing import Any
 
 import requests
 
-from notion_up.version import __version__
 from notion_up.errors import APIError, ConfigError, OutcomeUnknown, TransientError
 from notion_up.notion.multipart import MultipartBody
 from notion_up.notion.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
+from notion_up.version import __version__
 
 NOTION_VERSION = "2025-09-03"
 DEFAULT_API_URL = "https://api.notion.com"
@@ -240,10 +240,13 @@ def api_error(response: requests.Response) -> APIError:
     if not isinstance(payload, dict) or payload.get("object") != "error":
         reason = response.reason or "error"
         return APIError(response.status_code, f"http_{response.status_code}", reason)
-    return APIError(
+    error = APIError(
         int(payload.get("status", response.status_code)),
         str(payload.get("code", "unknown")),
         str(payload.get("message", "")),
         payload.get("request_id"),
         payload.get("additional_data") or {},
     )
+    if error.bad_id:
+        error.hint = "check the database, index and page ids: a Notion id is 32 hex digits"
+    return error
