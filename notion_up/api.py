@@ -76,7 +76,8 @@ def push(
         skip_existing=skip_existing,
     )
     chosen = settings(**config)
-    inputs = gather([str(p) for p in paths], flags, name, None, stdin)
+    spool = str(chosen.state_dir / "spool")
+    inputs = gather([str(p) for p in paths], flags, name, None, stdin, spool)
     options = PushOptions(flags, DEFAULT_MAX_MEMORY, split, sandbox)
     outcome = _push(chosen, inputs, options, listener=listener)
     if outcome.failures:

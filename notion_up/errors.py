@@ -37,6 +37,7 @@ class ExitStatus(IntEnum):
     NOTHING = 7  # only with --error-on-nothing: every input was filtered out or skipped
     LOCKED = 8  # another run holds the state directory's lock (without --wait-lock)
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM (systemd, cron time-outs): handled like the first Ctrl-C
 
 
 class NotionUpError(Exception):
@@ -81,6 +82,10 @@ class StreamSizeError(InputError):
     """A stream that is shorter or longer than the size it was declared with."""
 
 
+class SourceChanged(InputError):
+    """A file that changed (grew, shrank, was written) while it was being read."""
+
+
 class LockedError(NotionUpError):
     """Another run is using the same state directory."""
 
@@ -94,9 +99,14 @@ class NothingToPush(NotionUpError):
 
 
 class Interrupted(NotionUpError):
-    """The user pressed Ctrl-C."""
+    """The user pressed Ctrl-C (exit 130), or the run was sent SIGTERM (exit 143)."""
 
     exit_status = ExitStatus.INTERRUPTED
+
+    def __init__(self, message: str, hint: str | None = None, terminated: bool = False) -> None:
+        super().__init__(message, hint)
+        if terminated:
+            self.exit_status = ExitStatus.TERMINATED
 
 
 class APIError(NotionUpError):

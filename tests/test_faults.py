@@ -300,7 +300,9 @@ def test_log_file_that_is_a_directory_is_a_usage_error(sandbox, tmp_path):
     assert "cannot write the log file" in _one_line_error(done)
 
 
-def test_resume_marks_an_upload_notion_no_longer_knows_and_moves_on(sandbox, tmp_path):
+def test_resume_starts_over_an_upload_notion_no_longer_knows_then_has_nothing_left(
+    sandbox, tmp_path
+):
     from notion_up.state.journal import Journal
 
     state = tmp_path / "state"
@@ -319,7 +321,8 @@ def test_resume_marks_an_upload_notion_no_longer_knows_and_moves_on(sandbox, tmp
     journal.update(1, upload_id="00000000-0000-4000-8000-00000000dead")
     journal.close()
     first = run_cli(["resume", "--rate", "0"], env)
-    assert first.returncode != 0
-    assert "push the file again" in first.stderr.decode()
+    assert first.returncode == 0, first.stderr
+    assert "expired before it was finished; starting it over" in first.stderr.decode()
+    assert first.stdout.decode().endswith("a.pdf\n")
     again = run_cli(["resume", "--rate", "0"], env)
     assert again.returncode == 0 and "nothing to resume" in again.stderr.decode()

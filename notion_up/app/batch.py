@@ -62,10 +62,12 @@ def gather(
     name: str | None = None,
     size: int | None = None,
     stdin: BinaryIO | None = None,
+    spool_dir: str | None = None,
 ) -> Inputs:
     """Every input checked and expanded before anything is sent (fails with InputError).
 
-    `stdin` is the stream `-` stands for (and `--files-from -` reads).
+    `stdin` is the stream `-` stands for (and `--files-from -` reads); a long one is spooled
+    into `spool_dir` (the state directory's, so that `resume` can read it again).
     """
     flags.check()
     listed: list[str] = []
@@ -75,7 +77,7 @@ def gather(
         listed = _read_list(flags.files_from, flags.null, stdin)
     elif not paths:
         raise UsageError("nothing given to push: name files, `-`, or use --files-from FILE")
-    stdin_job = _stdin_job(paths, name, size, stdin)
+    stdin_job = _stdin_job(paths, name, size, stdin, spool_dir)
     expansion = expand([p for p in paths if p != "-"] + listed, flags.input_options())
     batch = len(paths) + len(listed) != 1 or flags.recursive or flags.files_from is not None
     return Inputs(expansion, stdin_job, batch)
@@ -94,7 +96,11 @@ def _read_list(source: str, nul: bool, stdin: BinaryIO | None) -> list[str]:
 
 
 def _stdin_job(
-    paths: list[str], name: str | None, size: int | None, stdin: BinaryIO | None
+    paths: list[str],
+    name: str | None,
+    size: int | None,
+    stdin: BinaryIO | None,
+    spool_dir: str | None,
 ) -> Job | None:
     if paths.count("-") > 1:
         raise UsageError("`-` (standard input) can be given only once")
@@ -107,7 +113,7 @@ def _stdin_job(
     if stdin is None:
         raise UsageError("`-` needs standard input")
     stream = stdin
-    return Job(name, lambda: open_stream(stream, name, size))
+    return Job(name, lambda: open_stream(stream, name, size, spool_dir))
 
 
 def file_job(item: FileInput) -> Job:

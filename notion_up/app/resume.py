@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +11,7 @@ from dataclasses import dataclass, field
 from notion_up.app.context import connect, open_journal
 from notion_up.app.push import exit_status
 from notion_up.config import Settings
-from notion_up.errors import ExitStatus, Interrupted, NotionUpError
+from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError
 from notion_up.events import FileFailed, Listener, Notice, ignore
 from notion_up.notion.records import Databases
 from notion_up.state.journal import PushEntry
@@ -62,7 +64,8 @@ def resume(
                 databases = Databases(
                     entry.files_data_source, entry.index_data_source, entry.user_database_id
                 )
-                options = EngineOptions(settings.workers, entry.part_size)
+                # A resumed push keeps its own plan; the part size is for one started over.
+                options = EngineOptions(settings.workers, settings.part_size)
                 with Uploader(
                     ctx.client, databases, options, journal=journal, listener=listener,
                     origin=ctx.origin, cancel=cancel,
@@ -89,5 +92,33 @@ def pending(settings: Settings) -> list[PushEntry]:
     journal = open_journal(settings)
     try:
         return list(journal.unfinished())
+    finally:
+        journal.close()
+
+
+def drop_pending(settings: Settings, keys: list[str]) -> list[PushEntry]:
+    """Forget unfinished pushes on purpose (by journal id or upload id); their spool files go.
+
+    Refuses (UsageError) a key that names no unfinished push, before dropping any.
+    """
+    journal = open_journal(settings)
+    try:
+        known = {str(e.id): e for e in journal.unfinished()}
+        known.update({e.upload_id: e for e in known.copy().values() if e.upload_id})
+        missing = [k for k in keys if k not in known]
+        if missing:
+            raise UsageError(
+                f"no unfinished push {missing[0]!r}", hint="`notion-up pending` lists them"
+            )
+        dropped = []
+        for key in keys:
+            entry = journal.drop(key)
+            if entry is None:
+                continue
+            dropped.append(entry)
+            if entry.spooled and entry.source_path:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.source_path)
+        return dropped
     finally:
         journal.close()

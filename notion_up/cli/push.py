@@ -112,7 +112,8 @@ def push(
         )  # fmt: skip
         with open_log(log_file, settings) as log, log_errors(log):
             declared = parse_size(size) if size is not None else None
-            inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer)
+            spool = str(settings.state_dir / "spool")
+            inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer, spool)
             screen = choose_renderer(quiet, verbose or debug, stats)
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)
@@ -146,7 +147,7 @@ def push(
             finally:
                 renderer.stop()
             _summary(renderer, out, inputs.batch)
-            raise typer.Exit(int(outcome.exit_status()))
+            raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
 
 
 def _summary(renderer: Renderer, out: Output, batch: bool) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 
+from notion_up.app.resume import drop_pending
 from notion_up.app.resume import pending as list_pending
 from notion_up.app.resume import resume as run_resume
 from notion_up.cli import options as o
@@ -13,6 +15,7 @@ from notion_up.cli.interrupt import InterruptHandler
 from notion_up.cli.output import Output, errors_to_exit, load_settings
 from notion_up.cli.render import choose_renderer
 from notion_up.errors import NotionUpError
+from notion_up.sanitize import printable
 from notion_up.state.journal import PushEntry
 from notion_up.upload.engine import PushResult
 
@@ -54,26 +57,42 @@ def resume(
                 )  # fmt: skip
         finally:
             renderer.stop()
-        raise typer.Exit(int(outcome.exit_status()))
+        raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
 
 
 def pending(
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drop",
+            metavar="ID",
+            help="Forget this unfinished push (its journal ID or upload id); repeatable.",
+        ),
+    ] = None,
     as_json: o.JsonOut = False,
     state: o.StateDir = None,
     profile: o.Profile = None,
     debug: o.Debug = False,
 ) -> None:
-    """List unfinished pushes and when their uploads expire."""
+    """List unfinished pushes (ID, upload, state, expiry, name), or forget some with --drop."""
     with errors_to_exit(debug):
         settings = load_settings({"state_dir": str(state) if state else None}, profile)
         out = Output(as_json)
+        if drop:
+            for entry in drop_pending(settings, drop):
+                if as_json:
+                    out.line(json.dumps({"dropped": entry.id, "name": entry.name}))
+                else:
+                    out.line(f"dropped {entry.id}  {printable(entry.name)}")
+            return
         for e in list_pending(settings):
             if as_json:
-                out.line(json.dumps({"name": e.name, "state": e.state, "upload_id": e.upload_id,
-                                     "expiry_time": e.expiry_time, "error": e.error,
-                                     "source_path": e.source_path}))  # fmt: skip
+                out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
+                                     "upload_id": e.upload_id, "expiry_time": e.expiry_time,
+                                     "error": e.error, "source_path": e.source_path}))  # fmt: skip
             else:
-                out.line(f"{e.upload_id}  {e.state}  expires {e.expiry_time}  {e.name}")
+                shown = printable(e.name)
+                out.line(f"{e.id}  {e.upload_id}  {e.state}  expires {e.expiry_time}  {shown}")
 
 
 def register(app: typer.Typer) -> None:

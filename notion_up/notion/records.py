@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -177,10 +178,24 @@ def write_page_once(
 
 
 def write_records(
-    client: PageWriter, databases: Databases, record: FileRecord, page_id: str | None = None
+    client: PageWriter,
+    databases: Databases,
+    record: FileRecord,
+    page_id: str | None = None,
+    *,
+    look_first: bool = False,
+    on_page: Callable[[str], None] | None = None,
 ) -> tuple[str, str]:
-    """Write the file page (unless `page_id` says it exists) then the index entry."""
+    """Write the file page (unless `page_id` says it exists) then the index entry.
+
+    `look_first` is for finishing a push that may have been cut off after Notion committed a
+    write (a crash, a lost reply): each record is looked up by its salted hash and written only
+    when missing. `on_page` hears the page id before the index entry is written, so a journal
+    can keep it.
+    """
     try:
+        if page_id is None and look_first:
+            page_id = find_page(client, databases.files_data_source, "filehash", record.hash.salted)
         if page_id is None:
             page_id = write_page_once(
                 client,
@@ -189,13 +204,21 @@ def write_records(
                 "filehash",
                 record.hash.salted,
             )
-        index_id = write_page_once(
-            client,
-            databases.index_data_source,
-            index_properties(record, page_id, databases.user_database_id),
-            "Salted SHA512 Hash",
-            record.hash.salted,
-        )
+        if on_page is not None:
+            on_page(page_id)
+        index_id = None
+        if look_first:
+            index_id = find_page(
+                client, databases.index_data_source, "Salted SHA512 Hash", record.hash.salted
+            )
+        if index_id is None:
+            index_id = write_page_once(
+                client,
+                databases.index_data_source,
+                index_properties(record, page_id, databases.user_database_id),
+                "Salted SHA512 Hash",
+                record.hash.salted,
+            )
     except (APIError, NotionUpError) as exc:
         raise RecordError("recording failed", record.file_upload_id, page_id, exc) from exc
     return page_id, index_id

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS pushes (
     index_id TEXT,
     error TEXT,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    spooled INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS parts (
     push_id INTEGER NOT NULL REFERENCES pushes(id),
@@ -53,9 +54,14 @@ CREATE TABLE IF NOT EXISTS workspace_facts (
 );
 CREATE INDEX IF NOT EXISTS pushes_by_source ON pushes(source_path, size, mtime);
 """
+# Columns added after the first release: (name, declaration) for journals made before them.
+ADDED_COLUMNS = (("spooled", "INTEGER NOT NULL DEFAULT 0"),)
 
-# States in order; a push is finished at "done".
+# States in order; a push is finished at "done". Off the line: "expired" (its upload expired
+# before it was finished: it was started over), "dropped" (by `pending --drop`), "abandoned"
+# (its input changed while it was read: nothing was recorded, nothing is left to finish).
 STATES = ("created", "uploaded", "paged", "done")
+ENDED = ("done", "expired", "dropped", "abandoned")
 
 
 @dataclass
@@ -90,6 +96,7 @@ class PushEntry:
     error: str | None
     created_at: float
     updated_at: float
+    spooled: int = 0
 
 
 class Journal:
@@ -105,6 +112,10 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(pushes)")}
+            for name, declaration in ADDED_COLUMNS:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE pushes ADD COLUMN {name} {declaration}")
         os.chmod(self.path, 0o600)
 
     def close(self) -> None:
@@ -150,11 +161,53 @@ class Journal:
         return self._select("WHERE id = ?", (push_id,))[0]
 
     def unfinished(self) -> list[PushEntry]:
-        """Pushes whose upload was created but whose records are not both written."""
+        """Pushes begun but not finished: records not both written (or not known to be).
+
+        A push killed before its upload's id was journalled is here too when its bytes can
+        be read again (a file, or a spooled stream): finishing it starts it over.
+        """
         return self._select(
-            "WHERE state NOT IN ('done', 'expired') AND upload_id IS NOT NULL ORDER BY id",
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND (upload_id IS NOT NULL OR source_path IS NOT NULL) ORDER BY id",
             (),
         )
+
+    def find_unfinished(
+        self, source_path: str, size: int, mtime: float | None, api_url: str, files: str
+    ) -> PushEntry | None:
+        """The newest unfinished push of this exact file to this file database, if any."""
+        rows = self._select(
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND source_path = ? AND size = ? AND mtime IS ? AND api_url = ? "
+            "AND files_data_source = ? ORDER BY id DESC LIMIT 1",
+            (source_path, size, mtime, api_url, files),
+        )
+        return rows[0] if rows else None
+
+    def find_unfinished_stream(
+        self, name: str, size: int, sha512: str, api_url: str, files: str
+    ) -> PushEntry | None:
+        """The newest unfinished push of a stream with this name, size and SHA-512, if any."""
+        rows = self._select(
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND name = ? AND size = ? AND sha512 = ? AND api_url = ? "
+            "AND files_data_source = ? AND (source_path IS NULL OR spooled = 1) "
+            "ORDER BY id DESC LIMIT 1",
+            (name, size, sha512, api_url, files),
+        )
+        return rows[0] if rows else None
+
+    def drop(self, key: str) -> PushEntry | None:
+        """Give up an unfinished push on purpose, by journal id or upload id; the entry dropped."""
+        rows = self._select(
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND (CAST(id AS TEXT) = ? OR upload_id = ?)",
+            (key, key),
+        )
+        if not rows:
+            return None
+        self.update(rows[0].id, state="dropped")
+        return rows[0]
 
     def find_done(self, source_path: str, size: int, mtime: float) -> PushEntry | None:
         """The newest finished push of this exact file (path, size, mtime), if any."""

@@ -5,19 +5,28 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from notion_up.errors import APIError, InputError, Interrupted, LimitError, NotionUpError
+from notion_up.errors import (
+    APIError,
+    InputError,
+    Interrupted,
+    LimitError,
+    NotionUpError,
+    SourceChanged,
+)
 from notion_up.events import (
     BytesSent,
     FileDone,
     FileFailed,
     FileStarted,
     Listener,
+    Notice,
     PartDone,
     PartStarted,
     Retrying,
@@ -32,6 +41,7 @@ from notion_up.notion.records import (
     Databases,
     FileRecord,
     RecordError,
+    find_page,
     hash_content,
     new_salt,
     write_records,
@@ -102,6 +112,14 @@ class PushResult:
             "bytes_per_second": round(self.size / self.seconds) if self.seconds > 0 else None,
             "retries": self.retries,
         }
+
+
+class _StartOver(Exception):
+    """A journalled push that cannot be finished, only begun again (its upload is no use)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -257,6 +275,21 @@ class Uploader:
         if self.cancel.is_set():
             # A file that had not begun when Ctrl-C came stays untouched: nothing to resume.
             raise Interrupted("interrupted")
+        entry = self._unfinished_push_of(source)
+        if entry is not None:
+            # A re-run after a crash finishes what was begun rather than recording it twice.
+            self.emit(
+                Notice(
+                    f"finishing the unfinished push of {source.name} "
+                    f"(journal entry {entry.id}) instead of starting a new one"
+                )
+            )
+            return self.resume(entry, source)
+        return self._push_new(source, folder_path, is_visible=is_visible, is_manifest=is_manifest)
+
+    def _push_new(
+        self, source: Source, folder_path: str, *, is_visible: bool, is_manifest: bool
+    ) -> PushResult:
         plan, upload = self.plan(source.size, source.name)
         if plan.multi:
             self._warm_up()
@@ -290,10 +323,35 @@ class Uploader:
             self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
             return self._record(run, content)
         except NotionUpError as exc:
+            if isinstance(exc, SourceChanged):
+                # Nothing was recorded and there is nothing to finish: the bytes were wrong.
+                self._journal(run, state="abandoned", error=str(exc))
+                raise
+            if run.source is not None and run.source.spooled and self.journal:
+                run.source.keep = True  # resume reads the spool file again
             if not isinstance(exc, RecordError):
                 self._journal(run, error=str(exc))
                 exc.hint = self._left_behind(run, expiry, exc.hint)
             raise
+
+    def _unfinished_push_of(self, source: Source) -> PushEntry | None:
+        """The journal's unfinished push of this same input, if there is one to finish.
+
+        A file is the same when its path, size and mtime are; a stream (stdin) when its name,
+        size and SHA-512 are (a stream is hashed before its push begins).
+        """
+        if self.journal is None:
+            return None
+        files = self.databases.files_data_source
+        if source.path is not None and not source.spooled:
+            return self.journal.find_unfinished(
+                source.path, source.size, source.mtime, self.origin, files
+            )
+        if source.sha512 is not None:
+            return self.journal.find_unfinished_stream(
+                source.name, source.size, source.sha512, self.origin, files
+            )
+        return None
 
     def _journal_row(self, run: _FileRun) -> dict[str, object]:
         """The journal's first record of a push: enough to finish it from another process."""
@@ -317,6 +375,9 @@ class Uploader:
             "index_data_source": self.databases.index_data_source,
             "user_database_id": self.databases.user_database_id,
             "api_url": self.origin,
+            "spooled": int(source.spooled),
+            # Known before sending for streams (hashed while spooled or buffered).
+            "sha512": source.sha512,
         }
 
     def _warm_up(self) -> None:
@@ -348,6 +409,8 @@ class Uploader:
         left = f"upload {run.upload_id} is unfinished"
         if self.journal and run.source and run.source.path:
             left += f"; run `notion-up resume` before it expires ({expiry or 'in one hour'})"
+        elif self.journal and run.source and run.source.sha512:
+            left += "; run the same push again with the same input to finish it"
         return f"{hint}; {left}" if hint else left
 
     def _create_body(self, plan: PartPlan, upload: UploadName) -> dict:
@@ -361,16 +424,27 @@ class Uploader:
         return body
 
     def _record(
-        self, run: _FileRun, content: ContentHash, page_id: str | None = None
+        self,
+        run: _FileRun,
+        content: ContentHash,
+        page_id: str | None = None,
+        look_first: bool = False,
     ) -> PushResult:
-        """Write the page (unless `page_id` says it exists) and the index entry; the result."""
+        """Write the page (unless `page_id` says it exists) and the index entry; the result.
+
+        The page id is journalled as soon as it is known, before the index entry is written;
+        `look_first` (finishing a push) writes only the records that are not there already.
+        """
         self.emit(Stage(run.name, "recording", run.key))
         record = FileRecord(
             run.name, run.size, run.upload_id, run.upload.upload_name, content, run.folder_path,
             is_visible=run.is_visible, is_manifest=run.is_manifest,
         )  # fmt: skip
         try:
-            page_id, index_id = write_records(self.client, self.databases, record, page_id)
+            page_id, index_id = write_records(
+                self.client, self.databases, record, page_id, look_first=look_first,
+                on_page=lambda found: self._journal(run, state="paged", page_id=found),
+            )  # fmt: skip
         except RecordError as exc:
             if exc.page_id:
                 self._journal(run, state="paged", page_id=exc.page_id)
@@ -395,20 +469,62 @@ class Uploader:
         return on_retry
 
     # -- resume -----------------------------------------------------------------------------
-    def resume(self, entry: PushEntry) -> PushResult:
-        """Finish a journalled push: resend missing parts, complete, write missing records."""
+    def resume(self, entry: PushEntry, source: Source | None = None) -> PushResult:
+        """Finish a journalled push: resend missing parts, complete, write missing records.
+
+        Records are looked up before they are written (the push may have died after Notion
+        committed one). A push whose upload was never created or has expired starts over from
+        its input (`source`, or the file or spool file the journal names), saying so.
+        """
         plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
         upload = UploadName(entry.name, entry.upload_name, entry.content_type)
         run = _FileRun(
             entry.name, entry.size, plan, upload, entry.folder_path, bool(entry.is_visible),
             bool(entry.is_manifest), key=next(self._keys), push_id=entry.id,
-            upload_id=entry.upload_id or "", salt=entry.salt or "",
+            upload_id=entry.upload_id or "", salt=entry.salt or "", source=source,
         )  # fmt: skip
         self.emit(FileStarted(entry.name, entry.size, plan.count, run.key))
         try:
-            return self._resume_run(run, entry)
+            result = self._resume_run(run, entry)
+        except _StartOver as again:
+            self._journal(run, state="expired", error=again.reason)
+            self.emit(Notice(f"{entry.name}: {again.reason}; starting it over"))
+            result = self._start_over(entry, source)
         finally:
             self.emit(UploadEnded(run.name, run.key))
+        if entry.spooled and entry.source_path:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.source_path)
+        return result
+
+    def _start_over(self, entry: PushEntry, source: Source | None) -> PushResult:
+        """Push a journalled input again as a new upload (the old one is of no use)."""
+        opened = source or self._reopen(entry)
+        try:
+            return self._push_new(
+                opened, entry.folder_path, is_visible=bool(entry.is_visible),
+                is_manifest=bool(entry.is_manifest),
+            )  # fmt: skip
+        finally:
+            if source is None:
+                opened.close()
+
+    def _reopen(self, entry: PushEntry) -> Source:
+        """The journalled input, unchanged, or an error saying how to get rid of the entry."""
+        if not entry.source_path or not os.path.exists(entry.source_path):
+            raise NotionUpError(
+                f"{entry.name}: the stream it came from is gone",
+                hint=f"push it again, or forget it with `notion-up pending --drop {entry.id}`",
+            )
+        source = open_file(entry.source_path, entry.name)
+        if source.size != entry.size or source.mtime != entry.mtime:
+            source.close()
+            raise NotionUpError(
+                f"{entry.source_path} changed since the push began",
+                hint=f"push it again, or forget it with `notion-up pending --drop {entry.id}`",
+            )
+        source.spooled = bool(entry.spooled)
+        return source
 
     def _upload_status(self, upload_id: str) -> str:
         """The upload's status; "gone" when Notion no longer knows it."""
@@ -423,45 +539,48 @@ class Uploader:
         sha512 = entry.sha512
         if entry.state not in ("created", "uploaded", "paged"):
             raise NotionUpError(f"{entry.name}: nothing to resume (the push is {entry.state})")
+        if not run.upload_id:
+            raise _StartOver("its upload was never created (the run stopped first)")
+        checked = False
         if entry.state == "created":
             status = self._upload_status(run.upload_id)
+            checked = True
             if status in ("expired", "gone"):
-                self._journal(run, state="expired", error="the upload expired")
-                raise NotionUpError(
-                    f"{entry.name}: upload {run.upload_id} expired before it was finished",
-                    hint="push the file again",
-                )
+                raise _StartOver(f"upload {run.upload_id} expired before it was finished")
             if status != "uploaded" or sha512 is None:
                 sha512 = self._resend(run, entry, done=status == "uploaded")
             if status != "uploaded" and run.plan.multi:
                 self.client.complete_file_upload(run.upload_id)
-            self._journal(run, state="uploaded", sha512=sha512)
         if sha512 is None or not run.salt:
             raise NotionUpError(f"{entry.name}: the journal lacks its hash", hint="push it again")
-        return self._record(run, hash_content(sha512, run.salt), entry.page_id)
+        content = hash_content(sha512, run.salt)
+        self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
+        page_id = entry.page_id or find_page(
+            self.client, self.databases.files_data_source, "filehash", content.salted
+        )
+        if page_id is None and not checked:
+            # Not attached yet: the upload must still be alive to be attached now.
+            if self._upload_status(run.upload_id) in ("expired", "gone"):
+                raise _StartOver(f"upload {run.upload_id} expired before it was recorded")
+        return self._record(run, content, page_id, look_first=True)
 
     def _resend(self, run: _FileRun, entry: PushEntry, done: bool) -> str:
-        """Re-read the unchanged source, sending the parts Notion does not have yet."""
-        if not entry.source_path:
-            raise NotionUpError(
-                f"{entry.name}: the stream it came from is gone", hint="push it again"
-            )
-        source = open_file(entry.source_path, entry.name)
+        """Re-read the unchanged input, sending the parts Notion does not have yet."""
+        opened = run.source is None
+        source = run.source or self._reopen(entry)
+        run.source = source
         try:
-            if source.size != entry.size or source.mtime != entry.mtime:
-                raise NotionUpError(
-                    f"{entry.source_path} changed since the push began", hint="push it again"
-                )
-            run.source = source
             sent = set(range(1, run.plan.count + 1)) if done else set()
             if not done and run.plan.multi and self.journal:
                 sent = self.journal.sent_parts(entry.id)
             sha512 = self._send_all(run, already_sent=sent)
         finally:
-            source.close()
+            if opened:
+                source.close()
         if entry.sha512 and sha512 != entry.sha512:
             raise NotionUpError(
-                f"{entry.source_path} changed since the push began (its SHA-512 differs)",
+                f"{entry.source_path or entry.name} changed since the push began "
+                "(its SHA-512 differs)",
                 hint="push it again",
             )
         return sha512

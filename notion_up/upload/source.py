@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from notion_up.errors import InputError, StreamSizeError
+from notion_up.errors import InputError, SourceChanged, StreamSizeError
 from notion_up.upload.parts import SINGLE_PART_MAX
 
 READ_CHUNK = 1024 * 1024
@@ -29,6 +29,10 @@ class Source:
     # A digest already computed while spooling, so the bytes are not hashed twice.
     sha512: str | None = None
     declared: bool = False
+    # A stream copied to a spool file (`path`): kept after a failed push so `resume` can
+    # read it again, removed once the push is recorded.
+    spooled: bool = False
+    keep: bool = False
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _read: int = 0
 
@@ -51,12 +55,21 @@ class Source:
         return got
 
     def check_end(self) -> None:
-        """For a declared-size stream, fail when bytes remain after `size`."""
+        """After the last byte: fail when a declared-size stream has bytes left after `size`,
+        or when a file was written to while it was read (its size or mtime moved)."""
         if self.declared and self.stream.read(1):
             raise StreamSizeError(
                 f"{self.name}: the stream is longer than the {self.size} bytes --size declared",
                 hint="pass the exact size, or leave --size out",
             )
+        if self.path is not None and self.mtime is not None and hasattr(self.stream, "fileno"):
+            info = os.fstat(self.stream.fileno())
+            if info.st_size != self.size or info.st_mtime != self.mtime:
+                raise SourceChanged(
+                    f"{self.path} changed while it was read ({self.size} bytes at the start, "
+                    f"{info.st_size} now); nothing was recorded",
+                    hint="push it again once nothing is writing to it",
+                )
 
     def close(self) -> None:
         """Close the stream and remove any spool file."""
@@ -108,7 +121,10 @@ def open_stream(
         return Source(name, size, stream, declared=True)
     head = _read_up_to(stream, SINGLE_PART_MAX + 1)
     if len(head) <= SINGLE_PART_MAX:
-        return Source(name, len(head), BufferStream(head))
+        # Hashed now (not while sending): a re-run of the same stream can then be matched
+        # with an unfinished push of it before anything is sent.
+        digest = hashlib.sha512(head).hexdigest()
+        return Source(name, len(head), BufferStream(head), sha512=digest)
     return _spool(stream, head, name, spool_dir, on_spooled)
 
 
@@ -150,8 +166,14 @@ def _spool(
     spool_dir: str | None,
     on_spooled: Callable[[int], None] | None,
 ) -> Source:
-    """Copy the stream to a temporary file, hashing as it goes; the file is removed on close."""
+    """Copy the stream to a spool file (0600), hashing as it goes.
+
+    The file is removed on close unless the push failed after it began (`keep`): then
+    `resume` reads it again. `spool_dir` defaults to $TMPDIR.
+    """
     digest = hashlib.sha512(head)
+    if spool_dir is not None:
+        os.makedirs(spool_dir, mode=0o700, exist_ok=True)
     spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 - removed by Source.close
         prefix="notion-up-", suffix=".spool", dir=spool_dir, delete=False
     )
@@ -178,8 +200,11 @@ def _spool(
         spool.close()
         os.unlink(path)
         raise
-    source = Source(name, total, reader, sha512=digest.hexdigest())
-    source._cleanup.append(lambda: os.path.exists(path) and os.unlink(path))
+    mtime = os.stat(path).st_mtime
+    source = Source(
+        name, total, reader, path=path, mtime=mtime, sha512=digest.hexdigest(), spooled=True
+    )
+    source._cleanup.append(lambda: source.keep or (os.path.exists(path) and os.unlink(path)))
     return source
 
 
