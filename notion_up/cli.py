@@ -107,7 +107,7 @@ def connect(settings: Settings, sandbox: bool) -> Iterator[Context]:
     origin = str(settings.api_url)
     if sandbox:
         from notion_up.config import data_dir
-        from notion_up.localserver import LocalNotion
+        from notion_up.sandbox import LocalNotion
 
         server = LocalNotion(state_dir=data_dir() / "sandbox")
         url = server.start()
@@ -571,7 +571,7 @@ def sandbox_serve(
 ) -> None:
     """Run the local Notion-compatible server in the foreground; prints the export lines."""
     from notion_up.config import data_dir
-    from notion_up.localserver import LocalNotion
+    from notion_up.sandbox import LocalNotion
 
     with errors_to_exit(debug):
         server = LocalNotion(state_dir=state or data_dir() / "sandbox", port=port)

@@ -18,7 +18,7 @@ def core_modules() -> list[str]:
 
 def test_core_modules_import_without_typer_or_rich():
     modules = core_modules()
-    assert "notion_up.engine" in modules and "notion_up.localserver" in modules
+    assert "notion_up.engine" in modules and "notion_up.sandbox" in modules
     code = (
         "import sys\n"
         f"for name in {modules!r}: __import__(name)\n"
@@ -33,7 +33,7 @@ def test_local_server_uses_only_the_standard_library():
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
-        "import notion_up.localserver\n"
+        "import notion_up.sandbox\n"
         "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
         "stdlib = set(sys.stdlib_module_names) | {'notion_up'}\n"
         "print(','.join(sorted(new - stdlib)))\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from notion_up.localserver import MIB, LocalNotion, ServerOptions
+from notion_up.sandbox import MIB, LocalNotion, ServerOptions
 
 VERSION = "2025-09-03"
 ERROR_KEYS = ["object", "status", "code", "message", "request_id"]
@@ -987,10 +987,10 @@ def test_stats_and_concurrent_sends(srv: LocalNotion, api: Api) -> None:
     assert srv.stats()["total_requests"] == 0 and srv.stats()["requests"] == {}
 
 
-def test_bandwidth_throttles_bodies(srv: LocalNotion, api: Api, monkeypatch) -> None:
+def test_bandwidth_throttles_bodies(srv: LocalNotion, api: Api) -> None:
     import io
 
-    from notion_up import localserver
+    from notion_up.sandbox import RequestBody
 
     class Clock:  # a fake clock: the throttle's sleeps add up without waiting
         now = 0.0
@@ -1004,11 +1004,15 @@ def test_bandwidth_throttles_bodies(srv: LocalNotion, api: Api, monkeypatch) -> 
             self.slept += seconds
 
     clock = Clock()
-    monkeypatch.setattr(localserver, "time", clock)
-    body = localserver._Body(io.BytesIO(b"x" * MIB), {"Content-Length": str(MIB)}, MIB / 4)
+    body = RequestBody(
+        io.BytesIO(b"x" * MIB),
+        {"Content-Length": str(MIB)},
+        MIB / 4,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+    )
     assert body.read_all(2 * MIB) == b"x" * MIB
     assert clock.slept == pytest.approx(4.0, rel=0.01)  # 1 MiB at 256 KiB/s
-    monkeypatch.undo()
     srv.options.bandwidth = 64 * MIB  # a throttled send still arrives whole
     up = api.create_upload(filename="a.txt")
     assert api.send(up["id"], b"\0" * MIB).json()["content_length"] == MIB
@@ -1051,7 +1055,7 @@ def test_module_command_prints_one_json_line(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "notion_up.localserver",
+            "notion_up.sandbox",
             "--port",
             "0",
             "--state-dir",
@@ -1087,22 +1091,30 @@ def test_module_command_prints_one_json_line(tmp_path: Path) -> None:
         assert proc.wait(timeout=10) == 0
 
 
-def test_module_imports_only_the_standard_library() -> None:
+def test_sandbox_imports_only_the_standard_library() -> None:
+    """Every module the sandbox package loads is the standard library's or its own."""
     code = (
-        "import sys, notion_up.localserver as m; "
-        "bad = [n for n in ('requests', 'typer', 'rich', 'urllib3') if n in sys.modules]; "
-        "other = [n for n in sys.modules if n.startswith('notion_up.') "
-        "and n != 'notion_up.localserver']; "
-        "assert not bad and not other, (bad, other)"
+        "import importlib, pkgutil, sys\n"
+        "before = set(sys.modules)\n"
+        "import notion_up.sandbox as pkg\n"
+        "for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "    if m.name != '__main__':\n"
+        "        importlib.import_module(f'notion_up.sandbox.{m.name}')\n"
+        "new = sorted(set(sys.modules) - before)\n"
+        "ours = ('notion_up', 'notion_up.sandbox')\n"
+        "bad = [n for n in new if n not in ours and not n.startswith('notion_up.sandbox.')\n"
+        "       and n.split('.')[0] not in sys.stdlib_module_names]\n"
+        "print(','.join(bad))\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
 
 
 def test_form_parser_handles_any_chunking() -> None:
     import io
     import random
 
-    from notion_up.localserver import _FormParser
+    from notion_up.sandbox import FormParser
 
     rng = random.Random(5)
     boundary = b"XyZbound"
@@ -1123,7 +1135,7 @@ def test_form_parser_handles_any_chunking() -> None:
             b"Content-Type: text/plain\r\n\r\n" + payload + b"\r\n--XyZbound--\r\nepilogue"
         )
         sink = io.BytesIO()
-        parser = _FormParser(boundary, sink)
+        parser = FormParser(boundary, sink)
         i = 0
         while i < len(body):
             piece = body[i : i + rng.choice([1, 2, 3, 7, 11, 16, 64, 1000])]

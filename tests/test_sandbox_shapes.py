@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from notion_up.localserver import LocalNotion, ServerOptions
+from notion_up.sandbox import LocalNotion, ServerOptions
 
 CASSETTES = Path(__file__).resolve().parents[1].parent / "shared" / "notion-api"
 CASSETTES = CASSETTES / "notion-sdk-py-cassettes"
