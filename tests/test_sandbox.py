@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -264,12 +265,14 @@ def test_multi_part_out_of_order_replaced_and_missing(srv: LocalNotion, api: Api
     up = api.create_upload(
         mode="multi_part", filename="big.mp4", content_type="video/mp4", number_of_parts=3
     )
-    assert up["complete_url"] == f"{srv.url}/v1/file_uploads/{up['id']}/complete"
+    assert "complete_url" not in up  # recorded: it appears once part 1 has been sent
     assert up["number_of_parts"] == {"total": 3, "sent": 0}
     r = api.send(up["id"], parts[2], part=3, filename="big.mp4", content_type="video/mp4")
     assert r.json()["number_of_parts"] == {"total": 3, "sent": 1}
     assert r.json()["content_length"] == 1000 and r.json()["status"] == "pending"
-    assert api.send(up["id"], b"j" * (6 * MIB), part=1, content_type="video/mp4").status_code == 200
+    assert "complete_url" not in r.json()
+    r = api.send(up["id"], b"j" * (6 * MIB), part=1, content_type="video/mp4")
+    assert r.json()["complete_url"] == f"{srv.url}/v1/file_uploads/{up['id']}/complete"
     # too small for a middle part, too big for any part, out of range, missing
     assert_error(
         api.send(up["id"], b"x" * MIB, part=2, content_type="video/mp4"),
@@ -335,9 +338,12 @@ def test_expiry(srv: LocalNotion, api: Api, ws) -> None:
     got = api.ok("GET", f"/v1/file_uploads/{kept}")
     assert (got["status"], got["expiry_time"]) == ("uploaded", None)
     # the expiry window is an option
-    srv.options.expiry_seconds = 7.5
+    srv.options.expiry_seconds = 120
     fresh = api.create_upload(filename="a.txt")
-    assert fresh["expiry_time"] > fresh["created_time"]
+    created = datetime.fromisoformat(fresh["created_time"].replace("Z", "+00:00"))
+    expiry = datetime.fromisoformat(fresh["expiry_time"].replace("Z", "+00:00"))
+    assert (created.second, created.microsecond) == (0, 0)  # cut to the minute, as recorded
+    assert expiry - created == timedelta(seconds=120)
 
 
 def test_list_uploads(srv: LocalNotion, api: Api) -> None:
@@ -424,8 +430,9 @@ def test_workspace_schema_and_lookups(srv: LocalNotion, api: Api, ws) -> None:
     )
     assert body["message"] == (
         f"Could not find database with ID: {ws.files_data_source_id}. Make sure the relevant pages "
-        "and databases are shared with your integration."
+        'and databases are shared with your integration "notion-up local".'
     )
+    assert set(body["additional_data"]) == {"integration_id"}
     assert_error(
         api.req("GET", f"/v1/data_sources/{ws.files_database_id}"), 404, "object_not_found"
     )
@@ -505,8 +512,9 @@ def test_page_create_with_every_property_type(srv: LocalNotion, api: Api, ws) ->
     )
     (item,) = p["file_data"]["files"]
     assert (item["name"], item["type"]) == ("report.tar", "file")
+    # the URL ends with the upload's own filename, not the name it was attached under
     assert item["file"]["url"].startswith(f"{srv.url}/__files/") and item["file"]["url"].endswith(
-        "/report.tar"
+        "/payload.txt"
     )
     assert requests.get(item["file"]["url"], timeout=10).content == b"payload bytes"
     assert api.ok("GET", f"/v1/file_uploads/{upload}")["expiry_time"] is None

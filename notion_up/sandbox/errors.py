@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import json
 
+from .limits import INTEGRATION_ID, INTEGRATION_NAME
+
 MISSING = object()
 
 RATE_LIMIT_MESSAGE = "You have been rate limited. Please try again in a few minutes."
-SHARE_HINT = "Make sure the relevant pages and databases are shared with your integration."
+# 2026 recordings name the integration and carry its id (additional_data.integration_id)
+SHARE_HINT = (
+    "Make sure the relevant pages and databases are shared with your integration "
+    f'"{INTEGRATION_NAME}".'
+)
 # code and message of injected (and real) server-side errors
 FAULTS: dict[int, tuple[str, str]] = {
     409: ("conflict_error", "Conflict occurred while saving. Please try again."),
@@ -55,9 +61,15 @@ def bad(path: str, expectation: str, value: object) -> ApiError:
 
 
 def not_found(kind: str, object_id: str) -> ApiError:
-    # "database" and "page" wording as documented; other kinds follow the same pattern.
+    """404 object_not_found in the recorded wording ("page", "database", "block" recorded).
+
+    An unknown data source is recorded as "Could not find database with ID: …".
+    """
     return ApiError(
-        404, "object_not_found", f"Could not find {kind} with ID: {object_id}. {SHARE_HINT}"
+        404,
+        "object_not_found",
+        f"Could not find {kind} with ID: {object_id}. {SHARE_HINT}",
+        {"integration_id": INTEGRATION_ID},
     )
 
 

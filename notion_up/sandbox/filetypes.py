@@ -19,7 +19,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     ".aac": ("audio/aac",), ".adts": ("audio/aac",), ".mid": ("audio/midi",),
     ".midi": ("audio/midi",), ".mp3": ("audio/mpeg",), ".mpga": ("audio/mpeg",),
     ".m4a": ("audio/mp4",), ".m4b": ("audio/mp4",),
-    ".mp4": ("video/mp4", "audio/mp4", "application/mp4"),
+    ".mp4": ("application/mp4", "video/mp4", "audio/mp4"),  # inferred: application/mp4 (recorded)
     ".oga": ("audio/ogg",), ".ogg": ("audio/ogg",), ".wav": ("audio/wav",),
     ".wma": ("audio/x-ms-wma",),
     ".pdf": ("application/pdf",), ".txt": ("text/plain",), ".json": ("application/json",),

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from .errors import FAULTS, S3_FAULTS, ApiError, bad, invalid
 from .limits import MAX_JSON_BODY, MIB, NOTION_VERSIONS
 from .values import norm_id, path_id
+from .versions import for_version
 from .wire import ClientGone, FormError, FormParser, RequestBody, header_params, parse_range
 
 
@@ -254,12 +255,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _send_json(self, status: int, obj: dict, headers: dict | None = None) -> str:
+        obj = for_version(obj, self._version)
         obj["request_id"] = self._request_id
-        if self._version == "2026-03-11":
-            obj.pop("archived", None)
-            for item in obj.get("results") or []:
-                if isinstance(item, dict):
-                    item.pop("archived", None)
         data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self._write(status, data, "application/json; charset=utf-8", headers)
         return str(status)

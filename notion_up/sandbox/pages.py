@@ -336,11 +336,13 @@ class Pages:
     def file_out(self, item: dict, expires: float) -> dict:
         if item["kind"] == "external":
             return {"name": item["name"], "type": "external", "external": {"url": item["url"]}}
+        # recorded: the URL ends with the upload's own filename, not the `name` given to attach it
+        upload = self._store.objects["upload"][item["id"]]
         return {
             "name": item["name"],
             "type": "file",
             "file": {
-                "url": self._links.url(item["id"], item["name"], expires),
+                "url": self._links.url(item["id"], upload["filename"] or item["name"], expires),
                 "expiry_time": iso_time(expires),
             },
         }

@@ -88,7 +88,7 @@ class Store:
     def data_source(self, ds_id: str) -> dict:
         ds = self.objects["data_source"].get(ds_id)
         if ds is None:
-            raise not_found("data source", ds_id)  # wording UNCONFIRMED
+            raise not_found("database", ds_id)  # as recorded for GET /v1/data_sources/{id}
         return ds
 
     def parent_page(self, body: dict, path: str = "body.parent") -> str:

@@ -24,7 +24,7 @@ from .limits import (
 from .options import ServerOptions
 from .queries import paginate, parse_page_size
 from .store import Store
-from .values import iso_time, norm_id
+from .values import iso_time, norm_id, to_minute
 from .wire import FormParser
 
 
@@ -78,15 +78,16 @@ class Uploads:
         out: dict = {
             "object": "file_upload",
             "id": u["id"],
-            "created_time": iso_time(u["created"]),
+            "created_time": iso_time(to_minute(u["created"])),  # cut to the minute, as recorded
             "created_by": {"id": BOT_ID, "type": "bot"},
-            "last_edited_time": iso_time(u["edited"]),
+            "last_edited_time": iso_time(to_minute(u["edited"])),
             # null once attached, and (as recorded) once expired
             "expiry_time": None if u["attached"] or status == "expired" else iso_time(u["expiry"]),
         }
         if status == "pending":
             out["upload_url"] = f"{self._base_url()}/v1/file_uploads/{u['id']}/send"
-            if u["mode"] == "multi_part":
+            if u["mode"] == "multi_part" and "1" in u["parts"]:
+                # recorded: no complete_url in the create's answer; it appears once part 1 is sent
                 out["complete_url"] = f"{self._base_url()}/v1/file_uploads/{u['id']}/complete"
         out["in_trash"] = False
         out["status"] = status
@@ -151,7 +152,9 @@ class Uploads:
                 "content_type": content_type,
                 "created": now,
                 "edited": now,
-                "expiry": now + float(opts.expiry_seconds),
+                # recorded: the created minute plus exactly the window (up to 59 s less than
+                # created + window)
+                "expiry": to_minute(now) + float(opts.expiry_seconds),
                 "attached": False,
                 "status": "pending",
                 "total_parts": total,

@@ -24,16 +24,28 @@ def iso_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def to_minute(ts: float) -> float:
+    """`ts` cut to the whole minute, as Notion stores file uploads' times."""
+    return ts - ts % 60
+
+
 def iso_time_db(ts: float) -> str:
     # databases carry "+00:00" timestamps in the recordings, pages and uploads "Z"
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
 
 
 def norm_id(raw: object) -> str | None:
+    """The dashed form of a uuid (dashes optional), or None when `raw` is not one.
+
+    As Notion checks (recorded): 32 hex digits whose variant digit (the 17th) is 8, 9, a or b
+    (RFC 4122); the all-zero uuid is accepted too (and then not found).
+    """
     if not isinstance(raw, str):
         return None
     s = raw.replace("-", "").lower()
     if len(s) != 32 or not all(c in "0123456789abcdef" for c in s):
+        return None
+    if s[16] not in "89ab" and s != "0" * 32:
         return None
     return f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
 
