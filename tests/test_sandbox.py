@@ -1167,3 +1167,48 @@ def test_chunked_request_bodies(api: Api) -> None:
     )
     assert r.status_code == 200 and r.json()["filename"] == "chunked.txt"
     assert api.ok("GET", "/v1/users/me")["object"] == "user"  # the connection stays usable
+
+
+def test_the_allow_list_is_the_clients() -> None:
+    """The sandbox's copy of Notion's allow-list must not drift from the client's."""
+    from notion_up.filetypes import ALLOWED as CLIENT_ALLOWED
+    from notion_up.sandbox import ALLOWED
+
+    # the sandbox also accepts these (the client always sends the first type it knows)
+    also_accepted = {".mp4": {"application/mp4", "audio/mp4"}}
+    assert set(ALLOWED) == set(CLIENT_ALLOWED)
+    for ext, content_type in CLIENT_ALLOWED.items():
+        assert content_type in ALLOWED[ext], ext
+        assert set(ALLOWED[ext]) - {content_type} == also_accepted.get(ext, set()), ext
+    assert ALLOWED[".mp4"][0] == "application/mp4"  # inferred when none is given (recorded)
+
+
+def test_sandbox_modules_keep_their_layering() -> None:
+    """The handler calls only public model methods; no sandbox module imports the model back."""
+    import ast
+
+    import notion_up.sandbox as pkg
+
+    folder = Path(pkg.__file__).parent
+    http = ast.parse((folder / "http.py").read_text(encoding="utf-8"))
+    private = sorted(
+        {
+            node.attr
+            for node in ast.walk(http)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute | ast.Name)
+            and getattr(node.value, "attr", getattr(node.value, "id", None)) == "app"
+            and node.attr.startswith("_")
+        }
+    )
+    assert private == []
+    allowed_importers = {"model.py", "command.py", "__init__.py"}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        if path.name not in allowed_importers:
+            assert "model" not in imported and "notion_up.sandbox.model" not in imported, path
