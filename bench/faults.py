@@ -24,7 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from notion_up.localserver import LocalNotion, ServerOptions  # noqa: E402
+from notion_up.sandbox import LocalNotion, ServerOptions  # noqa: E402
 
 MiB = 1024 * 1024
 SIZES = [1000, 3 * 1000 * 1000, 12 * MiB + 7, 26 * MiB + 5]

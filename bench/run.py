@@ -4,7 +4,7 @@
     python bench/run.py --quick    # shorter files and fewer repetitions
     python bench/run.py --only 1,3 # some scenarios (RESULTS.md then holds only those)
 
-The local server (notion_up.localserver) and every measured program run as subprocesses, so the
+The local server (notion_up.sandbox) and every measured program run as subprocesses, so the
 server's CPU and memory never count against the client. Times are medians of repetitions that
 run interleaved (variant A, B, C, A, B, C, ...), and the floors are judged on ratios measured in
 the same run, because these machines are noisy.
@@ -204,7 +204,7 @@ class Server:
     def __init__(self, bench: Bench, *flags: str) -> None:
         self.bench = bench
         self.dir = Path(tempfile.mkdtemp(prefix="server-", dir=bench.tmp))
-        module = os.environ.get("BENCH_SERVER_MODULE", "notion_up.localserver")
+        module = os.environ.get("BENCH_SERVER_MODULE", "notion_up.sandbox")
         cmd = [bench.python, "-m", module, "--port", "0", "--state-dir", str(self.dir / "state")]
         self.cmd = [*cmd, *flags]
         self._err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - closed in stop()

@@ -1,8 +1,9 @@
 """What a user would write instead of notion-up: the official Python SDK, the way its docs show.
 
 Create a multi_part upload, send the parts one after another, complete it, then write the same
-file page and index entry notion-up writes (the property builders come from notion_up.notion.records so
-the work is identical). Prints one JSON line: {"seconds", "parts", "file_upload_id", "page_id"}.
+file page and index entry notion-up writes (the property builders come from
+notion_up.notion.records so the work is identical). Prints one JSON line:
+{"seconds", "parts", "file_upload_id", "page_id"}.
 
     python bench/sdk_upload.py FILE --url URL --token TOKEN --files-data-source ID \
         --index-data-source ID --user-database ID [--part-size BYTES]

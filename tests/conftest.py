@@ -68,7 +68,7 @@ class Sandbox:
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     """The built-in Notion-compatible server on a free loopback port, rate limit off."""
-    from notion_up.localserver import LocalNotion, ServerOptions
+    from notion_up.sandbox import LocalNotion, ServerOptions
 
     server = LocalNotion(ServerOptions(seed=1), state_dir=tmp_path / "server")
     url = server.start()

@@ -61,6 +61,20 @@ def test_only_the_command_line_package_imports_typer_or_rich():
     assert offenders == []
 
 
+def test_the_sandbox_imports_only_the_standard_library_and_itself():
+    offenders = []
+    for name, path in all_modules().items():
+        if not name.startswith("notion_up.sandbox"):
+            continue
+        for imported in imports_of(path, name):
+            top = imported.split(".")[0]
+            inside = imported == "notion_up.sandbox" or imported.startswith("notion_up.sandbox.")
+            if top == "__future__" or top in sys.stdlib_module_names or inside:
+                continue
+            offenders.append(f"{name} imports {imported}")
+    assert offenders == []
+
+
 def test_the_core_loads_without_typer_or_rich_at_run_time():
     core = [
         n

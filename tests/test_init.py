@@ -41,10 +41,10 @@ def test_init_creates_both_databases_with_the_exact_schema_and_push_uses_them(sa
 
 
 def test_the_sandbox_schema_is_the_one_init_creates():
-    from notion_up import localserver
+    from notion_up import sandbox
 
-    assert localserver.FILES_SCHEMA == INIT_FILE_SCHEMA
-    assert localserver.INDEX_SCHEMA == INDEX_SCHEMA
+    assert sandbox.FILES_SCHEMA == INIT_FILE_SCHEMA
+    assert sandbox.INDEX_SCHEMA == INDEX_SCHEMA
 
 
 def test_init_under_an_unknown_page_exits_3(sandbox):

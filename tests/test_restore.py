@@ -55,7 +55,7 @@ class Workspace:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
-    from notion_up.localserver import LocalNotion, ServerOptions
+    from notion_up.sandbox import LocalNotion, ServerOptions
 
     server = LocalNotion(ServerOptions(seed=7), state_dir=tmp_path / "server")
     url = server.start()

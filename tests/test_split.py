@@ -49,7 +49,7 @@ class Free:
 
 @pytest.fixture
 def free(tmp_path: Path) -> Iterator[Free]:
-    from notion_up.localserver import LocalNotion, ServerOptions
+    from notion_up.sandbox import LocalNotion, ServerOptions
 
     server = LocalNotion(
         ServerOptions(seed=3, max_file_upload_size=FREE_LIMIT), state_dir=tmp_path / "server"

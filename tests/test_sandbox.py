@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from notion_up.localserver import MIB, LocalNotion, ServerOptions
+from notion_up.sandbox import MIB, LocalNotion, ServerOptions
 
 VERSION = "2025-09-03"
 ERROR_KEYS = ["object", "status", "code", "message", "request_id"]
@@ -264,12 +265,14 @@ def test_multi_part_out_of_order_replaced_and_missing(srv: LocalNotion, api: Api
     up = api.create_upload(
         mode="multi_part", filename="big.mp4", content_type="video/mp4", number_of_parts=3
     )
-    assert up["complete_url"] == f"{srv.url}/v1/file_uploads/{up['id']}/complete"
+    assert "complete_url" not in up  # recorded: it appears once part 1 has been sent
     assert up["number_of_parts"] == {"total": 3, "sent": 0}
     r = api.send(up["id"], parts[2], part=3, filename="big.mp4", content_type="video/mp4")
     assert r.json()["number_of_parts"] == {"total": 3, "sent": 1}
     assert r.json()["content_length"] == 1000 and r.json()["status"] == "pending"
-    assert api.send(up["id"], b"j" * (6 * MIB), part=1, content_type="video/mp4").status_code == 200
+    assert "complete_url" not in r.json()
+    r = api.send(up["id"], b"j" * (6 * MIB), part=1, content_type="video/mp4")
+    assert r.json()["complete_url"] == f"{srv.url}/v1/file_uploads/{up['id']}/complete"
     # too small for a middle part, too big for any part, out of range, missing
     assert_error(
         api.send(up["id"], b"x" * MIB, part=2, content_type="video/mp4"),
@@ -335,9 +338,12 @@ def test_expiry(srv: LocalNotion, api: Api, ws) -> None:
     got = api.ok("GET", f"/v1/file_uploads/{kept}")
     assert (got["status"], got["expiry_time"]) == ("uploaded", None)
     # the expiry window is an option
-    srv.options.expiry_seconds = 7.5
+    srv.options.expiry_seconds = 120
     fresh = api.create_upload(filename="a.txt")
-    assert fresh["expiry_time"] > fresh["created_time"]
+    created = datetime.fromisoformat(fresh["created_time"].replace("Z", "+00:00"))
+    expiry = datetime.fromisoformat(fresh["expiry_time"].replace("Z", "+00:00"))
+    assert (created.second, created.microsecond) == (0, 0)  # cut to the minute, as recorded
+    assert expiry - created == timedelta(seconds=120)
 
 
 def test_list_uploads(srv: LocalNotion, api: Api) -> None:
@@ -424,8 +430,9 @@ def test_workspace_schema_and_lookups(srv: LocalNotion, api: Api, ws) -> None:
     )
     assert body["message"] == (
         f"Could not find database with ID: {ws.files_data_source_id}. Make sure the relevant pages "
-        "and databases are shared with your integration."
+        'and databases are shared with your integration "notion-up local".'
     )
+    assert set(body["additional_data"]) == {"integration_id"}
     assert_error(
         api.req("GET", f"/v1/data_sources/{ws.files_database_id}"), 404, "object_not_found"
     )
@@ -505,8 +512,9 @@ def test_page_create_with_every_property_type(srv: LocalNotion, api: Api, ws) ->
     )
     (item,) = p["file_data"]["files"]
     assert (item["name"], item["type"]) == ("report.tar", "file")
+    # the URL ends with the upload's own filename, not the name it was attached under
     assert item["file"]["url"].startswith(f"{srv.url}/__files/") and item["file"]["url"].endswith(
-        "/report.tar"
+        "/payload.txt"
     )
     assert requests.get(item["file"]["url"], timeout=10).content == b"payload bytes"
     assert api.ok("GET", f"/v1/file_uploads/{upload}")["expiry_time"] is None
@@ -987,10 +995,10 @@ def test_stats_and_concurrent_sends(srv: LocalNotion, api: Api) -> None:
     assert srv.stats()["total_requests"] == 0 and srv.stats()["requests"] == {}
 
 
-def test_bandwidth_throttles_bodies(srv: LocalNotion, api: Api, monkeypatch) -> None:
+def test_bandwidth_throttles_bodies(srv: LocalNotion, api: Api) -> None:
     import io
 
-    from notion_up import localserver
+    from notion_up.sandbox import RequestBody
 
     class Clock:  # a fake clock: the throttle's sleeps add up without waiting
         now = 0.0
@@ -1004,11 +1012,15 @@ def test_bandwidth_throttles_bodies(srv: LocalNotion, api: Api, monkeypatch) -> 
             self.slept += seconds
 
     clock = Clock()
-    monkeypatch.setattr(localserver, "time", clock)
-    body = localserver._Body(io.BytesIO(b"x" * MIB), {"Content-Length": str(MIB)}, MIB / 4)
+    body = RequestBody(
+        io.BytesIO(b"x" * MIB),
+        {"Content-Length": str(MIB)},
+        MIB / 4,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+    )
     assert body.read_all(2 * MIB) == b"x" * MIB
     assert clock.slept == pytest.approx(4.0, rel=0.01)  # 1 MiB at 256 KiB/s
-    monkeypatch.undo()
     srv.options.bandwidth = 64 * MIB  # a throttled send still arrives whole
     up = api.create_upload(filename="a.txt")
     assert api.send(up["id"], b"\0" * MIB).json()["content_length"] == MIB
@@ -1051,7 +1063,7 @@ def test_module_command_prints_one_json_line(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "notion_up.localserver",
+            "notion_up.sandbox",
             "--port",
             "0",
             "--state-dir",
@@ -1087,22 +1099,31 @@ def test_module_command_prints_one_json_line(tmp_path: Path) -> None:
         assert proc.wait(timeout=10) == 0
 
 
-def test_module_imports_only_the_standard_library() -> None:
+def test_sandbox_imports_only_the_standard_library() -> None:
+    """Every module the sandbox package loads is the standard library's or its own."""
     code = (
-        "import sys, notion_up.localserver as m; "
-        "bad = [n for n in ('requests', 'typer', 'rich', 'urllib3') if n in sys.modules]; "
-        "other = [n for n in sys.modules if n.startswith('notion_up.') "
-        "and n != 'notion_up.localserver']; "
-        "assert not bad and not other, (bad, other)"
+        "import importlib, pkgutil, sys\n"
+        "before = set(sys.modules)\n"
+        "import notion_up.sandbox as pkg\n"
+        "for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "    if m.name != '__main__':\n"
+        "        importlib.import_module(f'notion_up.sandbox.{m.name}')\n"
+        "new = sorted(set(sys.modules) - before)\n"
+        # The parent package and its version module come with any import of notion_up.
+        "ours = ('notion_up', 'notion_up.version', 'notion_up.sandbox')\n"
+        "bad = [n for n in new if n not in ours and not n.startswith('notion_up.sandbox.')\n"
+        "       and n.split('.')[0] not in sys.stdlib_module_names]\n"
+        "print(','.join(bad))\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
 
 
 def test_form_parser_handles_any_chunking() -> None:
     import io
     import random
 
-    from notion_up.localserver import _FormParser
+    from notion_up.sandbox import FormParser
 
     rng = random.Random(5)
     boundary = b"XyZbound"
@@ -1123,7 +1144,7 @@ def test_form_parser_handles_any_chunking() -> None:
             b"Content-Type: text/plain\r\n\r\n" + payload + b"\r\n--XyZbound--\r\nepilogue"
         )
         sink = io.BytesIO()
-        parser = _FormParser(boundary, sink)
+        parser = FormParser(boundary, sink)
         i = 0
         while i < len(body):
             piece = body[i : i + rng.choice([1, 2, 3, 7, 11, 16, 64, 1000])]
@@ -1147,3 +1168,48 @@ def test_chunked_request_bodies(api: Api) -> None:
     )
     assert r.status_code == 200 and r.json()["filename"] == "chunked.txt"
     assert api.ok("GET", "/v1/users/me")["object"] == "user"  # the connection stays usable
+
+
+def test_the_allow_list_is_the_clients() -> None:
+    """The sandbox's copy of Notion's allow-list must not drift from the client's."""
+    from notion_up.notion.filetypes import ALLOWED as CLIENT_ALLOWED
+    from notion_up.sandbox import ALLOWED
+
+    # the sandbox also accepts these (the client always sends the first type it knows)
+    also_accepted = {".mp4": {"application/mp4", "audio/mp4"}}
+    assert set(ALLOWED) == set(CLIENT_ALLOWED)
+    for ext, content_type in CLIENT_ALLOWED.items():
+        assert content_type in ALLOWED[ext], ext
+        assert set(ALLOWED[ext]) - {content_type} == also_accepted.get(ext, set()), ext
+    assert ALLOWED[".mp4"][0] == "application/mp4"  # inferred when none is given (recorded)
+
+
+def test_sandbox_modules_keep_their_layering() -> None:
+    """The handler calls only public model methods; no sandbox module imports the model back."""
+    import ast
+
+    import notion_up.sandbox as pkg
+
+    folder = Path(pkg.__file__).parent
+    http = ast.parse((folder / "http.py").read_text(encoding="utf-8"))
+    private = sorted(
+        {
+            node.attr
+            for node in ast.walk(http)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute | ast.Name)
+            and getattr(node.value, "attr", getattr(node.value, "id", None)) == "app"
+            and node.attr.startswith("_")
+        }
+    )
+    assert private == []
+    allowed_importers = {"model.py", "command.py", "__init__.py"}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        if path.name not in allowed_importers:
+            assert "model" not in imported and "notion_up.sandbox.model" not in imported, path

@@ -1,0 +1,104 @@
+"""Running the sandbox in the foreground: `serve_forever`, and `main` for `python -m`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .model import LocalNotion
+from .options import ServerOptions
+from .workspace import Workspace
+
+
+def serve_forever(
+    port: int,
+    state_dir: str | Path | None = None,
+    options: ServerOptions | None = None,
+    *,
+    host: str = "127.0.0.1",
+    on_ready: Callable[[LocalNotion, Workspace], None] | None = None,
+) -> None:
+    """Serve in the foreground until Ctrl-C or SIGTERM; `on_ready` runs once it listens."""
+    server = LocalNotion(options, state_dir=state_dir, host=host, port=port)
+    stop = threading.Event()
+
+    def _terminate(signum, frame) -> None:
+        stop.set()
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.start()
+        workspace = server.ensure_workspace()
+        if on_ready is not None:
+            on_ready(server, workspace)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m notion_up.sandbox`: prints one JSON line with the URL, token and ids."""
+    parser = argparse.ArgumentParser(
+        prog="python -m notion_up.sandbox", description="A local Notion-compatible server."
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (0 = any free port)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--state-dir", default=None, help="keep state here (default: temporary)")
+    parser.add_argument("--token", default=ServerOptions.token)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--bandwidth", type=float, default=None, help="bytes/s per connection")
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--fault-endpoints", default="send,complete", help="comma-separated endpoint names"
+    )
+    parser.add_argument("--fault-after-create-rate", type=float, default=0.0)
+    parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--rate-limit", action="store_true")
+    parser.add_argument("--rate", type=float, default=3.0)
+    parser.add_argument("--burst", type=int, default=10)
+    parser.add_argument("--max-file-size", type=int, default=ServerOptions.max_file_upload_size)
+    parser.add_argument("--expiry-seconds", type=float, default=3600.0)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    options = ServerOptions(
+        token=args.token,
+        latency=args.latency,
+        bandwidth=args.bandwidth,
+        fault_rate=args.fault_rate,
+        fault_endpoints=frozenset(e.strip() for e in args.fault_endpoints.split(",") if e.strip()),
+        fault_after_create_rate=args.fault_after_create_rate,
+        drop_rate=args.drop_rate,
+        max_file_upload_size=args.max_file_size,
+        rate_limit=args.rate_limit,
+        rate=args.rate,
+        burst=args.burst,
+        expiry_seconds=args.expiry_seconds,
+        seed=args.seed,
+    )
+
+    def ready(server: LocalNotion, ws: Workspace) -> None:
+        line = {
+            "url": server.url,
+            "token": server.token,
+            "files_database_id": ws.files_database_id,
+            "files_data_source_id": ws.files_data_source_id,
+            "index_database_id": ws.index_database_id,
+            "index_data_source_id": ws.index_data_source_id,
+            "root_page_id": ws.root_page_id,
+        }
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+    serve_forever(args.port, args.state_dir, options, host=args.host, on_ready=ready)

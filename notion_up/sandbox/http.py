@@ -1,0 +1,525 @@
+"""The HTTP layer: a ThreadingHTTPServer, the routes table, and the handler.
+
+Moto's split: each route in `ROUTES` names an endpoint and a handler method; each handler method
+parses the request and calls one public `LocalNotion` method (never its private state).
+Files (`/__files/`) and admin (`/__admin/`) requests are answered here too.
+"""
+
+from __future__ import annotations
+
+import hmac
+import http.server
+import json
+import re
+import socket
+import struct
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .errors import FAULTS, S3_FAULTS, ApiError, bad, invalid
+from .limits import MAX_JSON_BODY, MIB, NOTION_VERSIONS
+from .values import norm_id, path_id
+from .versions import for_version
+from .wire import ClientGone, FormError, FormParser, RequestBody, header_params, parse_range
+
+
+class HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def handle_error(self, request, client_address) -> None:  # quiet: no tracebacks on stderr
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError | ClientGone | ValueError):
+            return
+        app = getattr(self.RequestHandlerClass, "app", None)
+        if app is not None:
+            app.note_error(traceback.format_exc())
+
+
+ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
+    (m, re.compile(p), ep, fn)
+    for m, p, ep, fn in (
+        ("GET", r"/v1/users/me", "users_me", "_api_users_me"),
+        ("POST", r"/v1/file_uploads", "create_upload", "_api_create_upload"),
+        ("GET", r"/v1/file_uploads", "list_uploads", "_api_list_uploads"),
+        ("POST", r"/v1/file_uploads/([^/]+)/send", "send", "_api_send"),
+        ("POST", r"/v1/file_uploads/([^/]+)/complete", "complete", "_api_complete"),
+        ("GET", r"/v1/file_uploads/([^/]+)", "retrieve_upload", "_api_retrieve_upload"),
+        ("POST", r"/v1/databases", "create_database", "_api_create_database"),
+        ("GET", r"/v1/databases/([^/]+)", "retrieve_database", "_api_retrieve_database"),
+        ("POST", r"/v1/data_sources", "create_data_source", "_api_create_data_source"),
+        ("GET", r"/v1/data_sources/([^/]+)", "retrieve_data_source", "_api_retrieve_ds"),
+        ("PATCH", r"/v1/data_sources/([^/]+)", "update_data_source", "_api_update_ds"),
+        ("POST", r"/v1/data_sources/([^/]+)/query", "query", "_api_query"),
+        ("POST", r"/v1/pages", "create_page", "_api_create_page"),
+        ("GET", r"/v1/pages/([^/]+)", "retrieve_page", "_api_retrieve_page"),
+        ("PATCH", r"/v1/pages/([^/]+)", "update_page", "_api_update_page"),
+        ("DELETE", r"/v1/blocks/([^/]+)", "delete_block", "_api_delete_block"),
+    )
+]
+
+
+def make_handler(app) -> type[http.server.BaseHTTPRequestHandler]:
+    """A handler class bound to `app` (a LocalNotion)."""
+    return type("_BoundHandler", (_Handler,), {"app": app})
+
+
+def _route(method: str, path: str) -> tuple[str, str | None, tuple[str, ...]]:
+    path = path.rstrip("/") or "/"
+    for m, pattern, endpoint, fn in ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            if m == method:
+                return endpoint, fn, match.groups()
+    return "invalid", None, ()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "notion-up-sandbox"
+    sys_version = ""
+    timeout = 300
+    disable_nagle_algorithm = True
+    app: Any  # the LocalNotion, set on a subclass by LocalNotion.start
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - quiet
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.app.connection_opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.app.connection_closed(self.connection)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    # -- plumbing
+    def _dispatch(self, method: str) -> None:
+        app = self.app
+        self._request_id = str(uuid.uuid4())
+        self._version = self.headers.get("Notion-Version")
+        split = urlsplit(self.path)
+        path = split.path
+        self._endpoint: str | None = None
+        if path.startswith("/__admin/"):
+            self._body = RequestBody(self.rfile, self.headers, None)
+            self._admin(method, path)
+            return
+        self._body = RequestBody(self.rfile, self.headers, app.options.bandwidth)
+        if path.startswith("/__files/"):
+            endpoint, fn, args = "download", None, ()
+        else:
+            app.note_arrival()
+            endpoint, fn, args = _route(method, path)
+        app.request_started(endpoint)
+        self._endpoint = endpoint
+        status = "error"
+        try:
+            if endpoint == "download":
+                status = self._download(method, path)
+            else:
+                status = self._api(method, split.query, endpoint, fn, args)
+        except (ClientGone, ConnectionError, TimeoutError, OSError):
+            self.close_connection = True
+            status = "disconnected"
+        except Exception:  # a bug here: answer 500 and keep the traceback for the tests
+            app.note_error(traceback.format_exc())
+            self.close_connection = True
+            try:
+                status = self._send_error(ApiError(500, *FAULTS[500]))
+            except OSError:
+                status = "disconnected"
+        finally:
+            self._account(status)
+
+    def _account(self, status: str) -> None:
+        """Count the request once, before its answer leaves (so a client never sees stale stats)."""
+        if self._endpoint is not None:
+            self.app.request_finished(self._endpoint, status)
+            self._endpoint = None
+
+    def _api(self, method: str, query: str, endpoint: str, fn: str | None, args) -> str:
+        app = self.app
+        opts = app.options
+        if opts.latency > 0:
+            time.sleep(opts.latency)
+        try:
+            self._check_auth()
+            app.take_token()
+            if fn is None:
+                raise ApiError(400, "invalid_request_url", "Invalid request URL.")
+            if endpoint == "send":
+                return self._api_send(*args)
+            body = self._json_body() if method in ("POST", "PATCH", "PUT") else {}
+            fault = app.decide_fault(endpoint)
+            if fault is not None:
+                raise app.fault_error(fault)
+            handler: Callable = getattr(self, fn)
+            if method == "GET" and endpoint == "list_uploads":
+                result = handler(parse_qs(query, keep_blank_values=True))
+            else:
+                result = handler(body, *args) if method != "GET" else handler(*args)
+            return self._send_json(200, result)
+        except ApiError as exc:
+            return self._send_error(exc)
+
+    def _check_auth(self) -> None:
+        auth = self.headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self.app.options.token.encode()
+        ):
+            raise ApiError(401, "unauthorized", "API token is invalid.")
+        version = self._version
+        if version is None:
+            raise ApiError(
+                400,
+                "missing_version",
+                "Notion-Version header failed validation: Notion-Version header should be "
+                "defined, instead was `undefined`.",
+            )
+        if version not in NOTION_VERSIONS:
+            listed = ", ".join(f'"{v}"' for v in NOTION_VERSIONS[:-1])
+            raise invalid(
+                "Notion-Version header failed validation: Notion-Version header should be "
+                f'{listed}, or "{NOTION_VERSIONS[-1]}", instead was `"{version}"`.'
+            )
+
+    def _json_body(self) -> dict:
+        raw = self._body.read_all(MAX_JSON_BODY)
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "invalid_json", "Error parsing JSON body.") from None
+        if not isinstance(body, dict):
+            raise bad("body", "should be an object", body)
+        return body
+
+    def _finish_body(self) -> None:
+        if not self._body.done:
+            if self._body.length is not None and self._body.remaining > 256 * MIB:
+                self.close_connection = True
+                return
+            self._body.drain()
+
+    def _write(
+        self, status: int, data: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
+        self._finish_body()
+        self._account(str(status))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-notion-request-id", self._request_id)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        if self.command != "HEAD" and len(data) <= 256 * 1024:
+            # head and body in one write: no small trailing segment for Nagle to hold back
+            self._headers_buffer.append(b"\r\n" + data)
+            self.flush_headers()
+            return
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _send_json(self, status: int, obj: dict, headers: dict | None = None) -> str:
+        obj = for_version(obj, self._version)
+        obj["request_id"] = self._request_id
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._write(status, data, "application/json; charset=utf-8", headers)
+        return str(status)
+
+    def _send_error(self, exc: ApiError) -> str:
+        body: dict = {
+            "object": "error",
+            "status": exc.status,
+            "code": exc.code,
+            "message": exc.message,
+        }
+        if exc.additional_data:
+            body["additional_data"] = exc.additional_data
+        body["request_id"] = self._request_id
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if exc.status in (429, 529):
+            self.app.note_retry_after(exc.headers.get("Retry-After"))
+        self._write(exc.status, data, "application/json; charset=utf-8", exc.headers)
+        return str(exc.status)
+
+    def _drop_connection(self) -> None:
+        """Close the socket without answering (reset, as a lost connection looks)."""
+        self._account("dropped")
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- endpoints that need the connection
+    def _api_users_me(self) -> dict:
+        return self.app.users_me()
+
+    def _api_create_upload(self, body: dict) -> dict:
+        return self.app.create_upload(body)
+
+    def _api_list_uploads(self, query: dict) -> dict:
+        return self.app.list_uploads(query)
+
+    def _api_retrieve_upload(self, raw_id: str) -> dict:
+        return self.app.retrieve_upload(path_id(raw_id, "file_upload"))
+
+    def _api_complete(self, body: dict, raw_id: str) -> dict:
+        return self.app.complete_upload(path_id(raw_id, "file_upload"))
+
+    def _api_create_database(self, body: dict) -> dict:
+        return self.app.create_database(body)
+
+    def _api_retrieve_database(self, raw_id: str) -> dict:
+        return self.app.retrieve_database(path_id(raw_id, "database"))
+
+    def _api_create_data_source(self, body: dict) -> dict:
+        return self.app.create_data_source(body)
+
+    def _api_retrieve_ds(self, raw_id: str) -> dict:
+        return self.app.retrieve_data_source(path_id(raw_id, "data_source"))
+
+    def _api_update_ds(self, body: dict, raw_id: str) -> dict:
+        return self.app.update_data_source(path_id(raw_id, "data_source"), body)
+
+    def _api_query(self, body: dict, raw_id: str) -> dict:
+        return self.app.query_data_source(path_id(raw_id, "data_source"), body)
+
+    def _api_create_page(self, body: dict) -> dict:
+        return self.app.create_page(body)
+
+    def _api_retrieve_page(self, raw_id: str) -> dict:
+        return self.app.retrieve_page(path_id(raw_id, "page"))
+
+    def _api_update_page(self, body: dict, raw_id: str) -> dict:
+        return self.app.update_page(path_id(raw_id, "page"), body)
+
+    def _api_delete_block(self, body: dict, raw_id: str) -> dict:
+        return self.app.delete_block(path_id(raw_id, "block"))
+
+    def _api_send(self, raw_id: str) -> str:
+        app = self.app
+        upload_id = path_id(raw_id, "file_upload")
+        ctype, params = header_params(self.headers.get("Content-Type") or "")
+        boundary = params.get("boundary")
+        app.check_sendable(upload_id)
+        if ctype != "multipart/form-data" or not boundary:
+            raise invalid(
+                "Content-Type should be multipart/form-data with a boundary, "
+                f"instead was `{self.headers.get('Content-Type')}`."
+            )
+        fault = app.decide_fault("send")
+        drop = app.decide_drop()
+        cut = None
+        if fault is not None or drop:
+            cut = max(1, (self._body.length or 128 * 1024) // 2)
+        tmp = app.part_tmp_path(upload_id)
+        installed = False
+        try:
+            with open(tmp, "wb", buffering=0) as sink:
+                parser = FormParser(boundary.encode("latin-1"), sink)
+                buf = bytearray(self._body.chunk_size())
+                view = memoryview(buf)
+                taken = 0
+                try:
+                    while True:
+                        want = len(buf)
+                        if cut is not None:
+                            want = min(want, cut - taken)
+                            if want <= 0:
+                                break
+                        got = self._body.readinto(view[:want])
+                        if not got:
+                            break
+                        taken += got
+                        parser.feed(buf, got)
+                except FormError as exc:
+                    raise invalid(f"Failed to parse the multipart/form-data body: {exc}.") from None
+                finally:
+                    view.release()
+                if drop:
+                    self._drop_connection()
+                    return "dropped"
+                if fault is not None:
+                    raise app.fault_error(fault)
+                try:
+                    parser.finish()
+                except FormError as exc:
+                    raise invalid(f"Failed to parse the multipart/form-data body: {exc}.") from None
+            result = app.install_part(upload_id, parser, tmp)
+            installed = True
+            return self._send_json(200, result)
+        finally:
+            if not installed:
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+
+    # -- downloads (the URLs in files properties)
+    def _download(self, method: str, path: str) -> str:
+        app = self.app
+        opts = app.options
+        if opts.latency > 0:
+            time.sleep(opts.latency)
+        if method not in ("GET", "HEAD"):
+            return self._s3_error(405, "MethodNotAllowed", "The specified method is not allowed.")
+        fault = app.decide_fault("download")
+        if fault is not None:
+            code = S3_FAULTS.get(fault, "InternalError")
+            return self._s3_error(fault, code, "We encountered an internal error.")
+        pieces = path[len("/__files/") :].split("/", 1)
+        found = app.check_download_token(pieces[0])
+        if found == "expired":
+            return self._s3_error(403, "AccessDenied", "Request has expired")
+        if found is None:
+            return self._s3_error(
+                403, "SignatureDoesNotMatch", "The request signature we calculated does not match."
+            )
+        spans = app.download_spans(found)
+        if spans is None:
+            return self._s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        parts, content_type = spans
+        total = sum(size for _, size in parts)
+        start, end = 0, total - 1
+        status = 200
+        headers = {"Accept-Ranges": "bytes"}
+        rng = self.headers.get("Range")
+        if rng:
+            parsed = parse_range(rng, total)
+            if parsed == "unsatisfiable":
+                headers["Content-Range"] = f"bytes */{total}"
+                return self._s3_error(
+                    416, "InvalidRange", "The requested range is not satisfiable", headers
+                )
+            if parsed is not None:
+                start, end = parsed
+                status = 206
+                headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+        length = max(0, end - start + 1)
+        self._finish_body()
+        self._account(str(status))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type or "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if method == "HEAD" or length == 0:
+            return str(status)
+        offset = 0
+        for path_, size in parts:
+            lo, hi = max(start, offset), min(end + 1, offset + size)
+            if lo < hi:
+                with open(path_, "rb") as fh:
+                    self.connection.sendfile(fh, lo - offset, hi - lo)
+            offset += size
+        return str(status)
+
+    def _s3_error(self, status: int, code: str, message: str, headers: dict | None = None) -> str:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{code}</Code><Message>{message}</Message>"
+            f"<ServerTime>{now}</ServerTime><RequestId>{self._request_id[:16]}</RequestId>"
+            "</Error>"
+        ).encode()
+        self._write(status, body, "application/xml", headers)
+        return str(status)
+
+    # -- admin
+    def _admin(self, method: str, path: str) -> None:
+        app = self.app
+        parts = [p for p in path.split("/") if p][1:]
+        try:
+            body = self._admin_body() if method == "POST" else {}
+            if method == "GET" and parts == ["stats"]:
+                result: dict = app.stats()
+            elif method == "POST" and parts == ["reset"]:
+                app.reset_stats()
+                result = {"ok": True}
+            elif parts == ["options"] and method in ("GET", "POST"):
+                if method == "POST":
+                    app.merge_options(body)
+                result = app.options_json()
+            elif method == "GET" and parts == ["workspace"]:
+                result = asdict(app.ensure_workspace())
+            elif method == "POST" and parts == ["expire_download_urls"]:
+                app.expire_download_urls()
+                result = {"ok": True}
+            elif len(parts) == 3 and parts[0] == "uploads":
+                upload_id = norm_id(parts[1]) or parts[1]
+                if method == "GET" and parts[2] == "sha512":
+                    result = {"id": upload_id, "sha512": app.upload_sha512(upload_id)}
+                elif method == "POST" and parts[2] == "expire":
+                    app.expire_upload(upload_id)
+                    result = {"ok": True}
+                elif method == "POST" and parts[2] == "corrupt":
+                    app.corrupt_upload(upload_id, int(body.get("offset", 0)))
+                    result = {"ok": True}
+                else:
+                    raise LookupError("unknown admin endpoint")
+            else:
+                raise LookupError("unknown admin endpoint")
+        except KeyError as exc:
+            self._admin_reply(404, {"error": f"not found: {exc}"})
+            return
+        except LookupError as exc:
+            self._admin_reply(404, {"error": str(exc)})
+            return
+        except (ValueError, TypeError) as exc:
+            self._admin_reply(400, {"error": str(exc)})
+            return
+        self._admin_reply(200, result)
+
+    def _admin_body(self) -> dict:
+        raw = self._body.read_all(MAX_JSON_BODY)
+        if not raw.strip():
+            return {}
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise ValueError("the body should be a JSON object")
+        return body
+
+    def _admin_reply(self, status: int, obj: dict) -> None:
+        data = json.dumps(obj, separators=(",", ":")).encode()
+        self._write(status, data, "application/json")

@@ -1,0 +1,47 @@
+"""`ServerOptions`: the behaviour knobs, and their JSON form for the admin endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class ServerOptions:
+    """Behaviour knobs; may be changed while the server runs (read on every request)."""
+
+    token: str = "ntn_local_sandbox_token"
+    latency: float = 0.0
+    bandwidth: float | None = None
+    fault_rate: float = 0.0
+    fault_endpoints: frozenset[str] = frozenset({"send", "complete"})
+    fault_statuses: tuple[int, ...] = (500, 502, 503, 504)
+    fault_after_create_rate: float = 0.0
+    drop_rate: float = 0.0
+    max_file_upload_size: int = 5 * 1024**3
+    rate_limit: bool = False
+    rate: float = 3.0
+    burst: int = 10
+    expiry_seconds: float = 3600.0
+    url_expiry_seconds: float = 3600.0
+    seed: int | None = None
+
+
+def options_json(options: ServerOptions) -> dict:
+    out = asdict(options)
+    out["fault_endpoints"] = sorted(options.fault_endpoints)
+    out["fault_statuses"] = list(options.fault_statuses)
+    return out
+
+
+def merge_options(options: ServerOptions, body: dict) -> None:
+    """Set the options `body` names; ValueError for an unknown name."""
+    known = {f.name for f in fields(ServerOptions)}
+    unknown = set(body) - known
+    if unknown:
+        raise ValueError(f"unknown options: {sorted(unknown)}")
+    for key, value in body.items():
+        if key == "fault_endpoints":
+            value = frozenset(value)
+        elif key == "fault_statuses":
+            value = tuple(int(v) for v in value)
+        setattr(options, key, value)

@@ -1,0 +1,93 @@
+"""Request accounting: counts per endpoint and status, concurrency peaks, early retries."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+
+class Stats:
+    """Thread-safe counters, and the open connections (so `stop` can close them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
+        self._counts: dict[str, dict[str, int]] = {}
+        self._total = 0
+        self._in_flight = 0
+        self._in_flight_send = 0
+        self._max_in_flight = 0
+        self._max_in_flight_send = 0
+        self._early = 0
+        self._pages_created = 0
+        self._retry_at = 0.0
+
+    def opened(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.connections.add(conn)
+
+    def closed(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.connections.discard(conn)
+
+    def open_connections(self) -> list[socket.socket]:
+        with self._lock:
+            return list(self.connections)
+
+    def begin(self, endpoint: str) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            if endpoint == "send":
+                self._in_flight_send += 1
+                self._max_in_flight_send = max(self._max_in_flight_send, self._in_flight_send)
+
+    def end(self, endpoint: str, status: str) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if endpoint == "send":
+                self._in_flight_send -= 1
+            per = self._counts.setdefault(endpoint, {})
+            per[status] = per.get(status, 0) + 1
+            self._total += 1
+
+    def arrival(self) -> None:
+        """A request arrived: early if it came before the last Retry-After had passed."""
+        now = time.monotonic()
+        with self._lock:
+            if self._retry_at and now < self._retry_at - 0.05:
+                self._early += 1
+
+    def retry_after(self, value: str | None) -> None:
+        try:
+            seconds = float(value) if value is not None else 0.0
+        except ValueError:
+            return
+        with self._lock:
+            self._retry_at = time.monotonic() + seconds
+
+    def page_created(self) -> None:
+        with self._lock:
+            self._pages_created += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {
+                "requests": {k: dict(v) for k, v in self._counts.items()},
+                "total_requests": self._total,
+                "max_in_flight": self._max_in_flight,
+                "max_in_flight_send": self._max_in_flight_send,
+                "early_retries": self._early,
+                "pages_created": self._pages_created,
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts = {}
+            self._total = 0
+            self._max_in_flight = self._in_flight
+            self._max_in_flight_send = self._in_flight_send
+            self._early = 0
+            self._pages_created = 0
+            self._retry_at = 0.0
