@@ -16,7 +16,8 @@ from notion_up.events import FileFailed, Listener, Notice, ignore
 from notion_up.notion.records import Databases
 from notion_up.state.journal import PushEntry
 from notion_up.state.lock import run_lock
-from notion_up.upload.engine import EngineOptions, PushResult, Uploader
+from notion_up.upload.engine import EngineOptions, PushResult
+from notion_up.upload.split import uploader_for
 
 OnResumed = Callable[[PushEntry, PushResult | None, NotionUpError | None], None]
 
@@ -66,7 +67,8 @@ def resume(
                 )
                 # A resumed push keeps its own plan; the part size is for one started over.
                 options = EngineOptions(settings.workers, settings.part_size)
-                with Uploader(
+                split = entry.part_size if entry.mode == "split" else None
+                with uploader_for(split)(
                     ctx.client, databases, options, journal=journal, listener=listener,
                     origin=ctx.origin, cancel=cancel,
                 ) as uploader:  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -64,10 +65,13 @@ def sandbox_serve(
         print(f"# root page for `notion-up init --parent`: {ws.root_page_id}")
         print("# serving; Ctrl-C to stop", file=sys.stderr, flush=True)
         sys.stdout.flush()
+        # Handled explicitly: a process started in the background inherits SIGINT ignored,
+        # and systemd stops services with SIGTERM.
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+            stop.wait()
         finally:
             server.stop()
 

@@ -71,6 +71,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-file-size", type=int, default=ServerOptions.max_file_upload_size)
     parser.add_argument("--expiry-seconds", type=float, default=3600.0)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--crash-write", type=int, default=0, help="cut off the N-th write (0 = never)"
+    )
+    parser.add_argument(
+        "--crash-mode", choices=("before", "after"), default="before",
+        help="cut it off before it is processed, or after it is committed",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     options = ServerOptions(
         token=args.token,
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         burst=args.burst,
         expiry_seconds=args.expiry_seconds,
         seed=args.seed,
+        crash_write=args.crash_write,
+        crash_mode=args.crash_mode,
     )
 
     def ready(server: LocalNotion, ws: Workspace) -> None:

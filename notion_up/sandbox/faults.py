@@ -13,6 +13,11 @@ from .errors import FAULTS, RATE_LIMIT_MESSAGE, ApiError
 from .options import ServerOptions
 
 _UNSEEDED = object()
+# What a client writes (queries are POSTs but reads).
+WRITE_ENDPOINTS = frozenset(
+    {"create_upload", "send", "complete", "create_database", "create_data_source",
+     "update_data_source", "create_page", "update_page", "delete_block"}
+)  # fmt: skip
 
 
 def fault_error(status: int) -> ApiError:
@@ -36,6 +41,7 @@ class Faults:
         self._seed: object = _UNSEEDED
         self._rng = random.Random()
         self._after_create = 0
+        self._writes = 0
 
     def random(self) -> float:
         with self._lock:
@@ -56,6 +62,23 @@ class Faults:
         if self.random() < opts.fault_rate:
             return statuses[int(self.random() * len(statuses)) % len(statuses)]
         return None
+
+    def crash_point(self, endpoint: str) -> str | None:
+        """Count a write; "before" or "after" when it is the one to crash on, else None."""
+        if endpoint not in WRITE_ENDPOINTS:
+            return None
+        with self._lock:
+            self._writes += 1
+            n = self._writes
+        opts = self.options
+        if opts.crash_write and n == opts.crash_write:
+            return opts.crash_mode
+        return None
+
+    def writes(self) -> int:
+        """Writes counted so far."""
+        with self._lock:
+            return self._writes
 
     def drop(self) -> bool:
         """Whether to drop this send's connection halfway."""

@@ -126,6 +126,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         app = self.app
         self._request_id = str(uuid.uuid4())
         self._version = self.headers.get("Notion-Version")
+        self._crash_after = False
         split = urlsplit(self.path)
         path = split.path
         self._endpoint: str | None = None
@@ -176,6 +177,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             app.take_token()
             if fn is None:
                 raise ApiError(400, "invalid_request_url", "Invalid request URL.")
+            crash = app.crash_point(endpoint)
+            if crash == "before":
+                app.crashed()
+                self._drop_connection()
+                return "crashed"
+            self._crash_after = crash == "after"
             if endpoint == "send":
                 return self._api_send(*args)
             body = self._json_body() if method in ("POST", "PATCH", "PUT") else {}
@@ -236,6 +243,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self, status: int, data: bytes, content_type: str, headers: dict | None = None
     ) -> None:
         self._finish_body()
+        if self._crash_after:
+            # Committed, and the reply is lost: as if the client died right now.
+            self.app.crashed()
+            self._drop_connection()
+            return
         self._account(str(status))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -437,6 +449,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 headers["Content-Range"] = f"bytes {start}-{end}/{total}"
         length = max(0, end - start + 1)
         self._finish_body()
+        if self._crash_after:
+            # Committed, and the reply is lost: as if the client died right now.
+            self.app.crashed()
+            self._drop_connection()
+            return
         self._account(str(status))
         self.send_response(status)
         self.send_header("Content-Type", content_type or "application/octet-stream")

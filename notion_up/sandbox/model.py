@@ -10,6 +10,7 @@ import socket
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from .databases import Databases
@@ -39,6 +40,8 @@ class LocalNotion:
         port: int = 0,
     ) -> None:
         self.options = options if options is not None else ServerOptions()
+        # Called at a simulated crash (options.crash_write): a test kills its client here.
+        self.on_crash: Callable[[], None] | None = None
         self.host = host
         self.port = port
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -170,6 +173,19 @@ class LocalNotion:
 
     def decide_drop(self) -> bool:
         return self._faults.drop()
+
+    def crash_point(self, endpoint: str) -> str | None:
+        """Whether this write is the one `options.crash_write` names ("before"/"after")."""
+        return self._faults.crash_point(endpoint)
+
+    def write_count(self) -> int:
+        """How many writes (creates, sends, completes, page writes...) arrived so far."""
+        return self._faults.writes()
+
+    def crashed(self) -> None:
+        """A simulated crash happens now: `on_crash` (a test's kill of its client) runs."""
+        if self.on_crash is not None:
+            self.on_crash()
 
     def fault_error(self, status: int) -> ApiError:
         return fault_error(status)

@@ -24,6 +24,10 @@ class ServerOptions:
     expiry_seconds: float = 3600.0
     url_expiry_seconds: float = 3600.0
     seed: int | None = None
+    # Simulated crashes for tests: the N-th write (1-based; 0 = never) is cut off, "before" it
+    # is processed or "after" it is committed, its reply never sent (see LocalNotion.on_crash).
+    crash_write: int = 0
+    crash_mode: str = "before"
 
 
 def options_json(options: ServerOptions) -> dict:

@@ -55,7 +55,12 @@ CREATE TABLE IF NOT EXISTS workspace_facts (
 CREATE INDEX IF NOT EXISTS pushes_by_source ON pushes(source_path, size, mtime);
 """
 # Columns added after the first release: (name, declaration) for journals made before them.
-ADDED_COLUMNS = (("spooled", "INTEGER NOT NULL DEFAULT 0"),)
+ADDED_COLUMNS = (
+    ("spooled", "INTEGER NOT NULL DEFAULT 0"),
+    # A piece of a split file: its whole file's row, and where in that file it starts.
+    ("parent_id", "INTEGER"),
+    ("offset", "INTEGER"),
+)
 
 # States in order; a push is finished at "done". Off the line: "expired" (its upload expired
 # before it was finished: it was started over), "dropped" (by `pending --drop`), "abandoned"
@@ -97,6 +102,8 @@ class PushEntry:
     created_at: float
     updated_at: float
     spooled: int = 0
+    parent_id: int | None = None
+    offset: int | None = None
 
 
 class Journal:
@@ -168,6 +175,7 @@ class Journal:
         """
         return self._select(
             "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND parent_id IS NULL "
             "AND (upload_id IS NOT NULL OR source_path IS NOT NULL) ORDER BY id",
             (),
         )
@@ -179,7 +187,7 @@ class Journal:
         rows = self._select(
             "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
             "AND source_path = ? AND size = ? AND mtime IS ? AND api_url = ? "
-            "AND files_data_source = ? ORDER BY id DESC LIMIT 1",
+            "AND files_data_source = ? AND parent_id IS NULL ORDER BY id DESC LIMIT 1",
             (source_path, size, mtime, api_url, files),
         )
         return rows[0] if rows else None
@@ -192,10 +200,15 @@ class Journal:
             "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
             "AND name = ? AND size = ? AND sha512 = ? AND api_url = ? "
             "AND files_data_source = ? AND (source_path IS NULL OR spooled = 1) "
+            "AND parent_id IS NULL "
             "ORDER BY id DESC LIMIT 1",
             (name, size, sha512, api_url, files),
         )
         return rows[0] if rows else None
+
+    def children(self, parent_id: int) -> list[PushEntry]:
+        """The pushes of a split file's pieces and manifest, oldest first."""
+        return self._select("WHERE parent_id = ? ORDER BY id", (parent_id,))
 
     def drop(self, key: str) -> PushEntry | None:
         """Give up an unfinished push on purpose, by journal id or upload id; the entry dropped."""

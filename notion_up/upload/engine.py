@@ -49,7 +49,7 @@ from notion_up.notion.records import (
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.upload.budget import BufferPool, MemoryBudget
 from notion_up.upload.parts import DEFAULT_PART_SIZE, PartPlan, plan_parts
-from notion_up.upload.source import Source, open_file
+from notion_up.upload.source import Source, open_file, open_piece
 
 # Far above what the engine needs (workers + 1 parts): it only bites when something else in
 # the process, or a huge --workers × --part-size, has grown it.
@@ -142,6 +142,8 @@ class _FileRun:
     started: float = field(default_factory=time.monotonic)
     failed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The journal row of the split file this is a piece (or the manifest) of.
+    parent: int | None = None
 
 
 class Uploader:
@@ -288,14 +290,20 @@ class Uploader:
         return self._push_new(source, folder_path, is_visible=is_visible, is_manifest=is_manifest)
 
     def _push_new(
-        self, source: Source, folder_path: str, *, is_visible: bool, is_manifest: bool
+        self,
+        source: Source,
+        folder_path: str,
+        *,
+        is_visible: bool,
+        is_manifest: bool,
+        parent: int | None = None,
     ) -> PushResult:
         plan, upload = self.plan(source.size, source.name)
         if plan.multi:
             self._warm_up()
         run = _FileRun(
             source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
-            key=next(self._keys), source=source, salt=new_salt(),
+            key=next(self._keys), source=source, salt=new_salt(), parent=parent,
         )  # fmt: skip
         self.emit(FileStarted(run.name, run.size, plan.count, run.key))
         try:
@@ -340,8 +348,8 @@ class Uploader:
         A file is the same when its path, size and mtime are; a stream (stdin) when its name,
         size and SHA-512 are (a stream is hashed before its push begins).
         """
-        if self.journal is None:
-            return None
+        if self.journal is None or source.offset is not None:
+            return None  # a split file's pieces are matched by the split file's own row
         files = self.databases.files_data_source
         if source.path is not None and not source.spooled:
             return self.journal.find_unfinished(
@@ -376,6 +384,8 @@ class Uploader:
             "user_database_id": self.databases.user_database_id,
             "api_url": self.origin,
             "spooled": int(source.spooled),
+            "offset": source.offset,
+            "parent_id": run.parent,
             # Known before sending for streams (hashed while spooled or buffered).
             "sha512": source.sha512,
         }
@@ -503,7 +513,7 @@ class Uploader:
         try:
             return self._push_new(
                 opened, entry.folder_path, is_visible=bool(entry.is_visible),
-                is_manifest=bool(entry.is_manifest),
+                is_manifest=bool(entry.is_manifest), parent=entry.parent_id,
             )  # fmt: skip
         finally:
             if source is None:
@@ -511,6 +521,8 @@ class Uploader:
 
     def _reopen(self, entry: PushEntry) -> Source:
         """The journalled input, unchanged, or an error saying how to get rid of the entry."""
+        if entry.offset is not None and entry.source_path:
+            return open_piece(entry.source_path, entry.offset, entry.size, entry.name, entry.mtime)
         if not entry.source_path or not os.path.exists(entry.source_path):
             raise NotionUpError(
                 f"{entry.name}: the stream it came from is gone",

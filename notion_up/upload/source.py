@@ -33,6 +33,8 @@ class Source:
     # read it again, removed once the push is recorded.
     spooled: bool = False
     keep: bool = False
+    # A piece of a file (split): the bytes of `path` from `offset` on, `size` of them.
+    offset: int | None = None
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _read: int = 0
 
@@ -62,7 +64,7 @@ class Source:
                 f"{self.name}: the stream is longer than the {self.size} bytes --size declared",
                 hint="pass the exact size, or leave --size out",
             )
-        if self.path is not None and self.mtime is not None and hasattr(self.stream, "fileno"):
+        if self.path is not None and self.mtime is not None and self.offset is None:
             info = os.fstat(self.stream.fileno())
             if info.st_size != self.size or info.st_mtime != self.mtime:
                 raise SourceChanged(
@@ -227,14 +229,35 @@ class _SliceStream(io.RawIOBase):
         return n
 
 
-def slice_source(source: Source, length: int, name: str, stream: BinaryIO | None = None) -> Source:
+def slice_source(
+    source: Source,
+    length: int,
+    name: str,
+    stream: BinaryIO | None = None,
+    offset: int | None = None,
+) -> Source:
     """The next `length` bytes of `source` (or of `stream`, a wrapper of its stream) as a
-    Source of their own: one piece of a split file.
+    Source of their own: one piece of a split file, at `offset` in it.
 
     Pieces must be read in order: each continues where the previous one stopped. A stream that
     ends early fails like a declared size would.
     """
-    return Source(name, length, _SliceStream(stream or source.stream, length), declared=True)
+    return Source(
+        name, length, _SliceStream(stream or source.stream, length), declared=True,
+        path=source.path, mtime=source.mtime, offset=offset,
+    )  # fmt: skip
+
+
+def open_piece(path: str, offset: int, length: int, name: str, mtime: float | None) -> Source:
+    """`length` bytes of the file at `path` from `offset`: a split file's piece, read again."""
+    whole = open_file(path)
+    if mtime is not None and whole.mtime != mtime:
+        whole.close()
+        raise InputError(f"{path} changed since the push began", hint="push it again")
+    whole.stream.seek(offset)
+    piece = slice_source(whole, length, name, offset=offset)
+    piece._cleanup.append(whole.close)
+    return piece
 
 
 class HashingStream(io.RawIOBase):

@@ -15,9 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.errors import Interrupted, LimitError, NotionUpError, UsageError
+from notion_up.events import Notice
 from notion_up.manifest import MANIFEST_SUFFIX, Manifest, ManifestPart, piece_names
+from notion_up.notion.filetypes import UploadName
+from notion_up.notion.records import ContentHash, file_sha512
+from notion_up.state.journal import PushEntry
 from notion_up.upload.engine import PushResult, Uploader
-from notion_up.upload.source import BufferStream, HashingStream, Source, slice_source
+from notion_up.upload.parts import PartPlan
+from notion_up.upload.source import (
+    BufferStream,
+    HashingStream,
+    Source,
+    open_piece,
+    slice_source,
+)
 
 
 def piece_lengths(total: int, piece: int) -> list[int]:
@@ -80,64 +91,168 @@ class SplitUploader(Uploader):
                 f"{self.max_file_size} bytes per file",
                 hint=f"use --split {self.max_file_size} or less",
             )
+        entry = self._unfinished_push_of(source)
+        if entry is not None and entry.mode == "split":
+            self.emit(
+                Notice(
+                    f"finishing the unfinished split push of {source.name} "
+                    f"(journal entry {entry.id}) instead of starting a new one"
+                )
+            )
+            return self._resume_split(entry, source)
         return self._push_split(source, folder_path)
+
+    def resume(self, entry: PushEntry, source: Source | None = None) -> PushResult:
+        """Finish a journalled push; a split file's pieces and manifest, each as needed."""
+        if entry.mode != "split":
+            return super().resume(entry, source)
+        if source is not None:
+            return self._resume_split(entry, source)
+        whole = self._reopen(entry)
+        try:
+            return self._resume_split(entry, whole)
+        finally:
+            whole.close()
+
+    def _start_whole(self, source: Source, folder_path: str, count: int) -> int | None:
+        """The split file's own journal row, written before its first piece (a crash at any
+        point leaves it for `resume` or a re-run to find)."""
+        if not self.journal or not source.path:
+            return None
+        return self.journal.start(
+            name=source.name, source_path=source.path, size=source.size, mtime=source.mtime,
+            mode="split", part_size=self.split_size, part_count=count,
+            upload_name=source.name + MANIFEST_SUFFIX, content_type="application/json",
+            salt="", folder_path=folder_path, spooled=int(source.spooled),
+            files_data_source=self.databases.files_data_source,
+            index_data_source=self.databases.index_data_source,
+            user_database_id=self.databases.user_database_id, api_url=self.origin,
+        )  # fmt: skip
 
     def _push_split(self, source: Source, folder_path: str) -> SplitResult:
         lengths = piece_lengths(source.size, self.split_size)
         names = piece_names(source.name, len(lengths))
         pieces: list[PushResult] = []
+        whole_id = self._start_whole(source, folder_path, len(lengths))
         # The whole content's digest, so a later --skip-existing recognises the whole file.
         whole = HashingStream(source.stream)
+        offset = 0
         try:
             for length, name in zip(lengths, names, strict=True):
                 if self.cancel.is_set():
                     raise Interrupted("interrupted")
-                piece = slice_source(source, length, name, stream=whole)
-                pieces.append(super().push(piece, folder_path, is_visible=False))
+                piece = slice_source(source, length, name, stream=whole, offset=offset)
+                pieces.append(
+                    self._push_new(
+                        piece, folder_path, is_visible=False, is_manifest=False, parent=whole_id
+                    )
+                )
+                offset += length
             source.check_end()
-            manifest = Manifest(
-                source.name,
-                source.size,
-                [
-                    ManifestPart(n, p.name, p.file_id, p.hash.salted, p.size)
-                    for n, p in enumerate(pieces, 1)
-                ],
-            )
-            data = bytearray(manifest.to_bytes())
-            stored = Source(source.name + MANIFEST_SUFFIX, len(data), BufferStream(data))
-            result = super().push(stored, folder_path, is_manifest=self._manifest_flag())
+            result = self._push_manifest(source, folder_path, pieces, whole_id, None)
         except NotionUpError as exc:
+            if source.spooled and whole_id is not None:
+                source.keep = True  # resume reads the spool file again
             if pieces:
                 left = f"{len(pieces)} piece(s) stored as hidden rows no manifest refers to"
                 exc.hint = f"{exc.hint}; {left}" if exc.hint else left
             raise
-        self._journal_whole(source, folder_path, whole.hexdigest(), result, len(pieces))
+        return self._finish_whole(source, whole_id, whole.hexdigest(), result, pieces)
+
+    def _resume_split(self, entry: PushEntry, source: Source) -> SplitResult:
+        """Finish a split push: pieces already recorded are kept, the rest finished or pushed,
+        then the manifest the same way. Each piece is read from its place in the file."""
+        assert self.journal is not None and source.path is not None
+        done = {c.name: c for c in self.journal.children(entry.id) if c.state == "done"}
+        open_rows = {
+            c.name: c
+            for c in self.journal.children(entry.id)
+            if c.state in ("created", "uploaded", "paged")
+        }
+        lengths = piece_lengths(entry.size, entry.part_size)
+        names = piece_names(entry.name, len(lengths))
+        pieces: list[PushResult] = []
+        offset = 0
+        for length, name in zip(lengths, names, strict=True):
+            if self.cancel.is_set():
+                raise Interrupted("interrupted")
+            if name in done:
+                pieces.append(result_of(done[name]))
+            else:
+                piece = open_piece(source.path, offset, length, name, entry.mtime)
+                try:
+                    if name in open_rows:
+                        pieces.append(super().resume(open_rows[name], piece))
+                    else:
+                        pieces.append(
+                            self._push_new(
+                                piece,
+                                entry.folder_path,
+                                is_visible=False,
+                                is_manifest=False,
+                                parent=entry.id,
+                            )  # fmt: skip
+                        )
+                finally:
+                    piece.close()
+            offset += length
+        manifest_name = entry.name + MANIFEST_SUFFIX
+        manifest_row = done.get(manifest_name) or open_rows.get(manifest_name)
+        result = self._push_manifest(source, entry.folder_path, pieces, entry.id, manifest_row)
+        sha512 = file_sha512(source.path)
+        return self._finish_whole(source, entry.id, sha512, result, pieces)
+
+    def _push_manifest(
+        self,
+        source: Source,
+        folder_path: str,
+        pieces: list[PushResult],
+        whole_id: int | None,
+        row: PushEntry | None,
+    ) -> PushResult:
+        """Push the manifest naming `pieces` (or finish, or reuse, its journalled push)."""
+        manifest = Manifest(
+            source.name,
+            source.size,
+            [
+                ManifestPart(n, p.name, p.file_id, p.hash.salted, p.size)
+                for n, p in enumerate(pieces, 1)
+            ],
+        )
+        if row is not None and row.state == "done":
+            return result_of(row)
+        data = bytearray(manifest.to_bytes())
+        stored = Source(source.name + MANIFEST_SUFFIX, len(data), BufferStream(data))
+        if row is not None:
+            return super().resume(row, stored)
+        return self._push_new(
+            stored, folder_path, is_visible=True, is_manifest=self._manifest_flag(),
+            parent=whole_id,
+        )  # fmt: skip
+
+    def _finish_whole(
+        self,
+        source: Source,
+        whole_id: int | None,
+        sha512: str,
+        result: PushResult,
+        pieces: list[PushResult],
+    ) -> SplitResult:
+        """The whole file's row done (pointing at its manifest's records); the result."""
+        if self.journal and whole_id is not None:
+            self.journal.update(
+                whole_id, state="done", sha512=sha512, upload_id=result.file_upload_id,
+                page_id=result.file_id, index_id=result.index_id, salt=result.hash.salt,
+                salted=result.hash.salted,
+            )  # fmt: skip
+            if source.spooled:
+                source.keep = False
         return SplitResult(
             **{f: getattr(result, f) for f in PushResult.__dataclass_fields__},
             original_name=source.name,
             total_size=source.size,
             pieces=pieces,
         )
-
-    def _journal_whole(
-        self, source: Source, folder_path: str, sha512: str, manifest: PushResult, count: int
-    ) -> None:
-        """A finished journal row for the whole file, pointing at its manifest's row."""
-        if not self.journal or not source.path:
-            return
-        push_id = self.journal.start(
-            name=source.name, source_path=source.path, size=source.size, mtime=source.mtime,
-            mode="split", part_size=self.split_size, part_count=count,
-            upload_name=manifest.upload.upload_name, content_type=manifest.upload.content_type,
-            salt=manifest.hash.salt, folder_path=folder_path,
-            files_data_source=self.databases.files_data_source,
-            index_data_source=self.databases.index_data_source,
-            user_database_id=self.databases.user_database_id, api_url=self.origin,
-        )  # fmt: skip
-        self.journal.update(
-            push_id, state="done", sha512=sha512, upload_id=manifest.file_upload_id,
-            page_id=manifest.file_id, index_id=manifest.index_id,
-        )  # fmt: skip
 
     def _manifest_flag(self) -> bool:
         """Whether the file database has `is_manifest` (databases of the original service may
@@ -148,6 +263,17 @@ class SplitUploader(Uploader):
                 prop = (ds.get("properties") or {}).get("is_manifest") or {}
                 self._has_flag = prop.get("type") == "checkbox"
             return self._has_flag
+
+
+def result_of(entry: PushEntry) -> PushResult:
+    """A finished push as a result, from its journal row (a piece or manifest kept on resume)."""
+    plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
+    upload = UploadName(entry.name, entry.upload_name, entry.content_type)
+    content = ContentHash(entry.sha512 or "", entry.salt or "", entry.salted or "")
+    return PushResult(
+        entry.name, entry.size, entry.page_id or "", entry.upload_id or "", entry.index_id or "",
+        content, plan, upload, 0.0, 0, entry.folder_path,
+    )  # fmt: skip
 
 
 def uploader_for(split_size: int | None) -> Callable[..., Uploader]:

@@ -1,0 +1,168 @@
+"""Killed at any instant, recorded exactly once.
+
+The real command is killed (SIGKILL) at every write it makes: once as the write reaches the
+server (not processed), once after the server committed it (the reply never comes). Then
+`resume`, or separately the same `push` again, must end with exactly one page and one index
+entry per stored file (for a split file: every piece and the manifest), holding the right bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notion_up.download.restore import Restorer
+from notion_up.notion.client import NotionClient
+from notion_up.notion.records import Databases
+from notion_up.notion.retry import RateLimiter
+from notion_up.sandbox import LocalNotion, ServerOptions
+from tests.conftest import NOTION_VARS
+
+MiB = 1024 * 1024
+
+
+def content(size: int, seed: int) -> bytes:
+    block = hashlib.shake_256(str(seed).encode()).digest(min(size, MiB) or 1)
+    return (block * (size // len(block) + 1))[:size]
+
+
+# kind -> (size, extra push arguments, from stdin)
+KINDS = {
+    "single": (3000, [], False),
+    "multi": (20 * MiB + 7, ["--part-size", "10MiB"], False),
+    "split": (2500, ["--split", "1300"], False),
+    "stdin": (20 * MiB + 7, ["--part-size", "10MiB"], True),
+}
+
+
+class Case:
+    """One workspace, one input, one state folder: a push to kill and finish."""
+
+    def __init__(self, tmp_path: Path, kind: str) -> None:
+        self.kind = kind
+        size, self.extra, self.stdin = KINDS[kind]
+        self.server = LocalNotion(ServerOptions(seed=1), state_dir=tmp_path / "server")
+        self.url = self.server.start()
+        self.ws = self.server.ensure_workspace()
+        self.data = content(size, seed=len(kind))
+        self.path = tmp_path / "backup.bin"
+        self.path.write_bytes(self.data)
+        self.env = {k: v for k, v in os.environ.items() if k not in NOTION_VARS}
+        self.env.update(
+            NOTION_API_URL=self.url,
+            NOTION_TOKEN=self.server.token,
+            NOTION_UP_DATABASE=self.ws.files_database_id,
+            NOTION_UP_INDEX=self.ws.index_database_id,
+            NOTION_UP_STATE_DIR=str(tmp_path / "state"),
+        )
+
+    def push_args(self) -> list[str]:
+        source = ["-", "--name", "backup.bin"] if self.stdin else [str(self.path)]
+        return ["push", "--rate", "0", "-q", *self.extra, *source]
+
+    def run(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "notion_up", *args], input=stdin, env=self.env,
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    def push_killed_at(self, write: int, mode: str) -> None:
+        """Start the push; the server kills it at its `write`-th write (`mode`)."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "notion_up", *self.push_args()],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=self.env,
+        )  # fmt: skip
+        self.server.options.crash_write = self.server.write_count() + write
+        self.server.options.crash_mode = mode
+        self.server.on_crash = lambda: os.kill(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate(self.data if self.stdin else b"", timeout=120)
+        self.server.options.crash_write = 0
+        assert proc.returncode == -signal.SIGKILL, err.decode()
+
+    def rows(self, data_source: str) -> list[dict]:
+        return self.server.query_data_source(data_source, {"page_size": 100})["results"]
+
+    def check_exactly_once(self, pieces: int) -> None:
+        pages = self.rows(self.ws.files_data_source_id)
+        entries = self.rows(self.ws.index_data_source_id)
+        stored = pieces + 1 if pieces else 1  # a split file: its pieces and the manifest
+        assert (len(pages), len(entries)) == (stored, stored)
+        hashes = sorted(p["properties"]["filehash"]["rich_text"][0]["plain_text"] for p in pages)
+        indexed = sorted(
+            e["properties"]["Salted SHA512 Hash"]["rich_text"][0]["plain_text"] for e in entries
+        )
+        assert hashes == indexed
+        visible = [p for p in pages if p["properties"]["is_visible"]["checkbox"]]
+        assert len(visible) == 1
+        client = NotionClient(self.server.token, self.url, limiter=RateLimiter(rate=0))
+        databases = Databases(
+            self.ws.files_data_source_id, self.ws.index_data_source_id, self.ws.files_database_id
+        )
+        verdict = Restorer(client, databases).check(visible[0]["id"])
+        assert verdict.status == "verified", verdict.detail
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def clean_writes(tmp_path: Path, kind: str) -> int:
+    """How many writes one uninterrupted push of this kind makes."""
+    case = Case(tmp_path / f"clean-{kind}", kind)
+    try:
+        before = case.server.write_count()
+        done = case.run(case.push_args(), case.data if case.stdin else None)
+        assert done.returncode == 0, done.stderr.decode()
+        return case.server.write_count() - before
+    finally:
+        case.stop()
+
+
+PIECES = {"single": 0, "multi": 0, "split": 2, "stdin": 0}
+
+
+def kill_points(kind: str, count: int) -> list:
+    return [
+        pytest.param(kind, n, mode, finish, id=f"{kind}-write{n}-{mode}-{finish}")
+        for n in range(1, count + 1)
+        for mode in ("before", "after")
+        for finish in ("resume", "rerun")
+    ]
+
+
+# Writes of one clean push of each kind, as measured by test_the_clean_push_writes_as_expected:
+# create, each part's send, complete (multi-part), the page, the index entry; a split file is
+# its pieces' pushes and the manifest's.
+EXPECTED_WRITES = {"single": 4, "multi": 7, "split": 12, "stdin": 7}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_clean_push_writes_as_expected(tmp_path, kind):
+    assert clean_writes(tmp_path, kind) == EXPECTED_WRITES[kind]
+
+
+@pytest.mark.parametrize(
+    "kind,write,mode,finish",
+    [p for kind in sorted(KINDS) for p in kill_points(kind, EXPECTED_WRITES[kind])],
+)
+def test_killed_at_any_write_then_finished_records_exactly_once(
+    tmp_path, kind, write, mode, finish
+):
+    case = Case(tmp_path, kind)
+    try:
+        case.push_killed_at(write, mode)
+        if finish == "resume":
+            done = case.run(["resume", "--rate", "0"])
+        else:
+            done = case.run(case.push_args(), case.data if case.stdin else None)
+        assert done.returncode == 0, done.stderr.decode()
+        case.check_exactly_once(PIECES[kind])
+        assert case.run(["pending"]).stdout == b""
+    finally:
+        case.stop()
