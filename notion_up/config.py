@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -203,7 +205,26 @@ def resolve(
         else:
             settings.set(name, default, "default")
     _load_token_file(settings)
+    token = settings.values.get("token")
+    if token is not None and token.value not in (None, ""):
+        token.value = check_token(str(token.value), token.source)
     return settings
+
+
+def check_token(token: str, source: str) -> str:
+    """The token without a trailing newline; refused when it holds other whitespace or controls.
+
+    A CR or LF left by `$(cat file)` or an editor is dropped; anything else of that kind would
+    end up in an HTTP header, and requests would quote the whole header (token and all) in its
+    error. The message never shows the token.
+    """
+    token = token.rstrip("\r\n")
+    if not token or not token.isascii() or any(c.isspace() or not c.isprintable() for c in token):
+        raise ConfigError(
+            f"the token from {source} holds whitespace or control characters",
+            hint="copy the token again: it is one line of letters, digits and underscores",
+        )
+    return token
 
 
 def _convert(name: str, value: Any, where: str) -> Any:
@@ -221,9 +242,13 @@ def _load_token_file(settings: Settings) -> None:
         return
     path = Path(str(settings.token_file)).expanduser()
     try:
-        token = path.read_text().strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the token file {path}: {exc.strerror}") from None
+        token = path.read_text().strip(" \t\r\n")
+        mode = path.stat().st_mode
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not text"
+        raise ConfigError(f"cannot read the token file {path}: {reason}") from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        settings.warnings.append(f"{path} is readable by other users; run: chmod 600 {path}")
     settings.set("token", token, f"token file {path}")
 
 
@@ -275,12 +300,19 @@ def dump_config(data: dict[str, Any]) -> str:
 def write_private(path: Path, text: str) -> None:
     """Replace `path` with `text`, readable by its owner only (0600), never briefly wider."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    # A random name created exclusively: a symlink planted at a fixed temp name is never followed.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -11,10 +11,12 @@ NotionUpError                 1  root: a message, a hint (what to do next)
 ├── Interrupted             130  Ctrl-C (or SIGTERM)
 ├── APIError            by code  Notion's error object: code, message, request_id
 ├── TransientError            5  network failures that outlasted their retries
+│   └── MalformedReply        5  a reply of Notion (or a proxy) that is not what the call needs
 ├── OutcomeUnknown            5  a write that may have committed (internal: the records
 │                                layer looks before writing again)
 ├── ManifestError             1  bytes that are not a split-file manifest
 ├── FileMissing               4  no such file record, or its file is gone
+│   └── InvalidRecord         4  a record whose id, hash, salt, size or URL is malformed
 ├── IntegrityError            1  downloaded bytes that do not match the recorded hash
 └── RecordError      from cause  a record write failed after the bytes went up
 """
@@ -152,6 +154,13 @@ class TransientError(NotionUpError):
     exit_status = ExitStatus.TEMPORARY
 
 
+class MalformedReply(TransientError):
+    """Notion's reply was not what the call needs: not JSON, another shape, endless, too big."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(f"Notion's reply was malformed: {message}", hint or "try again later")
+
+
 def _is_limit_message(message: str) -> bool:
     text = message.lower()
     return any(k in text for k in ("exceeds the limit", "not supported", "number_of_parts", "size"))
@@ -165,6 +174,13 @@ class FileMissing(NotionUpError):
     """No such file: unknown id or hash, a page that is not a file record, a file gone."""
 
     exit_status = ExitStatus.INPUT
+
+
+class InvalidRecord(FileMissing):
+    """A record in a shared database whose values are not well-formed (id, hash, salt, size, URL).
+
+    A FileMissing: there is no usable file record there.
+    """
 
 
 class IntegrityError(NotionUpError):

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from notion_up.errors import ManifestError
 
 MANIFEST_SUFFIX = ".file.json"
-# A manifest is small; a file named like one but larger than this is taken as an ordinary file.
-MAX_MANIFEST_SIZE = 16 * 1024 * 1024
+# A manifest is small; a file named like one but larger than this is taken as an ordinary file,
+# and one flagged as a manifest but larger is refused (it is read into memory whole).
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+# Pieces one split file may have (each costs a request or more to fetch): 10,000 pieces of
+# 5 MiB is 48 GiB; a manifest naming more was not written by a push.
+MAX_PARTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,12 @@ class Manifest:
 
 def parse_manifest(data: bytes) -> Manifest:
     """Read a manifest, checking its shape; raises ManifestError when it is not one."""
+    if len(data) > MAX_MANIFEST_SIZE:
+        raise ManifestError(f"the manifest is larger than {MAX_MANIFEST_SIZE} bytes")
     try:
         body = json.loads(data)
+        if len(body["parts"]) > MAX_PARTS:
+            raise ManifestError(f"the manifest lists more than {MAX_PARTS} pieces")
         parts = [
             ManifestPart(
                 int(p["part_number"]),
@@ -77,6 +85,11 @@ def parse_manifest(data: bytes) -> Manifest:
         raise ManifestError("the manifest's part numbers are not 1..n in order")
     if sum(p.size for p in parts) != manifest.total_size:
         raise ManifestError("the manifest's part sizes do not add up to its total_size")
+    if any(p.size < 0 for p in parts):
+        raise ManifestError("the manifest lists a piece of negative size")
+    ids = {p.file_id.replace("-", "").lower() for p in parts}
+    if len(ids) != len(parts) or len({p.file_hash for p in parts}) != len(parts):
+        raise ManifestError("the manifest lists the same piece twice")
     return manifest
 
 

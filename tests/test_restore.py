@@ -274,8 +274,8 @@ def _row(ws, name: str, visible: bool = True) -> str:
         "properties": {
             "filename": {"title": [{"type": "text", "text": {"content": name}}]},
             "filesize": {"number": 1},
-            "filehash": text(salted_hash("00", name)),
-            "salt": text(name),
+            "filehash": text(salted_hash("00", name.encode().hex())),
+            "salt": text(name.encode().hex()),
             "is_visible": {"checkbox": visible},
         },
     }

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 from notion_up.app.context import Context, connect, open_journal
 from notion_up.config import Settings, require
-from notion_up.download.restore import Restored, Restorer, Verdict
+from notion_up.download.restore import Rejected, Restored, Restorer, Verdict
 from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import Databases, RemoteFile
@@ -70,7 +70,7 @@ def pull(
         else:
 
             def open_sink(name: str) -> Sink:
-                return FileSink(target_path(output, name, force))
+                return FileSink(target_path(output, name, force), force)
 
         return restorer.restore(remote, open_sink)
 
@@ -87,7 +87,8 @@ def verify(
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox) as ctx:
         restorer = Restorer(ctx.client, databases(ctx, need_index=True), listener=listener)
-        items: list[str | RemoteFile] = list(keys or [])
+        items: list[str | RemoteFile | Rejected] = list(keys or [])
         if every:
-            items += list(restorer.list_files())
+            # A malformed row is one `failed` line, not the end of the run.
+            items += list(restorer.list_files(on_rejected=items.append))
         return restorer.check_many(items, settings.workers, on_verdict or (lambda _v: None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from typing import Annotated
@@ -12,6 +13,7 @@ from notion_up.cli.options import Profile
 from notion_up.cli.output import errors_to_exit
 from notion_up.config import (
     PROFILE_KEYS,
+    check_token,
     config_dir,
     init_config,
     resolve,
@@ -57,7 +59,13 @@ def show(
 @config_app.command("set")
 def set_value(
     key: Annotated[str, typer.Argument(help="One of: " + ", ".join(PROFILE_KEYS) + ".")],
-    value: Annotated[str, typer.Argument(help="The value (part_size takes units: 10MiB).")],
+    value: Annotated[
+        str,
+        typer.Argument(
+            help="The value (part_size takes units: 10MiB); for the token, `-` reads it from "
+            "standard input or a prompt, out of sight of other users."
+        ),
+    ],
     profile: Annotated[
         str, typer.Option("--profile", help="Profile to change (created if missing).")
     ] = "default",
@@ -65,10 +73,27 @@ def set_value(
     """Set one key of a profile in the config file (created 0600 when missing)."""
     with errors_to_exit(False):
         path = config_dir() / "config.toml"
+        if key == "token":
+            if value == "-":
+                value = _read_token()
+            else:
+                print(
+                    "notion-up: warning: a token on the command line is visible to other users "
+                    "(ps); next time use `notion-up config set token -`",
+                    file=sys.stderr,
+                )
+            value = check_token(value, "config set")
         stored: object = parse_size(value) if key == "part_size" else value
         set_profile_value(path, profile, key, stored)
         shown = "(redacted)" if key == "token" else value
         print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr)
+
+
+def _read_token() -> str:
+    """The token from a prompt (no echo) on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return getpass.getpass("Notion token: ")
+    return sys.stdin.readline()
 
 
 @config_app.command("init")

@@ -13,6 +13,7 @@ from pathlib import Path
 from notion_up.config import Settings
 from notion_up.errors import UsageError
 from notion_up.sanitize import printable
+from notion_up.state.private import open_private
 
 
 def redact_secrets(text: str, secrets: Iterable[str]) -> str:
@@ -40,9 +41,10 @@ class LogFile:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise UsageError(f"cannot write the log file {self.path}: {exc.strerror}") from None
+            reason = exc.strerror or str(exc)
+            raise UsageError(f"cannot write the log file {self.path}: {reason}") from None
         self._file = os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
         self._secrets = [s for s in secrets if s]
         self._clock = clock

@@ -53,7 +53,8 @@ class Output:
             self.line(json.dumps({"name": name, "error": str(error)}))
 
     def line(self, text: str) -> None:
-        """Write a line to stdout."""
+        """Write a line to stdout (as one line: control and format characters escaped)."""
+        text = printable(text)
         with self._lock:
             if self.above is not None and sys.stdout.isatty():
                 self.above(text)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -191,6 +192,11 @@ class PlainRenderer(Renderer):
         self._stop.set()
 
 
+def bar_label(name: str) -> str:
+    """A name as a bar's description: the bar column reads markup, so `[/x]` is escaped."""
+    return escape(printable(name))
+
+
 def transfer_progress(console: Console) -> Progress:
     """Bars that show bytes, speed and time left, and vanish when stopped (push and pull)."""
     return Progress(
@@ -222,9 +228,9 @@ class RichRenderer(Renderer):
     def draw(self, event: Event) -> None:
         p = self.progress
         if isinstance(event, FileStarted):
-            self._files[event.key] = p.add_task(printable(event.name), total=event.size)
+            self._files[event.key] = p.add_task(bar_label(event.name), total=event.size)
         elif isinstance(event, DownloadStarted):
-            self._downloads[event.key] = p.add_task(printable(event.name), total=event.size)
+            self._downloads[event.key] = p.add_task(bar_label(event.name), total=event.size)
         elif isinstance(event, BytesReceived):
             task = self._downloads.get(event.key)
             if task is not None:
@@ -309,7 +315,8 @@ def choose_renderer(
     if quiet:
         return QuietRenderer(err)
     if err.isatty():
-        return RichRenderer(Console(file=err), verbose)
+        # No emoji codes either: a name's `:x:` is shown as written.
+        return RichRenderer(Console(file=err, emoji=False), verbose)
     return PlainRenderer(err, verbose, interval, verb)
 
 

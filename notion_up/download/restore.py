@@ -21,11 +21,13 @@ from typing import Any
 
 import requests
 
+from notion_up.download import bounded
 from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
     APIError,
     FileMissing,
     IntegrityError,
+    InvalidRecord,
     ManifestError,
     NotionUpError,
     TransientError,
@@ -39,9 +41,17 @@ from notion_up.events import (
     Retrying,
     ignore,
 )
-from notion_up.manifest import Manifest, parse_manifest
+from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, parse_manifest
 from notion_up.notion.client import NotionClient
-from notion_up.notion.records import Databases, RemoteFile, plain_text, remote_file, verify
+from notion_up.notion.records import (
+    Databases,
+    RemoteFile,
+    is_page_id,
+    plain_text,
+    remote_file,
+    verify,
+)
+from notion_up.notion.replies import query_all
 from notion_up.notion.retry import RETRYABLE_STATUSES
 
 CHUNK = 1024 * 1024
@@ -97,6 +107,14 @@ class Verdict:
             "name": self.name,
             "detail": self.detail,
         }
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row of the file database that is not a well-formed record: verify reports it failed."""
+
+    file_id: str
+    error: InvalidRecord
 
 
 class _Cut(Exception):
@@ -159,9 +177,15 @@ class Restorer:
 
     # -- finding ----------------------------------------------------------------------------
     def list_files(
-        self, name: str | None = None, include_hidden: bool = False
+        self,
+        name: str | None = None,
+        include_hidden: bool = False,
+        on_rejected: Callable[[Rejected], None] | None = None,
     ) -> Iterator[RemoteFile]:
-        """Rows of the file database, newest first, every page of results (by cursor)."""
+        """Rows of the file database, newest first, every page of results (by cursor).
+
+        A malformed record is left out; `on_rejected` hears of it.
+        """
         conditions: list[dict] = []
         if not include_hidden:
             conditions.append({"property": "is_visible", "checkbox": {"equals": True}})
@@ -175,49 +199,67 @@ class Restorer:
             body["filter"] = conditions[0]
         elif conditions:
             body["filter"] = {"and": conditions}
-        while True:
-            found = self.client.query_data_source(self.databases.files_data_source, body)
-            for page in found.get("results") or []:
-                with contextlib.suppress(FileMissing):
-                    yield remote_file(page)
-            cursor = found.get("next_cursor")
-            if not found.get("has_more") or not cursor:
-                return
-            body = {**body, "start_cursor": cursor}
+        pages = query_all(self.client.query_data_source, self.databases.files_data_source, body)
+        for page in pages:
+            try:
+                yield remote_file(page)
+            except InvalidRecord as bad:
+                if on_rejected is not None:
+                    on_rejected(Rejected(str(page.get("id") or "?")[:64], bad))
+            except FileMissing:
+                continue
 
     def find(self, key: str) -> RemoteFile:
         """The file with this page id, or with this salted hash (through the global index)."""
         text = key.strip().lower()
         if _HASH.fullmatch(text):
-            return self.get(self._page_of_hash(text), key)
-        if _PAGE_ID.fullmatch(text.replace("-", "")):
+            return self._by_hash(text)
+        if _PAGE_ID.fullmatch(text.replace("-", "")) and is_page_id(text):
             return self.get(text, key)
         raise UsageError(
             f"{key!r} is neither a file id nor a hash",
             hint="use the FILE_ID or HASH that push or `notion-up ls` printed",
         )
 
-    def _page_of_hash(self, salted: str) -> str:
+    def _by_hash(self, salted: str) -> RemoteFile:
+        """The file whose own `filehash` is `salted`, in the configured file database.
+
+        The index (shared, writable by others) only says where to look: a page it names is
+        taken only when it is a page of the file database carrying this very hash.
+        """
+        for page_id in self._page_of_hash(salted):
+            with contextlib.suppress(FileMissing):
+                return self.get(page_id, salted[:16] + "…", salted=salted)
+        raise FileMissing(f"no file with hash {salted[:16]}…")
+
+    def _page_of_hash(self, salted: str) -> Iterator[str]:
+        """Pages that may hold the file with this hash: the index's, then the file database's."""
         found = self.client.query_data_source(
             self.databases.index_data_source,
             {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
         )
         for entry in found.get("results") or []:
-            page_id = plain_text((entry.get("properties") or {}).get("File Page ID"))
-            if page_id:
-                return page_id
-        # An index entry may be missing (a push that died between the two writes).
+            props = entry.get("properties")
+            page_id = plain_text(props.get("File Page ID") if isinstance(props, dict) else None)
+            if is_page_id(page_id.strip()):  # never `../../v1/users/me` into a URL path
+                yield page_id.strip()
+        # An index entry may be missing (a push that died between the two writes), or wrong.
         found = self.client.query_data_source(
             self.databases.files_data_source,
             {"filter": {"property": "filehash", "rich_text": {"equals": salted}}},
         )
-        results = found.get("results") or []
-        if not results:
-            raise FileMissing(f"no file with hash {salted[:16]}…")
-        return results[0]["id"]
+        for page in found.get("results") or []:
+            if is_page_id(page.get("id")):
+                yield page["id"]
 
-    def get(self, page_id: str, key: str | None = None) -> RemoteFile:
-        """The file record on this page (fetched now: its URL is fresh)."""
+    def get(self, page_id: str, key: str | None = None, salted: str | None = None) -> RemoteFile:
+        """The file record on this page (fetched now: its URL is fresh).
+
+        Only a page of the configured file database is a file here (and, given `salted`, only
+        one whose own `filehash` is that hash).
+        """
+        if not is_page_id(page_id):
+            raise InvalidRecord(f"{str(page_id)[:64]!r} is not a Notion id")
         try:
             page = self.client.retrieve_page(page_id)
         except APIError as exc:
@@ -226,7 +268,17 @@ class Restorer:
             raise
         if page.get("in_trash") or page.get("archived"):
             raise FileMissing(f"file {key or page_id} is in the trash")
-        return remote_file(page)
+        if not self._in_file_database(page):
+            raise FileMissing(f"no file {key or page_id}: that page is not in the file database")
+        remote = remote_file(page)
+        if salted is not None and remote.salted != salted:
+            raise FileMissing(f"no file {key or page_id}: that page records another hash")
+        return remote
+
+    def _in_file_database(self, page: dict) -> bool:
+        parent = page.get("parent")
+        found = parent.get("data_source_id") if isinstance(parent, dict) else None
+        return isinstance(found, str) and _same_id(found, self.databases.files_data_source)
 
     # -- downloading ------------------------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -272,7 +324,7 @@ class Restorer:
                     ) from None
                 reason = f"the URL was refused ({expired}); refreshing"
                 self._retrying(transfer, refreshes, reason, 0.0)
-                url = self.get(remote.file_id).url or url
+                url = self.get(remote.file_id, salted=remote.salted).url or url
                 continue
             except (_Cut, requests.RequestException) as exc:
                 reason = str(exc) if isinstance(exc, _Cut) else f"{type(exc).__name__}: {exc}"
@@ -293,7 +345,13 @@ class Restorer:
     def _fetch(self, url: str, t: _Transfer) -> bool:
         """One GET from where the transfer stands; True when the whole file has arrived."""
         offset = t.got
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        what = f"{t.remote.name} ({t.remote.file_id})"
+        bounded.check_url(url, what)
+        if t.remote.size is None:
+            raise IntegrityError(f"{what}: the record has no filesize; refused")
+        headers = dict(bounded.HEADERS)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
         with self._session().get(url, headers=headers, stream=True, timeout=self.timeout) as r:
             status = r.status_code
             if status == 416 and offset and offset == t.total:
@@ -316,7 +374,13 @@ class Restorer:
                 # The Range was ignored (or none was sent): the body starts at byte 0 again.
                 skip = offset
                 t.total = _length(r)
-            for chunk in r.iter_content(self.chunk_size):
+            if t.total is not None and t.total > t.remote.size:
+                raise bounded.BodyTooLong(
+                    f"{what}: the file host has {t.total} bytes, {t.remote.size} recorded"
+                )
+            # Never more than the record allows: the body is refused before any byte past it.
+            limit = t.remote.size - offset + skip
+            for chunk in bounded.bounded_chunks(r, limit, self.chunk_size, what):
                 if skip:
                     dropped = min(skip, len(chunk))
                     chunk, skip = chunk[dropped:], skip - dropped
@@ -348,6 +412,11 @@ class Restorer:
         """The manifest when `remote` is a split file's, else None."""
         if not remote.maybe_manifest:
             return None
+        if remote.size is None or remote.size > MAX_MANIFEST_SIZE:
+            raise IntegrityError(
+                f"{remote.name} ({remote.file_id}): a manifest must record a size of at most "
+                f"{MAX_MANIFEST_SIZE} bytes"
+            )
         buffer = bytearray()
         self.fetch_checked(remote, buffer.extend)
         try:
@@ -418,15 +487,19 @@ class Restorer:
         return size
 
     # -- verify -----------------------------------------------------------------------------
-    def check(self, key: str | RemoteFile) -> Verdict:
+    def check(self, key: str | RemoteFile | Rejected) -> Verdict:
         """Download one file (by key, or as listed) and check it, keeping no bytes."""
         label = key if isinstance(key, str) else key.file_id
+        if isinstance(key, Rejected):
+            return Verdict(label, "failed", "", label, str(key.error))
         remote: RemoteFile | None = None
         try:
             remote = self.find(key) if isinstance(key, str) else key
             done = self.restore(remote, lambda _name: NullSink())
         except IntegrityError as exc:
             return _verdict(label, "mismatched", remote, str(exc))
+        except InvalidRecord as exc:
+            return _verdict(label, "failed", remote, str(exc))
         except FileMissing as exc:
             return _verdict(label, "missing", remote, str(exc))
         except NotionUpError as exc:
@@ -435,7 +508,7 @@ class Restorer:
 
     def check_many(
         self,
-        keys: Iterable[str | RemoteFile],
+        keys: Iterable[str | RemoteFile | Rejected],
         workers: int,
         on_verdict: Callable[[Verdict], None],
     ) -> list[Verdict]:
@@ -453,6 +526,10 @@ class Restorer:
                     future.cancel()
                 raise
         return verdicts
+
+
+def _same_id(a: str, b: str) -> bool:
+    return a.replace("-", "").lower() == b.replace("-", "").lower()
 
 
 def _verdict(label: str, status: str, remote: RemoteFile | None, detail: str) -> Verdict:

@@ -7,6 +7,8 @@ target's name.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -62,14 +64,26 @@ class StreamSink:
             self.stream.flush()
 
 
-class FileSink:
-    """A temporary file beside the target, renamed to it only on commit."""
+# A file name's limit on common file systems (ext4, xfs, btrfs, apfs: 255 bytes).
+NAME_MAX = 255
 
-    def __init__(self, path: Path) -> None:
+
+class FileSink:
+    """A temporary file beside the target, moved to it only on commit.
+
+    Without `force`, commit never replaces anything that appeared at the target meanwhile
+    (a file, a dangling symlink): the temporary file is linked to the target name, which fails
+    when the name is taken, and only then removed.
+    """
+
+    def __init__(self, path: Path, force: bool = False) -> None:
         self.path = path
-        self._tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.notion-up-tmp"
+        self.force = force
+        # Short and fixed-length, whatever the target's name: a 255-byte name can be pulled.
+        self._tmp = path.parent / f".notion-up-{secrets.token_hex(8)}.tmp"
         # os.open with 0o666 lets the umask decide the mode, as for any new file.
-        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self._tmp, flags, 0o666)
         self._file = os.fdopen(fd, "wb")
 
     def write(self, data: bytes) -> None:
@@ -81,7 +95,27 @@ class FileSink:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        os.replace(self._tmp, self.path)
+        if self.force:
+            os.replace(self._tmp, self.path)  # replaces a symlink itself, never its target
+            return
+        try:
+            os.link(self._tmp, self.path, follow_symlinks=False)
+        except FileExistsError:
+            self.discard()
+            raise UsageError(
+                f"{self.path} appeared while it was being downloaded", hint="pass --force"
+            ) from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                self.discard()
+                raise
+            # A file system without hard links: the narrowest check there is, then rename.
+            if os.path.lexists(self.path):
+                self.discard()
+                raise UsageError(f"{self.path} exists", hint="pass --force") from None
+            os.rename(self._tmp, self.path)
+            return
+        os.unlink(self._tmp)
 
     def discard(self) -> None:
         """Remove the temporary file: nothing is left under the target name."""
@@ -92,9 +126,24 @@ class FileSink:
 
 
 def safe_name(name: str, fallback: str) -> str:
-    """A recorded name usable as one file name here (no directories, no `..`)."""
+    """A recorded name usable as one file name here (no directories, no `..`, not too long).
+
+    A name longer than a file name may be (255 bytes) keeps its start and its extension, with a
+    short digest of the whole name between them so that two long names stay apart.
+    """
     base = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\0", "")
-    return base if base not in ("", ".", "..") else fallback
+    if base in ("", ".", ".."):
+        return fallback
+    if len(os.fsencode(base)) <= NAME_MAX:
+        return base
+    digest = hashlib.sha256(base.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    stem, dot, ext = base.rpartition(".")
+    suffix = f".{ext}" if dot and stem and len(os.fsencode(ext)) <= 16 else ""
+    keep = NAME_MAX - len(suffix) - len(digest) - 1
+    head = os.fsencode(base)[:keep].decode("utf-8", "ignore")
+    while len(os.fsencode(head)) > keep:  # a name not in UTF-8 (surrogate escapes)
+        head = head[:-1]
+    return f"{head}-{digest}{suffix}"
 
 
 def target_path(output: str | None, name: str, force: bool) -> Path:
@@ -105,6 +154,6 @@ def target_path(output: str | None, name: str, force: bool) -> Path:
         path = Path(output)
     if not path.parent.is_dir():
         raise UsageError(f"{path.parent} is not a directory")
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:  # a dangling symlink is there too
         raise UsageError(f"{path} exists", hint="pass --force to replace it")
     return path

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from notion_up.errors import APIError, ConfigError, OutcomeUnknown, TransientError
+from notion_up.errors import (
+    APIError,
+    ConfigError,
+    InvalidRecord,
+    MalformedReply,
+    OutcomeUnknown,
+    TransientError,
+)
+from notion_up.notion import replies
 from notion_up.notion.multipart import MultipartBody
 from notion_up.notion.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
 from notion_up.version import __version__
@@ -20,6 +29,9 @@ NOTION_VERSION = "2025-09-03"
 DEFAULT_API_URL = "https://api.notion.com"
 # (connect, read): a part of 20 MiB on a slow link needs a generous read timeout.
 DEFAULT_TIMEOUT = (10.0, 120.0)
+# What an id may hold to go into a URL path: no `/`, `.`, `?`, `%` or `#` to change the path.
+# (Records are held to the stricter uuid shape where they are read: notion/records.py.)
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 RetryCallback = Callable[[str, int, str, float], None]
 
@@ -54,12 +66,15 @@ class NotionClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         pool_size: int = 16,
+        deadline: float = replies.DEFAULT_DEADLINE,
     ) -> None:
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter or RateLimiter()
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
+        # Seconds one attempt may take in all: a reply trickling in byte by byte is cut off.
+        self.deadline = deadline
         self._sleep = sleep
         self._pool_size = pool_size
         self._local = threading.local()
@@ -110,6 +125,10 @@ class NotionClient:
         A non-idempotent write that fails ambiguously raises OutcomeUnknown instead of retrying.
         """
         url = f"{self.base_url}{path}"
+        if not url.lower().startswith(("http://", "https://")):
+            # file://, ftp://, no scheme: never a temporary failure, never retried.
+            raise ConfigError(f"the API URL {self.base_url!r} is not an http(s) URL")
+        what = f"{method} {path}"
         attempt = 0
         while True:
             attempt += 1
@@ -122,23 +141,36 @@ class NotionClient:
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
-                response = self._session().request(method, url, **kwargs)
+                deadline = time.monotonic() + self.deadline
+                response = self._session().request(method, url, stream=True, **kwargs)
+                if response.status_code < 400:
+                    return replies.read_json(response, what, deadline)
+                failure = api_error(response, deadline)
             except requests.ConnectTimeout as exc:
-                failure: Exception = TransientError(f"could not connect to {self.base_url}: {exc}")
+                failure = TransientError(
+                    f"could not connect to {self.base_url}: {self._scrub(str(exc))}"
+                )
+            except requests.exceptions.InvalidHeader:
+                # Its text quotes the header, token and all: say what is wrong, not the value.
+                raise ConfigError(
+                    "the token cannot be sent: it holds whitespace or control characters"
+                ) from None
             except requests.exceptions.InvalidURL as exc:
                 raise ConfigError(f"the API URL {self.base_url!r} is not usable: {exc}") from None
             except (
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
+                MalformedReply,
             ) as exc:
-                failure = TransientError(f"{method} {path}: {type(exc).__name__}: {exc}")
+                failure = (
+                    exc
+                    if isinstance(exc, MalformedReply)
+                    else TransientError(f"{what}: {type(exc).__name__}: {self._scrub(str(exc))}")
+                )
                 if not idempotent:
-                    raise OutcomeUnknown(failure) from exc
+                    raise OutcomeUnknown(failure) from None
             else:
-                if response.status_code < 400:
-                    return response.json()
-                failure = api_error(response)
                 if not self.policy.is_retryable_status(response.status_code) or _blocked(failure):
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -159,30 +191,42 @@ class NotionClient:
             else:
                 self._sleep(wait)
 
-    # -- typed calls ----------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "[redacted]") if self._token else text
+
+    # -- typed calls: each reply checked against the shape its callers use ---------------
     def users_me(self) -> dict:
         """The bot user, with `bot.workspace_limits.max_file_upload_size_in_bytes`."""
-        return self.request("GET", "/v1/users/me")
+        return replies.user(self.request("GET", "/v1/users/me"), "users/me")
 
     def retrieve_database(self, database_id: str) -> dict:
         """A database container with its `data_sources` list."""
-        return self.request("GET", f"/v1/databases/{database_id}")
+        reply = self.request("GET", f"/v1/databases/{path_id(database_id, ConfigError)}")
+        return replies.database(reply, "retrieve database")
 
     def retrieve_data_source(self, data_source_id: str) -> dict:
         """A data source with its property schema."""
-        return self.request("GET", f"/v1/data_sources/{data_source_id}")
+        reply = self.request("GET", f"/v1/data_sources/{path_id(data_source_id, ConfigError)}")
+        return replies.data_source(reply, "retrieve data source")
 
     def create_database(self, body: dict) -> dict:
         """Create a database with its initial data source."""
-        return self.request("POST", "/v1/databases", json=body, idempotent=False)
+        reply = self.request("POST", "/v1/databases", json=body, idempotent=False)
+        return replies.database(reply, "create database")
 
     def query_data_source(self, data_source_id: str, body: dict) -> dict:
         """One page of a data source query (POST, but a read: safe to retry)."""
-        return self.request("POST", f"/v1/data_sources/{data_source_id}/query", json=body)
+        path = f"/v1/data_sources/{path_id(data_source_id, ConfigError)}/query"
+        return replies.query_page(self.request("POST", path, json=body), "query")
+
+    def query_all(self, data_source_id: str, body: dict) -> Iterator[dict]:
+        """Every result of a query, page after page (a cursor that does not move stops it)."""
+        return replies.query_all(self.query_data_source, data_source_id, body)
 
     def create_file_upload(self, body: dict, on_retry: RetryCallback | None = None) -> dict:
         """Create a file upload. A retried create can only leave an unused upload that expires."""
-        return self.request("POST", "/v1/file_uploads", json=body, on_retry=on_retry)
+        reply = self.request("POST", "/v1/file_uploads", json=body, on_retry=on_retry)
+        return replies.file_upload(reply, "create file upload")
 
     def send_file_upload(
         self,
@@ -201,29 +245,41 @@ class NotionClient:
             return MultipartBody(data, filename, content_type, fields, on_progress)
 
         # Re-sending a part replaces it, so a send is safe to retry.
-        return self.request(
-            "POST", f"/v1/file_uploads/{upload_id}/send", body=body, on_retry=on_retry
-        )
+        path = f"/v1/file_uploads/{path_id(upload_id)}/send"
+        reply = self.request("POST", path, body=body, on_retry=on_retry)
+        return replies.need(reply, "send file upload")
 
     def complete_file_upload(self, upload_id: str, on_retry: RetryCallback | None = None) -> dict:
         """Complete a multi-part upload."""
-        return self.request("POST", f"/v1/file_uploads/{upload_id}/complete", on_retry=on_retry)
+        path = f"/v1/file_uploads/{path_id(upload_id)}/complete"
+        reply = self.request("POST", path, on_retry=on_retry)
+        return replies.need(reply, "complete file upload")
 
     def retrieve_file_upload(self, upload_id: str) -> dict:
         """A file upload object (status, expiry_time, number_of_parts)."""
-        return self.request("GET", f"/v1/file_uploads/{upload_id}")
+        reply = self.request("GET", f"/v1/file_uploads/{path_id(upload_id)}")
+        return replies.file_upload(reply, "retrieve file upload")
 
     def create_page(self, body: dict) -> dict:
         """Create a page; raises OutcomeUnknown when it may or may not exist afterwards."""
-        return self.request("POST", "/v1/pages", json=body, idempotent=False)
+        reply = self.request("POST", "/v1/pages", json=body, idempotent=False)
+        return replies.page(reply, "create page")
 
     def retrieve_page(self, page_id: str) -> dict:
         """A page with its properties (files carry download URLs)."""
-        return self.request("GET", f"/v1/pages/{page_id}")
+        return replies.page(self.request("GET", f"/v1/pages/{path_id(page_id)}"), "page")
 
     def update_page(self, page_id: str, body: dict) -> dict:
         """Update a page's properties or `in_trash` (same body twice gives the same page)."""
-        return self.request("PATCH", f"/v1/pages/{page_id}", json=body)
+        reply = self.request("PATCH", f"/v1/pages/{path_id(page_id)}", json=body)
+        return replies.page(reply, "update page")
+
+
+def path_id(value: str, error: type[Exception] = InvalidRecord) -> str:
+    """`value` when it is a Notion id fit for a URL path (no `/`, `..`, `?`): else refused."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise error(f"{str(value)[:64]!r} is not a Notion id")
+    return value
 
 
 def _blocked(error: APIError) -> bool:
@@ -231,21 +287,29 @@ def _blocked(error: APIError) -> bool:
     return error.additional_data.get("rate_limit_reason") == "public_api_request_blocked"
 
 
-def api_error(response: requests.Response) -> APIError:
+def api_error(response: requests.Response, deadline: float | None = None) -> APIError:
     """Notion's error object as an APIError; a non-JSON body becomes a generic one."""
     try:
-        payload = response.json()
-    except ValueError:
+        if deadline is None:
+            payload = response.json()
+        else:
+            payload = replies.read_json(response, "error", deadline, limit=1024 * 1024)
+    except (ValueError, MalformedReply, requests.RequestException):
         payload = None
     if not isinstance(payload, dict) or payload.get("object") != "error":
         reason = response.reason or "error"
         return APIError(response.status_code, f"http_{response.status_code}", reason)
+    status = payload.get("status")
+    extra = payload.get("additional_data")
+    request_id = payload.get("request_id")
     error = APIError(
-        int(payload.get("status", response.status_code)),
-        str(payload.get("code", "unknown")),
-        str(payload.get("message", "")),
-        payload.get("request_id"),
-        payload.get("additional_data") or {},
+        status
+        if isinstance(status, int) and not isinstance(status, bool)
+        else response.status_code,
+        str(payload.get("code", "unknown"))[:200],
+        str(payload.get("message", ""))[:2000],
+        request_id if isinstance(request_id, str) else None,
+        extra if isinstance(extra, dict) else {},
     )
     if error.bad_id:
         error.hint = "check the database, index and page ids: a Notion id is 32 hex digits"

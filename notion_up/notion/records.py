@@ -6,12 +6,20 @@ Every upload path (single part, multi-part, stdin) ends here: the record format 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from notion_up.errors import APIError, FileMissing, NotionUpError, OutcomeUnknown, RecordError
+from notion_up.errors import (
+    APIError,
+    FileMissing,
+    InvalidRecord,
+    NotionUpError,
+    OutcomeUnknown,
+    RecordError,
+)
 from notion_up.manifest import MAX_MANIFEST_SIZE, is_manifest_name
 
 # The property names of the service whose databases we share; not ours to rename.
@@ -64,7 +72,9 @@ def hash_content(sha512_hex: str, salt: str | None = None) -> ContentHash:
 
 def verify(sha512_hex: str, salt: str, recorded: str) -> bool:
     """True when content with this digest is the one recorded with this salt."""
-    return secrets.compare_digest(salted_hash(sha512_hex, salt), recorded)
+    # As bytes: compare_digest refuses non-ASCII text, and a record may hold anything.
+    expected = salted_hash(sha512_hex, salt).encode()
+    return secrets.compare_digest(expected, str(recorded).encode("utf-8", "replace"))
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,26 @@ def _text(value: str) -> list[dict]:
 
 
 def plain_text(prop: dict | None) -> str:
-    """The text of a title or rich_text property value as Notion returns it ("" when absent)."""
-    if not prop:
+    """The text of a title or rich_text property value as Notion returns it ("" when absent).
+
+    Anything of another shape (a shared database may hold anything) reads as "".
+    """
+    if not isinstance(prop, dict):
         return ""
-    items = prop.get(prop.get("type", "rich_text")) or []
-    return "".join(i.get("plain_text") or (i.get("text") or {}).get("content", "") for i in items)
+    kind = prop.get("type", "rich_text")
+    items = prop.get(kind) if isinstance(kind, str) else None
+    if not isinstance(items, list):
+        return ""
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        text = item.get("plain_text")
+        if not isinstance(text, str) or not text:
+            inner = item.get("text")
+            text = inner.get("content") if isinstance(inner, dict) else ""
+        out.append(text if isinstance(text, str) else "")
+    return "".join(out)
 
 
 def file_page_properties(record: FileRecord) -> dict:
@@ -155,7 +180,8 @@ def find_page(client: PageWriter, data_source: str, prop: str, value: str) -> st
         {"filter": {"property": prop, "rich_text": {"equals": value}}, "page_size": 1},
     )
     results = found.get("results") or []
-    return results[0]["id"] if results else None
+    page_id = results[0].get("id") if results else None
+    return page_id if isinstance(page_id, str) and page_id else None
 
 
 def write_page_once(
@@ -274,28 +300,87 @@ class RemoteFile:
         }
 
 
+# What a well-formed record holds (a shared database may hold anything else).
+SALTED_HASH = re.compile(r"[0-9a-f]{128}")
+SALT = re.compile(r"[0-9a-fA-F]{8,256}")
+PAGE_ID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+CREATED = re.compile(r"[0-9T:.+\-Z]{0,40}")
+MAX_RECORDED_SIZE = 1 << 50  # far above any Notion limit: a larger filesize is garbage
+
+
+def is_page_id(value: object) -> bool:
+    """True for a Notion id (32 hex digits, with or without dashes): fit for a URL path."""
+    return isinstance(value, str) and PAGE_ID.fullmatch(value.lower()) is not None
+
+
 def remote_file(page: dict) -> RemoteFile:
-    """Read a file-database page; FileMissing when it is not a file record (the one parser)."""
-    props = page.get("properties") or {}
+    """Read a file-database page (the one parser).
+
+    FileMissing when the page is not a file record; InvalidRecord (a FileMissing) when it is
+    one whose values are malformed: an id, hash, salt, size or URL of the wrong shape.
+    """
+    if not isinstance(page, dict):
+        raise InvalidRecord("a query result is not an object")
+    page_id = page.get("id")
+    if not is_page_id(page_id):
+        raise InvalidRecord(f"a record's id {str(page_id)[:64]!r} is not a Notion id")
+    props = page.get("properties")
+    props = props if isinstance(props, dict) else {}
     salted, salt = plain_text(props.get("filehash")), plain_text(props.get("salt"))
     if not salted or not salt or "file_data" not in props:
-        raise FileMissing(f"page {page.get('id')} is not a notion-up file record")
-    files = (props["file_data"].get("files") or []) if props.get("file_data") else []
-    url = upload_name = None
-    if files:
-        first = files[0]
-        upload_name = first.get("name")
-        url = (first.get(first.get("type") or "file") or {}).get("url")
-    size = (props.get("filesize") or {}).get("number")
+        raise FileMissing(f"page {page_id} is not a notion-up file record")
+    if not SALTED_HASH.fullmatch(salted):
+        raise InvalidRecord(f"page {page_id}: its filehash is not 128 hex digits")
+    if not SALT.fullmatch(salt):
+        raise InvalidRecord(f"page {page_id}: its salt is not hex")
+    url, upload_name = _attachment(page_id, props.get("file_data"))
+    created = page.get("created_time", "")
+    if not isinstance(created, str) or not CREATED.fullmatch(created):
+        raise InvalidRecord(f"page {page_id}: its created_time is not a time")
     return RemoteFile(
-        file_id=page["id"],
+        file_id=page_id,
         name=plain_text(props.get("filename")),
-        size=int(size) if size is not None else None,
+        size=_size(page_id, props.get("filesize")),
         salted=salted,
         salt=salt,
-        created=page.get("created_time", ""),
+        created=created,
         url=url,
         upload_name=upload_name,
-        is_visible=bool((props.get("is_visible") or {}).get("checkbox", True)),
-        is_manifest=bool((props.get("is_manifest") or {}).get("checkbox", False)),
+        is_visible=_checkbox(props.get("is_visible"), True),
+        is_manifest=_checkbox(props.get("is_manifest"), False),
     )
+
+
+def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None]:
+    files = prop.get("files") if isinstance(prop, dict) else None
+    if not isinstance(files, list) or not files:
+        return None, None
+    first = files[0]
+    if not isinstance(first, dict):
+        raise InvalidRecord(f"page {page_id}: its file_data is not a file")
+    name = first.get("name")
+    kind = first.get("type") or "file"
+    inner = first.get(kind) if isinstance(kind, str) else None
+    url = inner.get("url") if isinstance(inner, dict) else None
+    if url is not None and (
+        not isinstance(url, str) or not url.lower().startswith(("https://", "http://"))
+    ):
+        # file://, ftp://, javascript: — never fetched (nor retried as a network failure).
+        raise InvalidRecord(f"page {page_id}: its file URL is not an http(s) URL")
+    return url, name if isinstance(name, str) else None
+
+
+def _size(page_id: str, prop: object) -> int | None:
+    value = prop.get("number") if isinstance(prop, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_RECORDED_SIZE:
+        raise InvalidRecord(f"page {page_id}: its filesize is not a size")
+    return value
+
+
+def _checkbox(prop: object, default: bool) -> bool:
+    value = prop.get("checkbox", default) if isinstance(prop, dict) else default
+    return value if isinstance(value, bool) else default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -9,6 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from notion_up.state.private import private_dir, private_umask
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pushes (
@@ -111,12 +114,13 @@ class Journal:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        with private_umask():  # the journal and its -wal/-shm files: 0600 from the start
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
         self._db.row_factory = sqlite3.Row
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             have = {row[1] for row in self._db.execute("PRAGMA table_info(pushes)")}
@@ -124,6 +128,9 @@ class Journal:
                 if name not in have:
                     self._db.execute(f"ALTER TABLE pushes ADD COLUMN {name} {declaration}")
         os.chmod(self.path, 0o600)
+        for extra in ("-wal", "-shm"):  # sqlite gives them the journal's mode; older ones too
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self.path}{extra}", 0o600)
 
     def close(self) -> None:
         """Close the database."""

@@ -8,7 +8,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from notion_up.errors import LockedError
+from notion_up.errors import ConfigError, LockedError
+from notion_up.state.private import open_private, private_dir
 
 LOCK_NAME = "notion-up.lock"
 
@@ -32,9 +33,12 @@ def run_lock(
     (calling `on_wait` once with a message first). The kernel drops the lock when the process
     dies, so a killed run never leaves a stale lock behind.
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     path = state_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = open_private(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

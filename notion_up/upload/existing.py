@@ -13,6 +13,7 @@ from typing import Protocol
 from notion_up.errors import FileMissing
 from notion_up.events import FileSkipped, Listener
 from notion_up.notion.records import RemoteFile, file_sha512, remote_file, verify
+from notion_up.notion.replies import query_all
 from notion_up.state.journal import Journal
 from notion_up.upload.inputs import FileInput
 
@@ -85,15 +86,11 @@ def query_by_size(client: DataSourceReader, data_source: str, size: int) -> list
     """Every file-database row whose `filesize` equals `size` (all pages of the query)."""
     body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}, "page_size": 100}
     rows: list[RemoteFile] = []
-    while True:
-        found = client.query_data_source(data_source, body)
-        for page in found.get("results") or []:
-            # A row that is not a file record cannot be this file.
-            with contextlib.suppress(FileMissing):
-                rows.append(remote_file(page))
-        if not found.get("has_more") or not found.get("next_cursor"):
-            return rows
-        body = {**body, "start_cursor": found["next_cursor"]}
+    for page in query_all(client.query_data_source, data_source, body):
+        # A row that is not a (well-formed) file record cannot be this file.
+        with contextlib.suppress(FileMissing):
+            rows.append(remote_file(page))
+    return rows
 
 
 def drop_existing(
