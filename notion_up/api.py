@@ -12,17 +12,19 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from notion_up.app import restore as _restore
+from notion_up.app import share as _share
 from notion_up.app.batch import BatchFlags, gather
 from notion_up.app.push import PushOptions
 from notion_up.app.push import push as _push
 from notion_up.app.resume import resume as _resume
+from notion_up.app.share import Changed
 from notion_up.config import Settings, resolve
 from notion_up.download.restore import Restored, Verdict
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import RemoteFile
 from notion_up.upload.engine import DEFAULT_MAX_MEMORY, PushResult
 
-__all__ = ["ls", "pull", "push", "resume", "settings", "verify"]
+__all__ = ["ls", "pull", "push", "resume", "rm", "settings", "share", "unshare", "verify"]
 
 
 def settings(
@@ -61,6 +63,7 @@ def push(
     exclude: list[str] | None = None,
     skip_existing: bool = False,
     split: int | None = None,
+    public: bool = False,
     sandbox: bool = False,
     listener: Listener = ignore,
     **config: Any,
@@ -78,7 +81,7 @@ def push(
     chosen = settings(**config)
     spool = str(chosen.state_dir / "spool")
     inputs = gather([str(p) for p in paths], flags, name, None, stdin, spool)
-    options = PushOptions(flags, DEFAULT_MAX_MEMORY, split, sandbox)
+    options = PushOptions(flags, DEFAULT_MAX_MEMORY, split, sandbox, public)
     outcome = _push(chosen, inputs, options, listener=listener)
     if outcome.failures:
         raise outcome.failures[0][1]
@@ -138,3 +141,42 @@ def ls(
     return list(
         _restore.ls(settings(**config), name, include_hidden=include_hidden, sandbox=sandbox)
     )
+
+
+def _changes(run, chosen: Settings, refs: list[str], **kwargs: Any) -> list[Changed]:
+    """Run share or rm over every REF; raises the first failure after trying them all."""
+    done: list[Changed] = []
+    errors: list[BaseException] = []
+
+    def on_changed(_ref: str, changed: Changed | None, error: BaseException | None) -> None:
+        if changed is not None:
+            done.append(changed)
+        elif error is not None:
+            errors.append(error)
+
+    run(chosen, list(refs), on_changed=on_changed, **kwargs)
+    if errors:
+        raise errors[0]
+    return done
+
+
+def share(
+    refs: list[str], *, service_url: str | None = None, sandbox: bool = False, **config: Any
+) -> list[Changed]:
+    """Make files public (each Changed's `link` is set when a service URL is configured)."""
+    chosen = settings(**config)
+    if service_url:
+        chosen.set("service_url", service_url, "argument")
+    return _changes(_share.share, chosen, refs, public=True, sandbox=sandbox)
+
+
+def unshare(refs: list[str], *, sandbox: bool = False, **config: Any) -> list[Changed]:
+    """Make files private again; raises the first failure after trying every REF."""
+    return _changes(_share.share, settings(**config), refs, public=False, sandbox=sandbox)
+
+
+def rm(
+    refs: list[str], *, dry_run: bool = False, sandbox: bool = False, **config: Any
+) -> list[Changed]:
+    """Move files (and a split file's pieces) to the trash; raises the first failure."""
+    return _changes(_share.rm, settings(**config), refs, dry_run=dry_run, sandbox=sandbox)

@@ -24,6 +24,7 @@ ENV = {
     "part_size": "NOTION_UP_PART_SIZE",
     "rate": "NOTION_UP_RATE",
     "state_dir": "NOTION_UP_STATE_DIR",
+    "service_url": "NOTION_UP_SERVICE_URL",
 }
 DEFAULTS: dict[str, Any] = {
     "token": None,
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "part_size": 5 * 1024 * 1024,
     "rate": 3.0,
     "state_dir": None,
+    "service_url": None,
 }
 CONVERT = {"workers": int, "part_size": int, "rate": float}
 SECRET = {"token"}
@@ -84,6 +86,11 @@ class Settings:
     def index(self) -> str | None:
         """The global index database."""
         return self._text("index")
+
+    @property
+    def service_url(self) -> str | None:
+        """The base URL of the weneten/notion-storage service sharing these databases."""
+        return self._text("service_url")
 
     @property
     def api_url(self) -> str:
@@ -263,11 +270,11 @@ def require(settings: Settings, *names: str) -> None:
 # -- writing the config file -----------------------------------------------------------------
 PROFILE_KEYS = (
     "token", "token_file", "database", "index", "api_url", "workers", "part_size", "rate",
-    "state_dir",
+    "state_dir", "service_url",
 )  # fmt: skip
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
-# api_url, workers, part_size (bytes), rate (requests per second), state_dir.
+# api_url, workers, part_size (bytes), rate (requests per second), state_dir, service_url.
 # Keep this file private (chmod 600): it may hold your token.
 """
 

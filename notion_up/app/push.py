@@ -12,6 +12,7 @@ from notion_up.app.context import Context, connect, open_journal, stale_facts
 from notion_up.config import Settings, require
 from notion_up.errors import ExitStatus, Interrupted
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
+from notion_up.notion.records import ensure_folders
 from notion_up.notion.workspace import WorkspaceFacts, facts_key, load_facts
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
@@ -31,6 +32,8 @@ class PushOptions:
     max_memory: int | None = DEFAULT_MAX_MEMORY
     split_size: int | None = None
     sandbox: bool = False
+    # `push --public`: recorded as public, so the service serves it at its /d/<hash> link.
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,11 @@ def _upload(
         outcome.nothing = True
         listener(Notice("nothing to push"))
         return
+    # The service shows only folders that have a row of their own: make the missing ones first.
+    for path in ensure_folders(
+        ctx.client, facts.databases.files_data_source, [job.folder_path for job in jobs]
+    ):
+        listener(Notice(f"made the folder row {path}", verbose=True))
     with uploader_for(options.split_size)(
         ctx.client,
         facts.databases,
@@ -181,6 +189,7 @@ def _upload(
         max_file_size=facts.max_file_size,
         cancel=cancel,
         origin=ctx.origin,
+        public=options.public,
     ) as uploader:
         uploader.push_many(jobs, ended)
 

@@ -40,7 +40,8 @@ def ls(
     """The files of the file database, newest first (a name filter; hidden rows on request)."""
     with connect(settings, sandbox) as ctx:
         restorer = Restorer(ctx.client, databases(ctx, need_index=False))
-        yield from restorer.list_files(name, include_hidden=include_hidden)
+        for remote in restorer.list_files(name, include_hidden=include_hidden):
+            yield restorer.shown(remote)
 
 
 def pull(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli import config, push, restore, resume, sandbox
+from notion_up.cli import config, push, restore, resume, sandbox, share
 from notion_up.version import __version__
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
@@ -27,6 +27,7 @@ app = typer.Typer(
 push.register(app)
 resume.register(app)
 restore.register(app)
+share.register(app)
 config.register(app)
 sandbox.register(app)
 

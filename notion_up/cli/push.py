@@ -89,6 +89,13 @@ def push(
             "(for workspaces that cap one file, e.g. --split 5MiB on Notion's free plan).",
         ),
     ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Record the files as public: the service serves them to anyone at /d/HASH.",
+        ),
+    ] = False,
 ) -> None:
     """Upload files (or standard input) to Notion and record each in the file database and index.
 
@@ -124,6 +131,7 @@ def push(
                 parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
                 parse_size(split) if split else None,
                 sandbox,
+                public,
             )
 
             def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:

@@ -9,6 +9,7 @@ fresh URL when one has expired. Split files (a manifest plus hidden pieces) are 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -41,7 +42,7 @@ from notion_up.events import (
     Retrying,
     ignore,
 )
-from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, parse_manifest
+from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import (
     Databases,
@@ -402,7 +403,9 @@ class Restorer:
                 "recorded hash",
                 hint="the stored copy is damaged; push the file again from a good copy",
             )
-        if remote.size is not None and size != remote.size:
+        # A manifest's row records the whole file's size, not the manifest's (the service's
+        # format); the pieces and the whole are checked against the manifest instead.
+        if remote.size is not None and size != remote.size and not remote.maybe_manifest:
             raise IntegrityError(
                 f"{remote.name} ({remote.file_id}): {size} bytes arrived, {remote.size} recorded"
             )
@@ -485,6 +488,20 @@ class Restorer:
                 f"the manifest says {manifest.total_size}"
             )
         return size
+
+    def shown(self, remote: RemoteFile) -> RemoteFile:
+        """A listed row as users know the file: an older split row (named `<name>.file.json`,
+        with the manifest's own size) under the original name and total size."""
+        if not (remote.maybe_manifest and is_manifest_name(remote.name)):
+            return remote
+        try:
+            manifest = self.manifest_of(remote)
+        except NotionUpError:
+            return remote
+        if manifest is None:
+            return remote
+        name, size = manifest.original_filename, manifest.total_size
+        return dataclasses.replace(remote, name=name, size=size, is_manifest=True)
 
     # -- verify -----------------------------------------------------------------------------
     def check(self, key: str | RemoteFile | Rejected) -> Verdict:

@@ -209,6 +209,10 @@ class NotionClient:
         reply = self.request("GET", f"/v1/data_sources/{path_id(data_source_id, ConfigError)}")
         return replies.data_source(reply, "retrieve data source")
 
+    def update_data_source(self, data_source_id: str, body: dict) -> dict:
+        """Change a data source's properties (the schema); the same body twice is harmless."""
+        return self.request("PATCH", f"/v1/data_sources/{data_source_id}", json=body)
+
     def create_database(self, body: dict) -> dict:
         """Create a database with its initial data source."""
         reply = self.request("POST", "/v1/databases", json=body, idempotent=False)

@@ -8,19 +8,20 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from notion_up.errors import (
     APIError,
+    ConfigError,
     FileMissing,
     InvalidRecord,
     NotionUpError,
     OutcomeUnknown,
     RecordError,
 )
-from notion_up.manifest import MAX_MANIFEST_SIZE, is_manifest_name
+from notion_up.manifest import MANIFEST_SUFFIX, MAX_MANIFEST_SIZE, is_manifest_name
 
 # The property names of the service whose databases we share; not ours to rename.
 FILE_SCHEMA: dict[str, str] = {
@@ -90,6 +91,23 @@ class FileRecord:
     is_visible: bool = True
     # A split file's manifest row; written only when true (older databases lack the property).
     is_manifest: bool = False
+    is_public: bool = False
+    # The global index's `Original Filename` when it differs from the row's (a manifest's).
+    index_name: str | None = None
+
+
+def manifest_row(record: FileRecord, original_name: str, total_size: int) -> FileRecord:
+    """A split file's manifest record as the service writes it.
+
+    Follows weneten/notion-storage `StreamingUploader.process_stream`: the visible row carries
+    the original name and the total size with `is_manifest` true; only the index entry is
+    named `<name>.file.json` (its `/d/<hash>` route knows a manifest by that name).
+    """
+    return FileRecord(
+        original_name, total_size, record.file_upload_id, record.upload_name, record.hash,
+        record.folder_path, record.is_visible, True, record.is_public,
+        index_name=original_name + MANIFEST_SUFFIX,
+    )  # fmt: skip
 
 
 def _text(value: str) -> list[dict]:
@@ -135,7 +153,7 @@ def file_page_properties(record: FileRecord) -> dict:
                 }
             ]
         },
-        "is_public": {"checkbox": False},
+        "is_public": {"checkbox": record.is_public},
         "is_visible": {"checkbox": record.is_visible},
         "is_folder": {"checkbox": False},
         "folder_path": {"rich_text": _text(record.folder_path)},
@@ -148,11 +166,11 @@ def file_page_properties(record: FileRecord) -> dict:
 def index_properties(record: FileRecord, page_id: str, user_database_id: str) -> dict:
     """The global-index entry pointing at the file page."""
     return {
-        "Original Filename": {"title": _text(record.name)},
+        "Original Filename": {"title": _text(record.index_name or record.name)},
         "Salted SHA512 Hash": {"rich_text": _text(record.hash.salted)},
         "File Page ID": {"rich_text": _text(page_id)},
         "User Database ID": {"rich_text": _text(user_database_id)},
-        "Is Public": {"checkbox": False},
+        "Is Public": {"checkbox": record.is_public},
     }
 
 
@@ -274,6 +292,8 @@ class RemoteFile:
     upload_name: str | None
     is_visible: bool = True
     is_manifest: bool = False
+    is_public: bool = False
+    folder_path: str = "/"
 
     @property
     def maybe_manifest(self) -> bool:
@@ -297,6 +317,8 @@ class RemoteFile:
             "upload_name": self.upload_name,
             "is_visible": self.is_visible,
             "is_manifest": self.is_manifest,
+            "is_public": self.is_public,
+            "folder_path": self.folder_path,
         }
 
 
@@ -348,6 +370,8 @@ def remote_file(page: dict) -> RemoteFile:
         upload_name=upload_name,
         is_visible=_checkbox(props.get("is_visible"), True),
         is_manifest=_checkbox(props.get("is_manifest"), False),
+        is_public=_checkbox(props.get("is_public"), False),
+        folder_path=plain_text(props.get("folder_path")) or "/",
     )
 
 
@@ -384,3 +408,166 @@ def _size(page_id: str, prop: object) -> int | None:
 def _checkbox(prop: object, default: bool) -> bool:
     value = prop.get("checkbox", default) if isinstance(prop, dict) else default
     return value if isinstance(value, bool) else default
+
+
+# -- the schema, folders, sharing and the trash (the service's formats) -----------------------
+class RecordClient(PageWriter, Protocol):
+    """The client calls that change records and the file database's schema."""
+
+    def update_page(self, page_id: str, body: dict) -> dict: ...
+
+    def retrieve_data_source(self, data_source_id: str) -> dict: ...
+
+    def update_data_source(self, data_source_id: str, body: dict) -> dict: ...
+
+
+def ensure_manifest_property(client: RecordClient, data_source: str) -> bool:
+    """Add the `is_manifest` checkbox to the file database when it lacks it; True if added.
+
+    The service does the same before its first split upload (weneten/notion-storage
+    `NotionFileUploader.ensure_database_property(db, "is_manifest", "checkbox")`): databases it
+    creates at registration lack the property, and without it the service zips the raw manifest
+    in folder downloads and leaves the pieces behind on delete.
+    """
+    ds = client.retrieve_data_source(data_source)
+    prop = (ds.get("properties") or {}).get("is_manifest") or {}
+    if prop.get("type") == "checkbox":
+        return False
+    if prop:
+        raise ConfigError(
+            f"the file database's is_manifest property is a {prop.get('type')}, not a checkbox",
+            hint="change it to a checkbox in Notion (or remove it) before pushing split files",
+        )
+    try:
+        client.update_data_source(data_source, {"properties": {"is_manifest": {"checkbox": {}}}})
+    except APIError as exc:
+        if exc.status in (401, 403, 404):
+            raise ConfigError(
+                "the file database has no is_manifest property and this integration may not "
+                f"add it ({exc.notion_message or exc.code})",
+                hint="give the integration the 'Update content' capability, or add a checkbox "
+                "property named is_manifest to the file database in Notion",
+            ) from None
+        raise
+    return True
+
+
+def folder_path_of(parent: str, name: str) -> str:
+    """The path a folder row stands for: its `folder_path` joined with its name."""
+    return parent.rstrip("/") + "/" + name if parent != "/" else "/" + name
+
+
+def normal_folder(folder_path: str) -> str:
+    """`/a/b` for `a/b/`, `//a//b` and the like; `/` for the root (as the service does)."""
+    return "/" + "/".join(p for p in folder_path.strip("/").split("/") if p)
+
+
+def folder_properties(name: str, parent: str) -> dict:
+    """A folder row as weneten/notion-storage `NotionFileUploader.create_folder` writes it."""
+    return {
+        "filename": {"title": _text(name)},
+        "filesize": {"number": 0},
+        "filehash": {"rich_text": _text("")},
+        "file_data": {"files": []},
+        "is_public": {"checkbox": False},
+        "salt": {"rich_text": _text("")},
+        "folder_path": {"rich_text": _text(parent)},
+        "is_folder": {"checkbox": True},
+        "is_visible": {"checkbox": True},
+    }
+
+
+def existing_folders(client: PageWriter, data_source: str) -> set[str]:
+    """The paths of the folder rows in the file database (every page of results)."""
+    body: dict = {"filter": {"property": "is_folder", "checkbox": {"equals": True}}}
+    body["page_size"] = 100
+    paths: set[str] = set()
+    while True:
+        found = client.query_data_source(data_source, body)
+        for page in found.get("results") or []:
+            props = page.get("properties") or {}
+            parent = plain_text(props.get("folder_path")) or "/"
+            paths.add(folder_path_of(parent, plain_text(props.get("filename"))))
+        cursor = found.get("next_cursor")
+        if not found.get("has_more") or not cursor:
+            return paths
+        body = {**body, "start_cursor": cursor}
+
+
+def ensure_folders(client: PageWriter, data_source: str, folder_paths: Iterable[str]) -> list[str]:
+    """One folder row per folder (and each parent) not yet in the database; the paths made.
+
+    The service lists only folders that have a row (weneten/notion-storage `app.py`
+    `ensure_folder_structure`); rows are looked up first, so a second push makes none.
+    """
+    wanted = sorted({normal_folder(p) for p in folder_paths} - {"/"})
+    if not wanted:
+        return []
+    have = existing_folders(client, data_source)
+    made: list[str] = []
+    for path in wanted:
+        parent = "/"
+        for name in path.strip("/").split("/"):
+            here = folder_path_of(parent, name)
+            if here not in have:
+                body = {"parent": {"type": "data_source_id", "data_source_id": data_source}}
+                body["properties"] = folder_properties(name, parent)
+                try:
+                    client.create_page(body)
+                except OutcomeUnknown as unknown:
+                    # It may have been made: look again rather than make a second row.
+                    have = existing_folders(client, data_source)
+                    if here not in have:
+                        raise unknown.cause from None
+                have.add(here)
+                made.append(here)
+            parent = here
+    return made
+
+
+def index_entries(client: PageWriter, index_data_source: str, salted: str) -> list[str]:
+    """The ids of the global-index entries for this salted hash (normally one)."""
+    found = client.query_data_source(
+        index_data_source,
+        {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
+    )
+    return [entry["id"] for entry in found.get("results") or []]
+
+
+def set_public(
+    client: RecordClient, databases: Databases, page_id: str, salted: str, public: bool
+) -> list[str]:
+    """Switch `is_public` on the page and `Is Public` on its index entries; the entries' ids.
+
+    As weneten/notion-storage `NotionFileUploader.update_file_public_status` does; its
+    `/d/<hash>` route reads only the index entry's flag.
+    """
+    entries = index_entries(client, databases.index_data_source, salted)
+    if not entries:
+        raise FileMissing(
+            f"file {page_id} has no entry in the global index, so it has no public link",
+            hint="push the file again",
+        )
+    client.update_page(page_id, {"properties": {"is_public": {"checkbox": public}}})
+    for entry in entries:
+        client.update_page(entry, {"properties": {"Is Public": {"checkbox": public}}})
+    return entries
+
+
+def trash_records(
+    client: RecordClient, databases: Databases, page_id: str, salted: str
+) -> list[str]:
+    """Move a file's page and its index entries to the trash; the entries' ids.
+
+    The index entries go first: the page is what finds them again if this is cut short.
+    """
+    entries = index_entries(client, databases.index_data_source, salted)
+    for entry in entries:
+        client.update_page(entry, {"in_trash": True})
+    client.update_page(page_id, {"in_trash": True})
+    return entries
+
+
+def public_link(service_url: str, salted: str) -> str:
+    """The service's download link for a file: `<service URL>/d/<salted hash>`."""
+    return f"{service_url.rstrip('/')}/d/{salted}"

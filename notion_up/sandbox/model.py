@@ -275,7 +275,14 @@ class LocalNotion:
         return self._databases.retrieve_data_source(ds_id)
 
     def update_data_source(self, ds_id: str, body: dict) -> dict:
+        self._check_update_capability()
         return self._databases.update_data_source(ds_id, body)
+
+    def _check_update_capability(self) -> None:
+        if not self.options.update_content:
+            raise ApiError(
+                403, "restricted_resource", "API token does not have access to this resource."
+            )
 
     def query_data_source(self, ds_id: str, body: dict) -> dict:
         return self._queries.query(ds_id, body)
@@ -295,6 +302,7 @@ class LocalNotion:
         return self._pages.retrieve(page_id)
 
     def update_page(self, page_id: str, body: dict) -> dict:
+        self._check_update_capability()
         return self._pages.update(page_id, body)
 
     def delete_block(self, block_id: str) -> dict:

@@ -28,6 +28,9 @@ class ServerOptions:
     # is processed or "after" it is committed, its reply never sent (see LocalNotion.on_crash).
     crash_write: int = 0
     crash_mode: str = "before"
+    # The integration's "Update content" capability: without it Notion answers 403
+    # restricted_resource to changing pages and data sources (schema included).
+    update_content: bool = True
 
 
 def options_json(options: ServerOptions) -> dict:

@@ -43,6 +43,7 @@ from notion_up.notion.records import (
     RecordError,
     find_page,
     hash_content,
+    manifest_row,
     new_salt,
     write_records,
 )
@@ -135,6 +136,8 @@ class _FileRun:
     is_manifest: bool
     key: int
     source: Source | None = None
+    # A manifest's row shows the whole file: its original name and total size.
+    whole: tuple[str, int] | None = None
     push_id: int | None = None
     upload_id: str = ""
     salt: str = ""
@@ -160,8 +163,11 @@ class Uploader:
         max_file_size: int | None = None,
         cancel: threading.Event | None = None,
         origin: str | None = None,
+        public: bool = False,
     ) -> None:
         self.client = client
+        # `push --public`: the records say so, and the service serves its /d/<hash> link.
+        self.public = public
         # Which workspace the journal files this run under ("sandbox" for the local one).
         self.origin = origin or client.base_url
         self.databases = databases
@@ -269,10 +275,12 @@ class Uploader:
         *,
         is_visible: bool = True,
         is_manifest: bool = False,
+        whole: tuple[str, int] | None = None,
     ) -> PushResult:
         """Upload `source`, then record it; raises a NotionUpError saying what was left behind.
 
-        `is_visible` false and `is_manifest` true are for the pieces and manifest of a split file.
+        `is_visible` false and `is_manifest` true are for the pieces and manifest of a split file;
+        `whole` (original name, total size) is what a manifest's row shows.
         """
         if self.cancel.is_set():
             # A file that had not begun when Ctrl-C came stays untouched: nothing to resume.
@@ -287,7 +295,9 @@ class Uploader:
                 )
             )
             return self.resume(entry, source)
-        return self._push_new(source, folder_path, is_visible=is_visible, is_manifest=is_manifest)
+        return self._push_new(
+            source, folder_path, is_visible=is_visible, is_manifest=is_manifest, whole=whole
+        )
 
     def _push_new(
         self,
@@ -297,13 +307,14 @@ class Uploader:
         is_visible: bool,
         is_manifest: bool,
         parent: int | None = None,
+        whole: tuple[str, int] | None = None,
     ) -> PushResult:
         plan, upload = self.plan(source.size, source.name)
         if plan.multi:
             self._warm_up()
         run = _FileRun(
             source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
-            key=next(self._keys), source=source, salt=new_salt(), parent=parent,
+            key=next(self._keys), source=source, salt=new_salt(), parent=parent, whole=whole,
         )  # fmt: skip
         self.emit(FileStarted(run.name, run.size, plan.count, run.key))
         try:
@@ -449,7 +460,10 @@ class Uploader:
         record = FileRecord(
             run.name, run.size, run.upload_id, run.upload.upload_name, content, run.folder_path,
             is_visible=run.is_visible, is_manifest=run.is_manifest,
+            is_public=self.public and run.is_visible,
         )  # fmt: skip
+        if run.is_manifest and run.whole is not None:
+            record = manifest_row(record, *run.whole)
         try:
             page_id, index_id = write_records(
                 self.client, self.databases, record, page_id, look_first=look_first,

@@ -3,8 +3,11 @@
 For workspaces that cap the size of one file (Notion's free plan: 5 MiB). The manifest format
 is the one of the service whose databases we share: `<name>.file.json` holding
 {"original_filename", "total_size", "parts": [{"part_number", "filename", "file_id",
-"file_hash", "size"}]}, recorded as the visible row (`is_manifest` true); the pieces are rows of
-their own with `is_visible` false.
+"file_hash", "size"}]}. The visible row carries the original name and the total size with
+`is_manifest` true, and only the index entry is named `<name>.file.json` (as the service's
+`StreamingUploader.process_stream` writes it); the pieces are rows of their own with
+`is_visible` false, at the root as the service keeps them. A file database without
+`is_manifest` gets the checkbox first.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from notion_up.errors import Interrupted, LimitError, NotionUpError, UsageError
+from notion_up.errors import ConfigError, Interrupted, LimitError, NotionUpError, UsageError
 from notion_up.events import Notice
 from notion_up.manifest import MANIFEST_SUFFIX, Manifest, ManifestPart, piece_names
 from notion_up.notion.filetypes import UploadName
-from notion_up.notion.records import ContentHash, file_sha512
+from notion_up.notion.records import ContentHash, ensure_manifest_property, file_sha512
 from notion_up.state.journal import PushEntry
 from notion_up.upload.engine import PushResult, Uploader
 from notion_up.upload.parts import PartPlan
@@ -72,7 +75,8 @@ class SplitUploader(Uploader):
             raise UsageError("--split must be more than 0 bytes")
         self.split_size = split_size
         self._flag_lock = threading.Lock()
-        self._has_flag: bool | None = None
+        self._flag_error: ConfigError | None = None
+        self._has_flag = False
 
     def push(
         self,
@@ -133,6 +137,8 @@ class SplitUploader(Uploader):
         lengths = piece_lengths(source.size, self.split_size)
         names = piece_names(source.name, len(lengths))
         pieces: list[PushResult] = []
+        # Before any piece goes up: a database that cannot take the flag leaves nothing behind.
+        self._ensure_flag()
         whole_id = self._start_whole(source, folder_path, len(lengths))
         # The whole content's digest, so a later --skip-existing recognises the whole file.
         whole = HashingStream(source.stream)
@@ -143,9 +149,8 @@ class SplitUploader(Uploader):
                     raise Interrupted("interrupted")
                 piece = slice_source(source, length, name, stream=whole, offset=offset)
                 pieces.append(
-                    self._push_new(
-                        piece, folder_path, is_visible=False, is_manifest=False, parent=whole_id
-                    )
+                    # At the root, as the service stores pieces (they must not move with folders).
+                    self._push_new(piece, "/", is_visible=False, is_manifest=False, parent=whole_id)
                 )
                 offset += length
             source.check_end()
@@ -163,6 +168,7 @@ class SplitUploader(Uploader):
         """Finish a split push: pieces already recorded are kept, the rest finished or pushed,
         then the manifest the same way. Each piece is read from its place in the file."""
         assert self.journal is not None and source.path is not None
+        self._ensure_flag()
         done = {c.name: c for c in self.journal.children(entry.id) if c.state == "done"}
         open_rows = {
             c.name: c
@@ -187,7 +193,7 @@ class SplitUploader(Uploader):
                         pieces.append(
                             self._push_new(
                                 piece,
-                                entry.folder_path,
+                                "/",
                                 is_visible=False,
                                 is_manifest=False,
                                 parent=entry.id,
@@ -226,8 +232,8 @@ class SplitUploader(Uploader):
         if row is not None:
             return super().resume(row, stored)
         return self._push_new(
-            stored, folder_path, is_visible=True, is_manifest=self._manifest_flag(),
-            parent=whole_id,
+            stored, folder_path, is_visible=True, is_manifest=True, parent=whole_id,
+            whole=(source.name, source.size),
         )  # fmt: skip
 
     def _finish_whole(
@@ -254,15 +260,21 @@ class SplitUploader(Uploader):
             pieces=pieces,
         )
 
-    def _manifest_flag(self) -> bool:
-        """Whether the file database has `is_manifest` (databases of the original service may
-        not; readers then know a manifest by its `.file.json` name)."""
+    def _ensure_flag(self) -> None:
+        """Give the file database its `is_manifest` checkbox, once a run (ConfigError if not)."""
         with self._flag_lock:
-            if self._has_flag is None:
-                ds = self.client.retrieve_data_source(self.databases.files_data_source)
-                prop = (ds.get("properties") or {}).get("is_manifest") or {}
-                self._has_flag = prop.get("type") == "checkbox"
-            return self._has_flag
+            if self._flag_error is not None:
+                raise self._flag_error
+            if self._has_flag:
+                return
+            try:
+                added = ensure_manifest_property(self.client, self.databases.files_data_source)
+            except ConfigError as exc:
+                self._flag_error = exc
+                raise
+            if added:
+                self.emit(Notice("added the is_manifest checkbox to the file database"))
+            self._has_flag = True
 
 
 def result_of(entry: PushEntry) -> PushResult:

@@ -1,0 +1,149 @@
+"""`notion-up share | unshare | rm`: public links of the service, and moving files to the trash."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from notion_up.app import share as app
+from notion_up.app.push import exit_status
+from notion_up.app.share import Changed
+from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Rate, Sandbox
+from notion_up.cli.output import Output, errors_to_exit, fail, load_settings
+from notion_up.sanitize import printable
+
+JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")]
+Refs = Annotated[
+    list[str],
+    typer.Argument(help="FILE_IDs, HASHes or exact names (`notion-up ls`).", show_default=False),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Say what would be moved to the trash; change nothing.")
+]
+ServiceUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--service-url",
+        help="Base URL of the notion-storage service, for the public link. "
+        "Env NOTION_UP_SERVICE_URL (config key service_url).",
+    ),
+]
+
+
+def _flags(database, index, api_url, rate, service_url=None) -> dict[str, Any]:
+    return {
+        "database": database,
+        "index": index,
+        "api_url": api_url,
+        "rate": rate,
+        "service_url": service_url,
+    }
+
+
+def _reporter(out: Output, errors: list[BaseException], debug: bool):
+    def on_changed(ref: str, changed: Changed | None, error: BaseException | None) -> None:
+        if changed is None:
+            assert error is not None
+            errors.append(error)
+            if out.as_json:
+                out.line(json.dumps({"ref": ref, "error": str(error)}))
+            fail(error, debug)  # prints the one-line error on stderr
+            return
+        if out.as_json:
+            out.line(json.dumps(changed.to_json()))
+            return
+        shown = printable(changed.name)
+        if changed.link:
+            out.line(f"{changed.file_id}  {changed.link}  {shown}")
+        elif changed.pages:
+            count = len(changed.pages) + len(changed.index_entries)
+            out.line(f"{changed.file_id}  {changed.action} ({count} records)  {shown}")
+        else:
+            out.line(f"{changed.file_id}  {changed.action}  {shown}")
+
+    return on_changed
+
+
+def _share(refs, public, as_json, database, index, api_url, rate, service_url, sandbox, profile,
+           debug) -> None:  # fmt: skip
+    with errors_to_exit(debug):
+        settings = load_settings(_flags(database, index, api_url, rate, service_url), profile)
+        errors: list[BaseException] = []
+        out = Output(as_json)
+        app.share(settings, refs, public, sandbox=sandbox,
+                  on_changed=_reporter(out, errors, debug))  # fmt: skip
+        raise typer.Exit(int(exit_status(errors, len(refs) - len(errors))))
+
+
+def share(
+    refs: Refs,
+    as_json: JsonOut = False,
+    service_url: ServiceUrl = None,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    sandbox: Sandbox = False,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Make files public: anyone with the link may download them from the service.
+
+    Sets is_public on the file's page and its index entry; prints FILE_ID LINK NAME when a
+    service URL is configured (the link is <service URL>/d/HASH), else FILE_ID shared NAME.
+    """
+    _share(refs, True, as_json, database, index, api_url, rate, service_url, sandbox, profile,
+           debug)  # fmt: skip
+
+
+def unshare(
+    refs: Refs,
+    as_json: JsonOut = False,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    sandbox: Sandbox = False,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Make files private again: their public links stop working."""
+    _share(refs, False, as_json, database, index, api_url, rate, None, sandbox, profile, debug)
+
+
+def rm(
+    refs: Refs,
+    dry_run: DryRun = False,
+    as_json: JsonOut = False,
+    database: Database = None,
+    index: Index = None,
+    api_url: ApiUrl = None,
+    rate: Rate = None,
+    sandbox: Sandbox = False,
+    profile: Profile = None,
+    debug: Debug = False,
+) -> None:
+    """Move files to Notion's trash: the page and its index entry (a split file's manifest,
+    every piece and all their index entries). A name matching several files is refused.
+
+    Restore them from Notion's trash within its retention period if this was a mistake.
+    """
+    with errors_to_exit(debug):
+        settings = load_settings(_flags(database, index, api_url, rate), profile)
+        errors: list[BaseException] = []
+        out = Output(as_json)
+        app.rm(settings, refs, dry_run=dry_run, sandbox=sandbox,
+               on_changed=_reporter(out, errors, debug))  # fmt: skip
+        if dry_run and not as_json:
+            print("notion-up: dry run: nothing was moved to the trash", file=sys.stderr)
+        raise typer.Exit(int(exit_status(errors, len(refs) - len(errors))))
+
+
+def register(app_: typer.Typer) -> None:
+    """Add `share`, `unshare` and `rm` to the main app."""
+    app_.command("share")(share)
+    app_.command("unshare")(unshare)
+    app_.command("rm")(rm)
