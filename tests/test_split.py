@@ -11,7 +11,7 @@ import pytest
 
 from notion_up.download.restore import Restorer
 from notion_up.download.sinks import FileSink, StreamSink, target_path
-from notion_up.errors import IntegrityError, LimitError, ManifestError, StreamSizeError
+from notion_up.errors import ConfigError, IntegrityError, LimitError, ManifestError, StreamSizeError
 from notion_up.manifest import Manifest, ManifestPart, parse_manifest, piece_names
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import FILE_SCHEMA, Databases
@@ -88,8 +88,12 @@ def test_content_over_the_cap_is_stored_as_hidden_pieces_and_a_visible_manifest(
     assert props["is_visible"]["checkbox"] is True
     for piece in result.pieces:
         assert page(free, piece.file_id)["is_visible"]["checkbox"] is False
-    visible = [f.name for f in free.restorer().list_files()]
-    assert visible == ["disk.img.file.json"]
+    # As the service writes it (StreamingUploader.process_stream): the visible row carries the
+    # original name and total size; only the index entry is named <name>.file.json.
+    assert props["filename"]["title"][0]["plain_text"] == "disk.img"
+    assert props["filesize"]["number"] == 2 * FREE_LIMIT + 3
+    visible = [(f.name, f.size) for f in free.restorer().list_files()]
+    assert visible == [("disk.img", 2 * FREE_LIMIT + 3)]
 
 
 def test_the_manifest_has_the_shared_services_format(free):
@@ -169,27 +173,40 @@ def test_without_split_the_size_limit_error_suggests_it(free):
             up.plan(FREE_LIMIT + 1, "big.iso")
 
 
-def test_a_database_without_is_manifest_still_gets_split_files_back(free, tmp_path):
-    """Databases made by the original service lack the flag: the .file.json name tells."""
+def _database_without_is_manifest(free):
+    """A file database as the service creates it at registration (create_user_database): no
+    is_manifest until its first split upload."""
     root = free.server.ensure_workspace().root_page_id
     files_id, index_id = create_databases(free.client, root)
     old_schema = free.client.retrieve_database(files_id)["data_sources"][0]["id"]
-    free.client.request(
-        "PATCH",
-        f"/v1/data_sources/{old_schema}",
-        json={"properties": {"is_manifest": None}},
-    )
-    databases = load_facts(free.client, files_id, index_id).databases
+    free.client.update_data_source(old_schema, {"properties": {"is_manifest": None}})
     assert "is_manifest" not in free.client.retrieve_data_source(old_schema)["properties"]
+    return old_schema, load_facts(free.client, files_id, index_id).databases
+
+
+def test_a_database_without_is_manifest_gets_the_checkbox_before_the_first_manifest(free):
+    old_schema, databases = _database_without_is_manifest(free)
     data = content(FREE_LIMIT + 7, seed=8)
     result = free.push(data, "old.bin", databases=databases)
+    prop = free.client.retrieve_data_source(old_schema)["properties"]["is_manifest"]
+    assert prop["type"] == "checkbox"
     restorer = free.restorer(databases)
     remote = restorer.find(result.hash.salted)
-    assert remote.is_manifest is False and remote.maybe_manifest
+    assert remote.is_manifest is True and remote.name == "old.bin"
     out = io.BytesIO()
     assert restorer.restore(remote, lambda _n: StreamSink(out)).name == "old.bin"
     assert out.getvalue() == data
-    assert set(FILE_SCHEMA) <= set(free.client.retrieve_data_source(old_schema)["properties"])
+
+
+def test_an_integration_that_may_not_change_the_schema_fails_once_with_exit_3(free):
+    _, databases = _database_without_is_manifest(free)
+    free.server.options.update_content = False
+    with pytest.raises(ConfigError, match="may not add it") as caught:
+        free.push(content(FREE_LIMIT + 7, seed=8), "old.bin", databases=databases)
+    assert caught.value.exit_status == 3
+    # Nothing was uploaded before the refusal: no piece is left behind.
+    rows = free.client.query_data_source(databases.files_data_source, {})["results"]
+    assert rows == []
 
 
 # -- pure pieces -----------------------------------------------------------------------------
