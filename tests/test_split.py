@@ -14,7 +14,7 @@ from notion_up.download.sinks import FileSink, StreamSink, target_path
 from notion_up.errors import ConfigError, IntegrityError, LimitError, ManifestError, StreamSizeError
 from notion_up.manifest import Manifest, ManifestPart, parse_manifest, piece_names
 from notion_up.notion.client import NotionClient
-from notion_up.notion.records import FILE_SCHEMA, Databases
+from notion_up.notion.records import Databases
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import create_databases, load_facts
 from notion_up.upload.source import BufferStream, Source, open_stream, slice_source

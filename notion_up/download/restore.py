@@ -415,19 +415,22 @@ class Restorer:
         """The manifest when `remote` is a split file's, else None."""
         if not remote.maybe_manifest:
             return None
-        if remote.size is None or remote.size > MAX_MANIFEST_SIZE:
-            raise IntegrityError(
-                f"{remote.name} ({remote.file_id}): a manifest must record a size of at most "
-                f"{MAX_MANIFEST_SIZE} bytes"
-            )
+        # The row records the whole file's size (the service's format) or, in rows older
+        # notion-up wrote, the manifest's own: the body is bounded by the manifest cap instead.
         buffer = bytearray()
-        self.fetch_checked(remote, buffer.extend)
+        self.fetch_checked(dataclasses.replace(remote, size=MAX_MANIFEST_SIZE), buffer.extend)
         try:
-            return parse_manifest(bytes(buffer))
+            manifest = parse_manifest(bytes(buffer))
         except ManifestError as exc:
             if remote.is_manifest:
                 raise IntegrityError(f"{remote.name} ({remote.file_id}): {exc}") from None
             return None  # an ordinary file that happens to be named *.file.json
+        if remote.size not in (None, len(buffer), manifest.total_size):
+            raise IntegrityError(
+                f"{remote.name} ({remote.file_id}): the row records {remote.size} bytes, its "
+                f"manifest {manifest.total_size}"
+            )
+        return manifest
 
     def restore(self, remote: RemoteFile, open_sink: Callable[[str], Sink]) -> Restored:
         """Get a file back through a sink opened under its real name; commit only if intact.
