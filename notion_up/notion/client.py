@@ -211,7 +211,10 @@ class NotionClient:
 
     def update_data_source(self, data_source_id: str, body: dict) -> dict:
         """Change a data source's properties (the schema); the same body twice is harmless."""
-        return self.request("PATCH", f"/v1/data_sources/{data_source_id}", json=body)
+        reply = self.request(
+            "PATCH", f"/v1/data_sources/{path_id(data_source_id, ConfigError)}", json=body
+        )
+        return replies.data_source(reply, "update data source")
 
     def create_database(self, body: dict) -> dict:
         """Create a database with its initial data source."""
