@@ -493,7 +493,12 @@ class Uploader:
         return on_retry
 
     # -- resume -----------------------------------------------------------------------------
-    def resume(self, entry: PushEntry, source: Source | None = None) -> PushResult:
+    def resume(
+        self,
+        entry: PushEntry,
+        source: Source | None = None,
+        whole: tuple[str, int] | None = None,
+    ) -> PushResult:
         """Finish a journalled push: resend missing parts, complete, write missing records.
 
         Records are looked up before they are written (the push may have died after Notion
@@ -505,7 +510,7 @@ class Uploader:
         run = _FileRun(
             entry.name, entry.size, plan, upload, entry.folder_path, bool(entry.is_visible),
             bool(entry.is_manifest), key=next(self._keys), push_id=entry.id,
-            upload_id=entry.upload_id or "", salt=entry.salt or "", source=source,
+            upload_id=entry.upload_id or "", salt=entry.salt or "", source=source, whole=whole,
         )  # fmt: skip
         self.emit(FileStarted(entry.name, entry.size, plan.count, run.key))
         try:

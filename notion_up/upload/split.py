@@ -230,7 +230,7 @@ class SplitUploader(Uploader):
         data = bytearray(manifest.to_bytes())
         stored = Source(source.name + MANIFEST_SUFFIX, len(data), BufferStream(data))
         if row is not None:
-            return super().resume(row, stored)
+            return super().resume(row, stored, whole=(source.name, source.size))
         return self._push_new(
             stored, folder_path, is_visible=True, is_manifest=True, parent=whole_id,
             whole=(source.name, source.size),
