@@ -144,7 +144,8 @@ def test_push_split_then_pull_and_verify_from_stdin_and_file(capped, tmp_path):
         assert pulled.exit_code == 0, pulled.stderr
         assert (out / name).read_bytes() == data
     listed = run(capped, "ls").stdout.splitlines()
-    assert [x.split()[-1] for x in listed] == ["piped.bin.file.json", "big.bin.file.json"]
+    # Listed as the service lists them: the original name (only the index entry is .file.json).
+    assert [x.split()[-1] for x in listed] == ["piped.bin", "big.bin"]
     assert len(run(capped, "ls", "--all").stdout.splitlines()) == 8
     verified = run(capped, "verify", "--all")
     assert verified.exit_code == 0, verified.stderr
