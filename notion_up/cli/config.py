@@ -19,7 +19,6 @@ from notion_up.config import (
     resolve,
     set_profile_value,
 )
-from notion_up.upload.parts import parse_size
 
 config_app = typer.Typer(
     help="Show the effective settings, or write the config file "
@@ -83,8 +82,7 @@ def set_value(
                     file=sys.stderr,
                 )
             value = check_token(value, "config set")
-        stored: object = parse_size(value) if key == "part_size" else value
-        set_profile_value(path, profile, key, stored)
+        set_profile_value(path, profile, key, value)
         shown = "(redacted)" if key == "token" else value
         print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr)
 

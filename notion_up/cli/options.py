@@ -34,7 +34,7 @@ Rate = Annotated[
     typer.Option("--rate", help="Requests per second for the whole run (0 = no limit). Default 3."),
 ]
 Workers = Annotated[
-    int | None, typer.Option("--workers", "-w", help="Parts sent at once. Default 4.", min=1)
+    int | None, typer.Option("--workers", "-w", help="Parts sent at once. Default 4.")
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show nothing but errors.")]

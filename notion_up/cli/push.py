@@ -24,8 +24,8 @@ from notion_up.cli.render import (
     human_bytes,
     with_log,
 )
+from notion_up.units import parse_size
 from notion_up.upload.engine import DEFAULT_MAX_MEMORY, Job, PushResult
-from notion_up.upload.parts import check_part_size, parse_size
 
 
 def push(
@@ -100,12 +100,11 @@ def push(
             "index": index,
             "api_url": api_url,
             "workers": workers,
-            "part_size": parse_size(part_size) if part_size else None,
+            "part_size": part_size,
             "rate": rate,
             "state_dir": str(state) if state else None,
         }
         settings = load_settings(flags, profile)
-        check_part_size(settings.part_size)
         batch = BatchFlags(
             recursive, include or [], exclude or [], files_from, null, follow_symlinks,
             skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,
