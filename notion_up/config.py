@@ -54,7 +54,7 @@ FLAGS = {
 }
 # Which workspace and where: a bad one is a configuration error (exit 3) wherever it came from.
 # A number out of range is a usage error (exit 2) as a flag, configuration (3) otherwise.
-WHERE_SETTINGS = {"token", "token_file", "database", "index", "api_url", "state_dir"}
+WHERE_SETTINGS = {"token", "token_file", "database", "index", "api_url", "state_dir", "parent"}
 
 
 class BadValue(Exception):
@@ -118,7 +118,12 @@ ID_HINT = (
     "a Notion id is the 32 hex digits that end the database's or page's link, as in "
     "https://www.notion.so/…/Files-0123456789abcdef0123456789abcdef; the whole link works too"
 )
-LABELS = {"api_url": "API URL", "part_size": "part size", "state_dir": "state folder"}
+LABELS = {
+    "api_url": "API URL",
+    "part_size": "part size",
+    "state_dir": "state folder",
+    "parent": "parent page",
+}
 
 
 def notion_id(value: Any) -> str:
@@ -160,6 +165,7 @@ def _path(value: Any) -> str:
 
 
 VALIDATE: dict[str, Callable[[Any], Any]] = {
+    "parent": notion_id,
     "database": notion_id,
     "index": notion_id,
     "api_url": api_url,

@@ -23,17 +23,18 @@ from notion_up.config import (
 config_app = typer.Typer(
     help="Show the effective settings, or write the config file "
     "($XDG_CONFIG_HOME/notion-up/config.toml, kept 0600).",
+    short_help="Show or write the settings (config file).",
     no_args_is_help=True,
 )
 
 
-@config_app.command("show")
+@config_app.command("show", short_help="Print each setting and where it came from.")
 def show(
     profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Print each effective setting, its value (token redacted) and where it came from."""
-    with errors_to_exit(False):
+    with errors_to_exit(False, listing=True):
         settings = resolve({}, profile=profile)
         for warning in settings.warnings:
             print(f"notion-up: warning: {warning}", file=sys.stderr)
@@ -55,18 +56,27 @@ def show(
             print(f"{name:<{width}}  {value or '-'}  ({source})")
 
 
-@config_app.command("set")
+@config_app.command("set", short_help="Set one key of a profile.")
 def set_value(
-    key: Annotated[str, typer.Argument(help="One of: " + ", ".join(PROFILE_KEYS) + ".")],
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="One of: " + ", ".join(PROFILE_KEYS) + ".")
+    ],
     value: Annotated[
         str,
         typer.Argument(
+            metavar="VALUE",
             help="The value (part_size takes units: 10MiB); for the token, `-` reads it from "
-            "standard input or a prompt, out of sight of other users."
+            "standard input or a prompt, out of sight of other users.",
         ),
     ],
     profile: Annotated[
-        str, typer.Option("--profile", help="Profile to change (created if missing).")
+        str,
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            show_default=False,
+            help="Profile to change (created if missing). Default: default.",
+        ),
     ] = "default",
 ) -> None:
     """Set one key of a profile in the config file (created 0600 when missing)."""
@@ -94,7 +104,7 @@ def _read_token() -> str:
     return sys.stdin.readline()
 
 
-@config_app.command("init")
+@config_app.command("init", short_help="Create an empty config file (0600).")
 def init() -> None:
     """Create an empty config file (0600) with a `default` profile; never overwrites one."""
     with errors_to_exit(False):

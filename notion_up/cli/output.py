@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from notion_up.cli.interrupt import Terminated
 from notion_up.cli.logfile import LogFile
 from notion_up.config import Settings, resolve
 from notion_up.errors import ExitStatus, NotionUpError
@@ -77,17 +78,27 @@ def fail(exc: BaseException, debug: bool) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def errors_to_exit(debug: bool) -> Iterator[None]:
-    """Turn core errors into one line on stderr and the right exit code."""
+def errors_to_exit(debug: bool, listing: bool = False) -> Iterator[None]:
+    """Turn core errors into one line on stderr and the right exit code.
+
+    `listing` commands (ls, pending, config show) stop quietly with 0 when the reader of
+    stdout has gone (`notion-up ls | head -1`), as Unix tools do; for the others lost results
+    are an error.
+    """
     try:
         yield
     except typer.Exit:
         raise
+    except Terminated:
+        print("notion-up: terminated (SIGTERM)", file=sys.stderr)
+        raise typer.Exit(int(ExitStatus.TERMINATED)) from None
     except KeyboardInterrupt:
         print("notion-up: interrupted", file=sys.stderr)
         raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
     except BrokenPipeError:
         _quiet_stdout()
+        if listing:
+            raise typer.Exit(int(ExitStatus.OK)) from None
         print(
             "notion-up: error: stdout was closed before all results were written", file=sys.stderr
         )
