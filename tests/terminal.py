@@ -84,6 +84,9 @@ def run_in_terminal(
                     break
                 run.raw += chunk
                 stream.feed(chunk)
+                # A frame may come in several reads: look only once the output pauses.
+                if select.select([master], [], [], 0.02)[0]:
+                    continue
                 frame = rows_of(screen)
                 if not run.frames or run.frames[-1] != frame:
                     run.frames.append(frame)
