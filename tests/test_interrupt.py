@@ -78,3 +78,30 @@ def test_second_ctrl_c_quits_at_once(sandbox, tmp_path):
     proc.communicate(timeout=15)
     assert proc.returncode == 130
     sandbox.server.options.bandwidth = None
+
+
+def test_sigterm_finishes_in_flight_parts_says_so_and_exits_143(sandbox, tmp_path):
+    proc, env, _sha = start_slow_push(sandbox, tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    text = err.decode()
+    assert proc.returncode == 143, text
+    assert "terminated (SIGTERM)" in text and "notion-up resume" in text
+    assert "Traceback" not in text
+    sandbox.server.options.bandwidth = None
+    assert run_cli(["resume", "--rate", "0"], env).returncode == 0
+
+
+def test_sigterm_outside_a_push_exits_143_with_a_line(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notion_up", "sandbox", "serve", "--port", "0"]
+        + ["--state-dir", str(tmp_path / "srv")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("export NOTION_API_URL=")
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 143
+    assert "notion-up: terminated (SIGTERM)" in err

@@ -47,8 +47,8 @@ def _explain(exc: APIError, what: str, some_id: str) -> ConfigError | APIError:
         shared = "page" if "page" in what else "database"
         return ConfigError(
             f"the {what} {some_id} was not found: {exc.notion_message}",
-            hint=f"check the id, and share the {shared} with your integration (in Notion: the "
-            f"{shared}'s ••• menu → Connections)",
+            hint=f"check the id, and share the {shared} with your integration: in Notion, the "
+            f"{shared}'s ••• menu → Connections",
         )
     if exc.status in (401, 403):
         return ConfigError(
