@@ -8,10 +8,10 @@ import json
 import threading
 
 import pytest
-from typer.testing import CliRunner
 
 from notion_up.cli.main import app
 from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA
+from tests.conftest import cli_runner
 
 API = "https://api.notion.com"
 TOKEN = "ntn_CLI_SECRET_TOKEN_9f8e7d6c5b4a"
@@ -117,7 +117,7 @@ def text_of(prop: dict) -> str:
 
 
 def invoke(args, input=None):
-    return CliRunner().invoke(app, args, input=input)
+    return cli_runner().invoke(app, args, input=input)
 
 
 def assert_no_token(result) -> None:

@@ -8,10 +8,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from notion_up.cli.main import app
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, cli_runner
 from tests.test_restore import content
 
 MiB = 1024 * 1024
@@ -24,7 +23,7 @@ def run(sandbox: Sandbox, *args: str, stdin: bytes | None = None):
         "NOTION_UP_DATABASE": sandbox.files_database_id,
         "NOTION_UP_INDEX": sandbox.index_database_id,
     }
-    return CliRunner().invoke(app, [*args, "--rate", "0"], input=stdin, env=env)
+    return cli_runner().invoke(app, [*args, "--rate", "0"], input=stdin, env=env)
 
 
 def push(sandbox: Sandbox, *args: str, stdin: bytes | None = None) -> dict:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli.options import Profile
+from notion_up.cli.options import PanelCommand, Profile
 from notion_up.cli.output import errors_to_exit
 from notion_up.config import (
     PROFILE_KEYS,
@@ -28,7 +28,7 @@ config_app = typer.Typer(
 )
 
 
-@config_app.command("show", short_help="Print each setting and where it came from.")
+@config_app.command("show", cls=PanelCommand, short_help="Print each setting and where it came from.")
 def show(
     profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
@@ -56,7 +56,7 @@ def show(
             print(f"{name:<{width}}  {value or '-'}  ({source})")
 
 
-@config_app.command("set", short_help="Set one key of a profile.")
+@config_app.command("set", cls=PanelCommand, short_help="Set one key of a profile.")
 def set_value(
     key: Annotated[
         str, typer.Argument(metavar="KEY", help="One of: " + ", ".join(PROFILE_KEYS) + ".")
@@ -104,7 +104,7 @@ def _read_token() -> str:
     return sys.stdin.readline()
 
 
-@config_app.command("init", short_help="Create an empty config file (0600).")
+@config_app.command("init", cls=PanelCommand, short_help="Create an empty config file (0600).")
 def init() -> None:
     """Create an empty config file (0600) with a `default` profile; never overwrites one."""
     with errors_to_exit(False):
