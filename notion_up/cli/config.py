@@ -28,7 +28,7 @@ config_app = typer.Typer(
 )
 
 
-@config_app.command("show", cls=PanelCommand, short_help="Print each setting and where it came from.")
+@config_app.command("show", cls=PanelCommand, short_help="Print each setting and its source.")
 def show(
     profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
