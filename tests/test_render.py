@@ -212,3 +212,16 @@ def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay
     text = err.getvalue()
     assert "retrying clip.mp4 part 3 (attempt 2) in 0.5s: Notion 503" in text
     assert "render.py" not in text and not re.search(r"\d\d:\d\d:\d\d", text)
+
+
+def test_a_finished_part_leaves_its_files_rows_at_once():
+    from notion_up.cli.screen import frame
+    from notion_up.events import BytesSent, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
+    meter.on(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
+    meter.on(BytesSent("clip.mp4", 1, 5 * MiB, key=1))
+    assert "awaiting reply" in frame(meter, 80, 24, False, clock[0])[1].plain
+    meter.on(PartDone("clip.mp4", 1, key=1))
+    assert [r.plain.split()[0] for r in frame(meter, 80, 24, False, clock[0])] == ["clip.mp4"]

@@ -37,7 +37,7 @@ def show(
     with errors_to_exit(False, listing=True):
         settings = resolve({}, profile=profile)
         for warning in settings.warnings:
-            print(f"notion-up: warning: {warning}", file=sys.stderr)
+            print(f"notion-up: warning: {warning}", file=sys.stderr, flush=True)
         rows = settings.describe()
         if as_json:
             print(
@@ -94,7 +94,7 @@ def set_value(
             value = check_token(value, "config set")
         set_profile_value(path, profile, key, value)
         shown = "(redacted)" if key == "token" else value
-        print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr)
+        print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr, flush=True)
 
 
 def _read_token() -> str:

@@ -134,10 +134,12 @@ def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: boo
     if not to_stdout:
         out.line(line)
     elif as_json:
-        print(line, file=sys.stderr)
+        print(line, file=sys.stderr, flush=True)
     elif not quiet:
         shown = printable(done.name)
-        print(f"pulled {shown} ({human_bytes(done.size)}), hash verified", file=sys.stderr)
+        print(
+            f"pulled {shown} ({human_bytes(done.size)}), hash verified", file=sys.stderr, flush=True
+        )
 
 
 # -- verify ----------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def verify(
             renderer.stop()
         counts = {s: sum(v.status == s for v in verdicts) for s in _STATUSES}
         if not quiet or any(counts[s] for s in _STATUSES[1:]):
-            print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr)
+            print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr, flush=True)
         ok = counts["verified"] == len(verdicts)
         raise typer.Exit(int(ExitStatus.OK if ok else ExitStatus.FAILED))
 
