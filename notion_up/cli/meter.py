@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from notion_up.errors import Interrupted
 from notion_up.events import (
     AlreadySent,
     BatchPlanned,
@@ -105,6 +106,7 @@ class Meter:
         self.pushed = 0
         self.skipped = 0
         self.failed = 0
+        self.cut = 0
         self.bytes_pushed = 0
         self.acked = 0
         self.resumed = 0
@@ -115,8 +117,8 @@ class Meter:
     # -- counting ---------------------------------------------------------------------------
     @property
     def files_done(self) -> int:
-        """Files that ended: pushed, skipped or failed."""
-        return self.pushed + self.skipped + self.failed
+        """Files that ended: pushed, skipped, failed or cut short."""
+        return self.pushed + self.skipped + self.failed + self.cut
 
     @property
     def active(self) -> int:
@@ -253,7 +255,11 @@ def _done(m: Meter, e: FileDone, now: float) -> None:
 
 
 def _failed(m: Meter, e: FileFailed, now: float) -> None:
-    m.failed += 1
+    # Cut short by Ctrl-C is not a failure: the closing line says what is left.
+    if isinstance(e.error, Interrupted | KeyboardInterrupt):
+        m.cut += 1
+    else:
+        m.failed += 1
 
 
 def _skipped(m: Meter, e: FileSkipped, now: float) -> None:

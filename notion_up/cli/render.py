@@ -19,6 +19,7 @@ from rich.text import Text
 from notion_up.cli.logfile import LogFile
 from notion_up.cli.meter import Meter
 from notion_up.cli.screen import frame
+from notion_up.errors import Interrupted
 from notion_up.events import (
     AlreadySent,
     DownloadStarted,
@@ -77,7 +78,8 @@ def progress_line(m: Meter) -> str:
 def event_line(event: Event, verbose: bool, verb: str | None = None) -> str | None:
     """The line an event is worth without bars (None: nothing to say about it)."""
     if isinstance(event, FileFailed):
-        return failure_line(event)
+        # A file cut short by Ctrl-C: the run's last line says what is left, for all of them.
+        return None if isinstance(event.error, Interrupted) else failure_line(event)
     if isinstance(event, Retrying):
         return retry_line(event)
     if isinstance(event, FileSkipped):
@@ -147,7 +149,7 @@ class QuietRenderer(Renderer):
     """Errors only."""
 
     def draw(self, event: Event) -> None:
-        if isinstance(event, FileFailed):
+        if isinstance(event, FileFailed) and not isinstance(event.error, Interrupted):
             self.message(failure_line(event))
 
 
