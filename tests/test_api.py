@@ -54,6 +54,6 @@ def test_api_errors_are_the_cores_exceptions(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     with pytest.raises(InputError) as caught:
-        ids = {"database": "0" * 32, "index": "1" * 32}
+        ids = {"database": "00000000-0000-4000-8000-000000000001", "index": "0" * 32}
         notion_up.push([str(tmp_path / "missing.bin")], token="t", **ids)
     assert int(caught.value.exit_status) == 4

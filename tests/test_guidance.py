@@ -74,7 +74,7 @@ def test_init_under_a_malformed_page_id_exits_3_before_any_request(sandbox):
 
 
 def test_init_under_an_unknown_page_says_to_share_the_page(sandbox):
-    done = run_cli(["init", "--parent", "0" * 32], sandbox.env())
+    done = run_cli(["init", "--parent", "00000000-0000-4000-8000-000000000000"], sandbox.env())
     assert done.returncode == 3
     line = one_line(done)
     assert "share the page" in line and "Connections" in line
