@@ -92,16 +92,20 @@ def test_sigterm_finishes_in_flight_parts_says_so_and_exits_143(sandbox, tmp_pat
     assert run_cli(["resume", "--rate", "0"], env).returncode == 0
 
 
-def test_sigterm_outside_a_push_exits_143_with_a_line(tmp_path):
+def test_sigterm_outside_a_push_exits_143_with_a_line(sandbox):
+    sandbox.server.options.latency = 30.0  # `ls` waits on its first answer
     proc = subprocess.Popen(
-        [sys.executable, "-m", "notion_up", "sandbox", "serve", "--port", "0"]
-        + ["--state-dir", str(tmp_path / "srv")],
+        [sys.executable, "-m", "notion_up", "ls", "--rate", "0"],
+        env=sandbox.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout.readline().startswith("export NOTION_API_URL=")
+    deadline = time.monotonic() + 30
+    while sandbox.server.stats()["total_requests"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=15)
+    sandbox.server.options.latency = 0.0
     assert proc.returncode == 143
-    assert "notion-up: terminated (SIGTERM)" in err
+    assert "notion-up: terminated (SIGTERM)" in err and "Traceback" not in err
