@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import secrets
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from notion_up.errors import ConfigError
+from notion_up.errors import ConfigError, NotionUpError, UsageError
+from notion_up.units import MiB, binary_reading, human_bytes, parse_size
 
 ENV = {
     "token": "NOTION_TOKEN",
@@ -38,8 +43,139 @@ DEFAULTS: dict[str, Any] = {
     "state_dir": None,
     "service_url": None,
 }
-CONVERT = {"workers": int, "part_size": int, "rate": float}
 SECRET = {"token"}
+# The flag each setting has (for saying where a bad value came from).
+FLAGS = {
+    "database": "--database",
+    "index": "--index",
+    "api_url": "--api-url",
+    "workers": "--workers",
+    "part_size": "--part-size",
+    "rate": "--rate",
+    "state_dir": "--state-dir",
+}
+# Which workspace and where: a bad one is a configuration error (exit 3) wherever it came from.
+# A number out of range is a usage error (exit 2) as a flag, configuration (3) otherwise.
+WHERE_SETTINGS = {"token", "token_file", "database", "index", "api_url", "state_dir", "parent"}
+
+
+class BadValue(Exception):
+    """A value a setting's validator refuses: what is wrong, and what to do instead."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def _workers(value: Any) -> int:
+    number = _number(value, int)
+    if number < 1:
+        raise BadValue("must be 1 or more (parts sent at once)")
+    return number
+
+
+def _rate(value: Any) -> float:
+    number = _number(value, float)
+    if not math.isfinite(number) or number < 0:
+        raise BadValue("must be 0 (no limit) or more requests per second")
+    return number
+
+
+def _number(value: Any, kind: type) -> Any:
+    if isinstance(value, bool):
+        raise BadValue("must be a number")
+    if isinstance(value, int | float) and kind is float:
+        return float(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return kind(str(value).strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise BadValue(f"must be {what}") from None
+
+
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 20 * MiB
+
+
+def _part_size(value: Any) -> int:
+    try:
+        size = parse_size(value)
+    except NotionUpError as exc:
+        raise BadValue("is not a size", hint="use bytes, or a unit: 5MiB, 10MiB, 20MiB") from exc
+    if MIN_PART_SIZE <= size <= MAX_PART_SIZE:
+        return size
+    meant = binary_reading(value)
+    hint = "Notion takes parts of 5 MiB to 20 MiB"
+    if meant is not None and MIN_PART_SIZE <= parse_size(meant) <= MAX_PART_SIZE:
+        hint = f"did you mean {meant}? MB is 1000×1000 bytes, MiB 1024×1024"
+    raise BadValue(f"is {size} bytes ({human_bytes(size)}), outside 5 MiB to 20 MiB", hint=hint)
+
+
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ID_HINT = (
+    "a Notion id is the 32 hex digits that end the database's or page's link, as in "
+    "https://www.notion.so/…/Files-0123456789abcdef0123456789abcdef; the whole link works too"
+)
+LABELS = {
+    "api_url": "API URL",
+    "part_size": "part size",
+    "state_dir": "state folder",
+    "parent": "parent page",
+}
+
+
+def notion_id(value: Any) -> str:
+    """A Notion id as given (32 hex digits, dashed or not), or the id inside a pasted URL."""
+    text = str(value).strip()
+    if _HEX_ID.fullmatch(text.lower()) or _UUID.fullmatch(text.lower()):
+        return text
+    if "/" in text or "." in text:
+        # A link to the page or database: its id ends the path (`?v=` names a view, not it).
+        path = urlsplit(text if "://" in text else "https://" + text).path.lower()
+        found = _UUID.findall(path) or re.findall(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", path)
+        if not found:
+            found = re.findall(r"[0-9a-f]{32}$", path.rstrip("/"))
+        if found:
+            raw = found[-1].replace("-", "")
+            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        raise BadValue("is a link without a Notion id in it", hint=ID_HINT)
+    raise BadValue("is not a Notion id", hint=ID_HINT)
+
+
+def api_url(value: Any) -> str:
+    """An http(s) URL with a host; anything else is refused before a request is made."""
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return text.rstrip("/")
+    if "://" not in text:
+        local = text.split(":")[0] in ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")
+        guess = ("http://" if local else "https://") + text.lstrip("/")
+        raise BadValue("has no http:// or https://", hint=f"did you mean {guess}?")
+    raise BadValue(
+        "is not an http:// or https:// URL",
+        hint="e.g. https://api.notion.com, or the URL `notion-up sandbox serve` prints",
+    )
+
+
+def _path(value: Any) -> str:
+    return str(Path(str(value)).expanduser())
+
+
+VALIDATE: dict[str, Callable[[Any], Any]] = {
+    "parent": notion_id,
+    "database": notion_id,
+    "index": notion_id,
+    "api_url": api_url,
+    "workers": _workers,
+    "part_size": _part_size,
+    "rate": _rate,
+    "state_dir": _path,
+}
 
 
 @dataclass
@@ -136,6 +272,8 @@ class Settings:
                 shown = redact(str(shown))
             elif name == "state_dir":
                 shown = self.state_dir
+            elif name == "part_size" and shown is not None:
+                shown = f"{shown} ({human_bytes(int(shown))})"
             rows.append((name, "" if shown is None else str(shown), setting.source))
         return rows
 
@@ -203,12 +341,16 @@ def resolve(
     table, settings.profile = load_profile(path, profile, settings.warnings)
     for name, default in DEFAULTS.items():
         if flags.get(name) is not None:
-            settings.set(name, flags[name], "flag")
+            # Where a bad value was written; a secret is never quoted.
+            where = f"{FLAGS.get(name, name)} {_shown(name, flags[name])}"
+            settings.set(name, check(name, flags[name], where, flag=True), "flag")
         elif env.get(ENV[name]):
-            settings.set(name, _convert(name, env[ENV[name]], ENV[name]), f"env {ENV[name]}")
+            where = f"{ENV[name]}={_shown(name, env[ENV[name]])}"
+            settings.set(name, check(name, env[ENV[name]], where), f"env {ENV[name]}")
         elif name in table:
             source = f"profile {settings.profile}"
-            settings.set(name, _convert(name, table[name], source), source)
+            where = f"{name} = {_shown(name, repr(table[name]))} in {source} of {path}"
+            settings.set(name, check(name, table[name], where), source)
         else:
             settings.set(name, default, "default")
     _load_token_file(settings)
@@ -216,6 +358,10 @@ def resolve(
     if token is not None and token.value not in (None, ""):
         token.value = check_token(str(token.value), token.source)
     return settings
+
+
+def _shown(name: str, value: Any) -> str:
+    return "[redacted]" if name in SECRET else str(value)
 
 
 def check_token(token: str, source: str) -> str:
@@ -234,14 +380,20 @@ def check_token(token: str, source: str) -> str:
     return token
 
 
-def _convert(name: str, value: Any, where: str) -> Any:
-    kind = CONVERT.get(name)
-    if kind is None:
+def check(name: str, value: Any, where: str, flag: bool = False) -> Any:
+    """The one validator of a setting, whatever it came from: the value, typed, or an error.
+
+    `where` says where the value was written (`--part-size 5mb`, `NOTION_UP_WORKERS=0`, …).
+    """
+    validate = VALIDATE.get(name)
+    if validate is None:
         return value
     try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {name} must be a number, not {value!r}") from None
+        return validate(value)
+    except BadValue as exc:
+        kind = UsageError if flag and name not in WHERE_SETTINGS else ConfigError
+        label = LABELS.get(name, name)
+        raise kind(f"{where}: {label} {exc.message}", hint=exc.hint) from None
 
 
 def _load_token_file(settings: Settings) -> None:
@@ -274,7 +426,8 @@ PROFILE_KEYS = (
 )  # fmt: skip
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
-# api_url, workers, part_size (bytes), rate (requests per second), state_dir, service_url.
+# api_url, workers, part_size (bytes or with a unit: "10MiB"), rate (requests per second),
+# state_dir, service_url.
 # Keep this file private (chmod 600): it may hold your token.
 """
 
@@ -338,7 +491,7 @@ def set_profile_value(path: Path, profile: str, key: str, value: Any) -> None:
         raise ConfigError(f"unknown setting {key!r}", hint="one of: " + ", ".join(PROFILE_KEYS))
     data = read_config(path)
     profiles = data.setdefault("profiles", {})
-    profiles.setdefault(profile, {})[key] = _convert(key, value, f"config set {key}")
+    profiles.setdefault(profile, {})[key] = check(key, value, f"config set {key} {value}")
     write_private(path, dump_config(data))
 
 

@@ -34,7 +34,7 @@ class PartStarted:
 
 @dataclass(frozen=True)
 class BytesSent:
-    """Some bytes of a part reached the socket."""
+    """Some bytes of a part were handed to the socket (not yet acknowledged: see PartDone)."""
 
     name: str
     part_number: int
@@ -108,9 +108,23 @@ class FileSkipped:
 
 @dataclass(frozen=True)
 class BatchPlanned:
-    """A run knows how many inputs it has (files to push or skip)."""
+    """A run knows how many inputs it has (files to push or skip), and then how many bytes.
+
+    Sent twice by a push: first with the inputs, then, once skips are known, with the bytes
+    to send (None when standard input's size is not known).
+    """
 
     files: int
+    bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class AlreadySent:
+    """A resumed upload: `nbytes` of it are with Notion already (its bar starts there)."""
+
+    name: str
+    nbytes: int
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,7 @@ Event = (
     | FileFailed
     | FileSkipped
     | BatchPlanned
+    | AlreadySent
     | Notice
     | DownloadStarted
     | BytesReceived

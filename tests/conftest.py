@@ -88,6 +88,19 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         server.stop()
 
 
+def cli_runner():
+    """typer's CliRunner with stdout and stderr apart, on every click the project allows.
+
+    click before 8.2 mixes stderr into stdout unless asked not to; 8.2 dropped the argument.
+    """
+    from typer.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:
+        return CliRunner()
+
+
 def run_cli(
     args: list[str],
     env: dict[str, str],

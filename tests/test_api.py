@@ -54,5 +54,6 @@ def test_api_errors_are_the_cores_exceptions(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     with pytest.raises(InputError) as caught:
-        notion_up.push([str(tmp_path / "missing.bin")], token="t", database="d", index="i")
+        ids = {"database": "00000000-0000-4000-8000-000000000001", "index": "0" * 32}
+        notion_up.push([str(tmp_path / "missing.bin")], token="t", **ids)
     assert int(caught.value.exit_status) == 4

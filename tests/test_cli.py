@@ -8,13 +8,16 @@ import json
 import threading
 
 import pytest
-from typer.testing import CliRunner
 
 from notion_up.cli.main import app
 from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA
+from tests.conftest import cli_runner
 
 API = "https://api.notion.com"
 TOKEN = "ntn_CLI_SECRET_TOKEN_9f8e7d6c5b4a"
+# Database ids have Notion's form (32 hex digits): a malformed one is refused before any request.
+DB_FILES = "f11e5000000040008000000000000001"
+DB_INDEX = "1d3e7000000040008000000000000002"
 JSON_KEYS = {
     "name", "size", "file_id", "file_upload_id", "index_id", "hash", "sha512", "salt",
     "parts", "mode", "content_type", "seconds",
@@ -28,8 +31,8 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("NOTION_TOKEN", TOKEN)
-    monkeypatch.setenv("NOTION_UP_DATABASE", "db-files")
-    monkeypatch.setenv("NOTION_UP_INDEX", "db-index")
+    monkeypatch.setenv("NOTION_UP_DATABASE", DB_FILES)
+    monkeypatch.setenv("NOTION_UP_INDEX", DB_INDEX)
     monkeypatch.setenv("NOTION_API_URL", API)
     monkeypatch.setenv("NOTION_UP_RATE", "0")
     for var in ("NOTION_TOKEN_FILE", "NOTION_UP_PROFILE", "NOTION_UP_STATE_DIR"):
@@ -55,8 +58,8 @@ class FakeNotion:
                 "bot": {"workspace_limits": {"max_file_upload_size_in_bytes": 5 * 1024**3}},
             },
         )
-        for db, ds, schema in (("db-files", "ds-files", file_schema),
-                               ("db-index", "ds-index", INDEX_SCHEMA)):  # fmt: skip
+        for db, ds, schema in ((DB_FILES, "ds-files", file_schema),
+                               (DB_INDEX, "ds-index", INDEX_SCHEMA)):  # fmt: skip
             m.get(f"{API}/v1/databases/{db}",
                   json={"object": "database", "id": db, "data_sources": [{"id": ds}]})  # fmt: skip
             m.get(
@@ -114,7 +117,7 @@ def text_of(prop: dict) -> str:
 
 
 def invoke(args, input=None):
-    return CliRunner().invoke(app, args, input=input)
+    return cli_runner().invoke(app, args, input=input)
 
 
 def assert_no_token(result) -> None:
@@ -217,9 +220,9 @@ def test_push_checks_the_workspace_then_prints_one_result_line_on_stdout(env, re
     calls = [(r.method, r.path) for r in requests_mock.request_history]
     assert calls[:5] == [
         ("GET", "/v1/users/me"),
-        ("GET", "/v1/databases/db-files"),
+        ("GET", f"/v1/databases/{DB_FILES}"),
         ("GET", "/v1/data_sources/ds-files"),
-        ("GET", "/v1/databases/db-index"),
+        ("GET", f"/v1/databases/{DB_INDEX}"),
         ("GET", "/v1/data_sources/ds-index"),
     ]
     assert calls[5] == ("POST", "/v1/file_uploads")
@@ -234,7 +237,7 @@ def test_push_checks_the_workspace_then_prints_one_result_line_on_stdout(env, re
     assert salted == hashlib.sha512((sha + salt).encode()).hexdigest()
     assert text_of(page["properties"]["filehash"]) == salted
     assert text_of(entry["properties"]["File Page ID"]) == file_id
-    assert text_of(entry["properties"]["User Database ID"]) == "db-files"
+    assert text_of(entry["properties"]["User Database ID"]) == DB_FILES
     assert notion.sent == {"fu-1": [data]}
     assert_no_token(result)
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import stat
 
-from typer.testing import CliRunner
-
 from notion_up.cli.main import app
 from notion_up.config import config_dir, resolve
+from tests.conftest import cli_runner
 
 TOKEN = "ntn_0123456789abcdefSECRET"
 
 
 def cli(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(app, list(args), env=env)
+    return cli_runner().invoke(app, list(args), env=env)
 
 
 def config_file():
@@ -27,8 +26,8 @@ def mode(path) -> int:
 
 def test_config_set_creates_the_file_0600_and_keeps_it_so(isolated_home):
     done = cli("config", "set", "token", TOKEN)
-    assert done.exit_code == 0, done.output
-    assert TOKEN not in done.output
+    assert done.exit_code == 0, done.stderr
+    assert TOKEN not in done.stdout + done.stderr
     assert mode(config_file()) == 0o600
     config_file().chmod(0o644)
     assert cli("config", "set", "workers", "8", "--profile", "nightly").exit_code == 0
@@ -39,10 +38,10 @@ def test_config_show_redacts_the_token_and_says_where_each_value_came_from(isola
     cli("config", "set", "token", TOKEN, "--profile", "nightly")
     cli("config", "set", "part_size", "10MiB", "--profile", "nightly")
     done = cli("config", "show", "--profile", "nightly", env={"NOTION_UP_WORKERS": "2"})
-    assert done.exit_code == 0, done.output
-    assert TOKEN not in done.output
-    assert "ntn_…CRET" in done.output
-    lines = {line.split()[0]: line for line in done.output.splitlines() if line[0] != "#"}
+    assert done.exit_code == 0, done.stderr
+    assert TOKEN not in done.stdout + done.stderr
+    assert "ntn_…CRET" in done.stdout
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line[0] != "#"}
     assert lines["part_size"].endswith("(profile nightly)") and "10485760" in lines["part_size"]
     assert lines["workers"].endswith("(env NOTION_UP_WORKERS)")
     assert lines["rate"].endswith("(default)")
@@ -54,7 +53,7 @@ def test_config_show_json_never_holds_the_token(isolated_home):
     shown = json.loads(done.stdout)
     assert shown["profile"] == "default"
     assert shown["settings"]["token"]["source"] == "profile default"
-    assert TOKEN not in done.output
+    assert TOKEN not in done.stdout + done.stderr
 
 
 def test_profile_chosen_by_environment_and_flag_beats_everything(isolated_home):
@@ -69,7 +68,7 @@ def test_a_world_readable_config_file_gets_a_warning(isolated_home):
     cli("config", "set", "token", TOKEN)
     config_file().chmod(0o644)
     done = cli("config", "show")
-    assert "readable by other users" in done.output and "chmod 600" in done.output
+    assert "readable by other users" in done.stderr and "chmod 600" in done.stderr
 
 
 def test_config_init_creates_a_private_file_once(isolated_home):
@@ -77,7 +76,7 @@ def test_config_init_creates_a_private_file_once(isolated_home):
     assert first.exit_code == 0 and mode(config_file()) == 0o600
     assert "[profiles.default]" in config_file().read_text()
     again = cli("config", "init")
-    assert again.exit_code == 3 and "already exists" in again.output
+    assert again.exit_code == 3 and "already exists" in again.stderr
 
 
 def test_an_unknown_key_or_profile_is_a_configuration_error(isolated_home):
@@ -91,5 +90,5 @@ def test_a_token_file_from_the_profile_is_read_and_still_redacted(isolated_home,
     token_file.write_text(TOKEN + "\n")
     cli("config", "set", "token_file", str(token_file))
     done = cli("config", "show")
-    assert TOKEN not in done.output
-    assert f"(token file {token_file})" in done.output
+    assert TOKEN not in done.stdout + done.stderr
+    assert f"(token file {token_file})" in done.stdout

@@ -176,7 +176,7 @@ def test_readme_quick_start_runs_exactly_as_written(tmp_path):
     assert "--sandbox" in quick_start
     work = tmp_path / "repo"
     shutil.copytree(
-        REPO, work, ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__")
+        REPO, work, ignore=shutil.ignore_patterns(".venv*", ".git", "*.egg-info", "__pycache__")
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTION", "VIRTUAL_ENV"))}
     done = subprocess.run(

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 
-from tests.conftest import Sandbox, run_cli
+from tests.conftest import Sandbox, cli_runner, run_cli
 from tests.test_e2e import MB, MiB, check_recorded, count_pages, make_file
 from tests.test_interrupt import start_slow_push
 
@@ -153,7 +153,6 @@ def test_directory_without_recursive_exits_4(sandbox, tmp_path):
 
 def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
     """Mode 000 as a normal user; as root (CI) opening is refused the way the kernel would."""
-    from typer.testing import CliRunner
 
     import notion_up.upload.source
     from notion_up.cli.main import app
@@ -172,7 +171,7 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
     for key, value in sandbox.env().items():
         if key.startswith("NOTION"):
             monkeypatch.setenv(key, value)
-    done = CliRunner().invoke(app, ["push", str(path)])
+    done = cli_runner().invoke(app, ["push", str(path)])
     assert done.exit_code == 4
     assert "permission denied" in done.stderr
     assert sandbox.server.stats()["total_requests"] == 0

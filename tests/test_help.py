@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import typer.main
 
 from notion_up.cli.main import app
@@ -35,3 +36,67 @@ def test_root_help_documents_the_exit_codes():
     help_text = typer.main.get_command(app).help or ""
     for code in ("0 all pushed", "4 input", "7 nothing to push", "8 another run", "130"):
         assert code in help_text.replace("\n", " ")
+
+
+def _help(*args: str, width: int = 80) -> str:
+    from tests.conftest import cli_runner
+
+    done = cli_runner().invoke(app, [*args, "-h"], terminal_width=width)
+    assert done.exit_code == 0, done.stdout
+    return done.stdout
+
+
+def _command_paths() -> list[list[str]]:
+    root = typer.main.get_command(app)
+    return [path.split()[1:] for path, _ in _commands(root)]
+
+
+def test_dash_h_is_help_everywhere_and_push_comes_first():
+    root = _help()
+    assert "-h, --help" in root
+    commands = root.split("Commands:")[1].split()
+    assert commands[0] == "push"
+    for path in _command_paths():
+        assert "Usage:" in _help(*path)
+
+
+def test_command_summaries_are_whole_at_80_columns():
+    for path in _command_paths():
+        text = _help(*path)
+        if "Commands:" in text:
+            assert "..." not in text.split("Commands:")[1], path
+
+
+def test_help_has_readable_metavars_and_writes_defaults_one_way():
+    for path in _command_paths():
+        text = _help(*path, width=200)
+        for bad in ("<list[", "<str>", "<int", "<float>", "<path>", "<bool>", "{key}", "range]"):
+            assert bad not in text, (path, bad)
+        assert "[default:" not in text, path
+        assert "Default " not in text.replace("Default: ", ""), path
+
+
+def test_push_groups_its_options_into_panels():
+    text = _help("push", width=120)
+    panels = ["What to push:", "Where (workspace, databases, state):", "Speed and memory:",
+              "Run:", "Output:"]  # fmt: skip
+    positions = [text.index(p) for p in panels]
+    assert positions == sorted(positions)
+    assert text.index("--skip-existing") > text.index("Run:")
+    assert text.index("--part-size") > text.index("Speed and memory:")
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("pending", ["--sandbox", "--state-dir", "--json"]),
+        ("resume", ["--stats", "--log-file", "--verbose", "--no-progress", "--sandbox"]),
+        ("push", ["--stats", "--log-file", "--verbose", "--no-progress", "--sandbox"]),
+        ("pull", ["--verbose", "--no-progress", "--state-dir", "--sandbox"]),
+        ("verify", ["--verbose", "--no-progress", "--state-dir", "--sandbox"]),
+        ("ls", ["--state-dir", "--sandbox", "--json"]),
+    ],
+)
+def test_commands_share_the_same_options(command, options):
+    text = _help(command, width=200)
+    assert [o for o in options if o not in text] == []

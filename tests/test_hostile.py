@@ -272,7 +272,7 @@ def test_names_in_progress_bars_are_shown_literally(name):
     renderer = RichRenderer(console)
     renderer.start()
     renderer(DownloadStarted(name, 10, 1))
-    renderer.progress.refresh()
+    renderer.live.refresh()
     renderer(DownloadEnded(name, 1))
     renderer.stop()
     shown = buffer.getvalue()

@@ -78,3 +78,34 @@ def test_second_ctrl_c_quits_at_once(sandbox, tmp_path):
     proc.communicate(timeout=15)
     assert proc.returncode == 130
     sandbox.server.options.bandwidth = None
+
+
+def test_sigterm_finishes_in_flight_parts_says_so_and_exits_143(sandbox, tmp_path):
+    proc, env, _sha = start_slow_push(sandbox, tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    text = err.decode()
+    assert proc.returncode == 143, text
+    assert "terminated (SIGTERM)" in text and "notion-up resume" in text
+    assert "Traceback" not in text
+    sandbox.server.options.bandwidth = None
+    assert run_cli(["resume", "--rate", "0"], env).returncode == 0
+
+
+def test_sigterm_outside_a_push_exits_143_with_a_line(sandbox):
+    sandbox.server.options.latency = 30.0  # `ls` waits on its first answer
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notion_up", "ls", "--rate", "0"],
+        env=sandbox.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while sandbox.server.stats()["total_requests"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=15)
+    sandbox.server.options.latency = 0.0
+    assert proc.returncode == 143
+    assert "notion-up: terminated (SIGTERM)" in err and "Traceback" not in err

@@ -9,6 +9,8 @@ import select
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.test_e2e import MiB, make_file
 
@@ -75,51 +77,151 @@ def test_quiet_shows_nothing_but_results(sandbox, tmp_path):
     assert len(done.stdout.decode().splitlines()) == 1
 
 
-def _rich_renderer():
+def _meter():
+    from notion_up.cli.meter import Meter
+
+    clock = [100.0]
+    meter = Meter(clock=lambda: clock[0])
+    return meter, clock
+
+
+def test_two_files_of_one_name_get_a_row_each_and_a_row_goes_when_its_upload_ends():
+    from notion_up.cli.screen import frame
+    from notion_up.events import FileStarted, PartStarted, UploadEnded
+
+    meter, clock = _meter()
+    meter.on(FileStarted("notes.txt", 10, 1, key=1))
+    meter.on(FileStarted("notes.txt", 20, 1, key=2))
+    meter.on(PartStarted("notes.txt", 1, 10, key=1))
+    meter.on(PartStarted("notes.txt", 1, 20, key=2))
+    rows = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
+    assert [r.split()[0] for r in rows] == ["notes.txt", "notes.txt"]
+    meter.on(UploadEnded("notes.txt", key=1))
+    rows = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
+    assert len(rows) == 1 and "/20 B" in rows[0]
+
+
+def test_a_queued_file_gets_no_row_until_its_bytes_move_and_single_parts_get_no_part_row():
+    from notion_up.cli.screen import frame
+    from notion_up.events import BatchPlanned, FileStarted, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(3, 30 * MiB))
+    meter.on(FileStarted("waiting.txt", 10, 1, key=1))
+    meter.on(FileStarted("small.txt", 10, 1, key=2))
+    meter.on(PartStarted("small.txt", 1, 10, key=2))
+    rows = [r.plain for r in frame(meter, 80, 24, True, clock[0])]
+    assert [r.split()[0] for r in rows] == ["small.txt", "total"]
+    assert "2 waiting" in rows[-1]
+
+
+def test_rates_count_acknowledged_bytes_not_bytes_written_to_the_socket():
+    from notion_up.events import BatchPlanned, BytesSent, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(1, 10 * MiB))
+    meter.on(FileStarted("clip.mp4", 10 * MiB, 2, key=1))
+    meter.on(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
+    meter.on(BytesSent("clip.mp4", 1, 5 * MiB, key=1))  # the socket took it all at once
+    clock[0] += 0.01
+    assert meter.rate() is None and meter.transfers[1].rate(clock[0]) is None
+    clock[0] += 1.99
+    meter.on(PartDone("clip.mp4", 1, key=1))  # Notion answered after 2 s
+    assert meter.rate() == pytest.approx(2.5 * MiB)
+    assert meter.transfers[1].rate(clock[0]) == pytest.approx(2.5 * MiB)
+    assert meter.eta() == pytest.approx(2.0)
+
+
+def test_a_resumed_upload_starts_at_what_was_sent_which_does_not_inflate_its_rate():
+    from notion_up.cli.screen import frame
+    from notion_up.events import AlreadySent, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
+    meter.on(AlreadySent("clip.mp4", 20 * MiB, key=1))
+    (row,) = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
+    assert "20.0/30.0 MiB" in row
+    meter.on(PartStarted("clip.mp4", 5, 5 * MiB, key=1))
+    clock[0] += 5
+    meter.on(PartDone("clip.mp4", 5, key=1))
+    assert meter.transfers[1].rate(clock[0]) == pytest.approx(1 * MiB)
+
+
+def test_a_retried_part_starts_over_on_its_row():
+    from notion_up.cli.screen import frame
+    from notion_up.events import BytesSent, FileStarted, PartStarted, Retrying
+
+    meter, clock = _meter()
+    meter.on(FileStarted("clip.mp4", 30 * MiB, 2, key=1))
+    meter.on(PartStarted("clip.mp4", 1, 15 * MiB, key=1))
+    meter.on(PartStarted("clip.mp4", 2, 15 * MiB, key=1))
+    meter.on(BytesSent("clip.mp4", 1, 9 * MiB, key=1))
+    meter.on(BytesSent("clip.mp4", 2, 4 * MiB, key=1))
+    meter.on(Retrying("clip.mp4", "part 1", 1, "Notion 503", 0.1, key=1, part_number=1))
+    rows = [r.plain for r in frame(meter, 100, 24, False, clock[0])]
+    assert "0.0/15.0 MiB" in rows[1] and "4.0/15.0 MiB" in rows[2]
+    # A retried create or complete is no part's: nothing moves back.
+    meter.on(Retrying("clip.mp4", "complete", 1, "Notion 502", 0.1, key=1))
+    assert [r.plain for r in frame(meter, 100, 24, False, clock[0])] == rows
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_rows_fit_the_width_and_keep_bar_bytes_rate_and_eta_with_a_long_name(columns):
+    from notion_up.cli.screen import frame
+    from notion_up.events import FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    name = "a-very-long-name-" * 8 + ".tar.gz"
+    meter.on(FileStarted(name, 30 * MiB, 6, key=1))
+    meter.on(PartStarted(name, 1, 5 * MiB, key=1))
+    meter.on(PartStarted(name, 2, 5 * MiB, key=1))
+    clock[0] += 4
+    meter.on(PartDone(name, 1, key=1))
+    rows = [r.plain for r in frame(meter, columns, 24, False, clock[0])]
+    assert all(len(r) < columns for r in rows), rows
+    assert "…" in rows[0] and rows[0].rstrip().endswith("0:20")
+    assert "━" in rows[0] and "5.0/30.0 MiB" in rows[0] and "1.2 MiB/s" in rows[0]
+    assert rows[1].lstrip().startswith("└ part 2")
+
+
+def test_plain_progress_lines_say_files_bytes_of_total_percent_rate_and_eta():
+    from notion_up.cli.render import progress_line
+    from notion_up.events import BatchPlanned, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(20, 100 * MiB))
+    meter.on(FileStarted("a.bin", 100 * MiB, 20, key=1))
+    meter.on(PartStarted("a.bin", 1, 5 * MiB, key=1))
+    clock[0] += 10
+    meter.on(PartDone("a.bin", 1, key=1))
+    line = progress_line(meter)
+    assert line.startswith("progress: 0/20 files, 5.0/100.0 MiB (5%), 512.0 KiB/s, ETA 3:10")
+
+
+def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay():
     import io
 
     from rich.console import Console
 
     from notion_up.cli.render import RichRenderer
+    from notion_up.events import Retrying
 
-    return RichRenderer(Console(file=io.StringIO(), width=100))
-
-
-def test_two_files_of_one_name_get_a_bar_each():
-    from notion_up.events import BytesSent, FileStarted, UploadEnded
-
-    renderer = _rich_renderer()
-    renderer(FileStarted("notes.txt", 10, 1, key=1))
-    renderer(FileStarted("notes.txt", 20, 1, key=2))
-    renderer(BytesSent("notes.txt", 1, 7, key=2))
-    assert [(t.total, t.completed) for t in renderer.progress.tasks] == [(10, 0), (20, 7)]
-    renderer(UploadEnded("notes.txt", key=1))
-    assert [t.total for t in renderer.progress.tasks] == [20]
+    err = io.StringIO()
+    renderer = RichRenderer(Console(file=err, width=100, force_terminal=True))
+    renderer(Retrying("clip.mp4", "part 3", 2, "Notion 503 service_unavailable", 0.5, key=1))
+    text = err.getvalue()
+    assert "retrying clip.mp4 part 3 (attempt 2) in 0.5s: Notion 503" in text
+    assert "render.py" not in text and not re.search(r"\d\d:\d\d:\d\d", text)
 
 
-def test_a_bar_goes_when_its_upload_ends_not_when_the_whole_file_is_done():
-    from notion_up.events import FileStarted, PartStarted, UploadEnded
+def test_a_finished_part_leaves_its_files_rows_at_once():
+    from notion_up.cli.screen import frame
+    from notion_up.events import BytesSent, FileStarted, PartDone, PartStarted
 
-    renderer = _rich_renderer()
-    renderer(FileStarted("disk.img.part001", 5, 1, key=1))
-    renderer(PartStarted("disk.img.part001", 1, 5, key=1))
-    renderer(UploadEnded("disk.img.part001", key=1))
-    renderer(FileStarted("disk.img.part002", 5, 1, key=2))
-    assert [t.description for t in renderer.progress.tasks] == ["disk.img.part002"]
-
-
-def test_a_retried_part_starts_over_on_its_bar_and_the_files():
-    from notion_up.events import BytesSent, FileStarted, PartStarted, Retrying
-
-    renderer = _rich_renderer()
-    renderer(FileStarted("clip.mp4", 30, 2, key=1))
-    renderer(PartStarted("clip.mp4", 1, 15, key=1))
-    renderer(PartStarted("clip.mp4", 2, 15, key=1))
-    renderer(BytesSent("clip.mp4", 1, 9, key=1))
-    renderer(BytesSent("clip.mp4", 2, 4, key=1))
-    renderer(Retrying("clip.mp4", "part 1", 1, "Notion 503", 0.1, key=1, part_number=1))
-    completed = {t.description: t.completed for t in renderer.progress.tasks}
-    assert completed == {"clip.mp4": 4, "  part 1": 0, "  part 2": 4}
-    # A retried create or complete is no part's: no bar moves back.
-    renderer(Retrying("clip.mp4", "complete", 1, "Notion 502", 0.1, key=1))
-    assert {t.description: t.completed for t in renderer.progress.tasks} == completed
+    meter, clock = _meter()
+    meter.on(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
+    meter.on(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
+    meter.on(BytesSent("clip.mp4", 1, 5 * MiB, key=1))
+    assert "awaiting reply" in frame(meter, 80, 24, False, clock[0])[1].plain
+    meter.on(PartDone("clip.mp4", 1, key=1))
+    assert [r.plain.split()[0] for r in frame(meter, 80, 24, False, clock[0])] == ["clip.mp4"]

@@ -272,3 +272,28 @@ def test_a_split_file_pushed_once_is_skipped_by_the_next_skip_existing_run(sandb
     path.write_bytes(path.read_bytes()[:-1] + b"!")  # changed content: pushed again
     third = run_cli(args, env)
     assert third.returncode == 0 and sandbox.server.stats()["pages_created"] > pages
+
+
+def test_split_dry_run_plans_the_pieces_and_manifest_the_real_run_stores(sandbox, tmp_path):
+    from tests.conftest import run_cli
+
+    path = tmp_path / "bigB.bin"
+    path.write_bytes(content(3 * MiB + 5, seed=4))
+    args = ["push", str(path), "--split", "1MiB", "--rate", "0"]
+    planned = run_cli([*args, "--dry-run", "--json"], sandbox.env())
+    assert planned.returncode == 0, planned.stderr.decode()
+    plan = json.loads(planned.stdout)
+    assert plan["mode"] == "split" and plan["uploads"] == 5
+    assert [p["name"] for p in plan["pieces"]] == [f"bigB.bin.part00{i}" for i in range(1, 5)]
+    assert [p["size"] for p in plan["pieces"]] == [MiB, MiB, MiB, 5]
+    assert plan["manifest"]["name"] == "bigB.bin.file.json"
+    line = run_cli([*args, "--dry-run"], sandbox.env()).stdout.decode()
+    assert "split into 4 piece(s) of 1048576 bytes" in line and "bigB.bin.file.json" in line
+    assert sandbox.server.stats()["uploads"] == []
+
+    pushed = run_cli([*args, "--json"], sandbox.env())
+    assert pushed.returncode == 0, pushed.stderr.decode()
+    result = json.loads(pushed.stdout)
+    assert [p["name"] for p in result["pieces"]] == [p["name"] for p in plan["pieces"]]
+    assert result["name"] == plan["manifest"]["name"]
+    assert len(sandbox.server.stats()["uploads"]) == plan["uploads"]

@@ -49,6 +49,8 @@ class Inputs:
     expansion: Expansion
     stdin_job: Job | None = None
     batch: bool = False
+    # The declared size of standard input (--size), when it has one.
+    stdin_size: int | None = None
 
     @property
     def count(self) -> int:
@@ -80,7 +82,7 @@ def gather(
     stdin_job = _stdin_job(paths, name, size, stdin, spool_dir)
     expansion = expand([p for p in paths if p != "-"] + listed, flags.input_options())
     batch = len(paths) + len(listed) != 1 or flags.recursive or flags.files_from is not None
-    return Inputs(expansion, stdin_job, batch)
+    return Inputs(expansion, stdin_job, batch, size)
 
 
 def _read_list(source: str, nul: bool, stdin: BinaryIO | None) -> list[str]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from notion_up.config import Settings, data_dir, require
+from notion_up.errors import ConfigError
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
@@ -52,9 +56,34 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
             server.stop()
 
 
+STATE_DIR_HINT = "pass --state-dir DIR (or set NOTION_UP_STATE_DIR) to a folder you can write"
+
+
+def state_folder(settings: Settings) -> Path:
+    """The state directory, created if missing and proved writable, before any request.
+
+    A folder that cannot be made or written is a configuration error naming --state-dir.
+    """
+    path = settings.state_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".notion-up-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot use the state folder {path}: {reason}", hint=STATE_DIR_HINT
+        ) from None
+    return path
+
+
 def open_journal(settings: Settings) -> Journal:
     """The journal in the state directory."""
-    return Journal(settings.state_dir / "journal.sqlite")
+    path = state_folder(settings) / "journal.sqlite"
+    try:
+        return Journal(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open the journal {path}: {exc}", hint=STATE_DIR_HINT) from None
 
 
 def stale_facts(error: BaseException) -> bool:

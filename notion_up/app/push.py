@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
-from notion_up.app.context import Context, connect, open_journal, stale_facts
+from notion_up.app.context import Context, connect, open_journal, stale_facts, state_folder
 from notion_up.config import Settings, require
 from notion_up.errors import ExitStatus, Interrupted
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
@@ -62,6 +64,8 @@ class PushOutcome:
     nothing: bool = False
     interrupted: bool = False
     error_on_nothing: bool = False
+    # After an interruption: what `resume` will finish, and what it will not.
+    left: Leftovers | None = None
 
     def exit_status(self) -> ExitStatus:
         """The run's exit status; raises Interrupted or NothingToPush when that is the outcome.
@@ -69,10 +73,56 @@ class PushOutcome:
         0 when all pushed; a failure's own code when every file failed alike; else 1.
         """
         if self.interrupted:
-            raise Interrupted("interrupted; run `notion-up resume` to finish what was started")
+            left = self.left or Leftovers()
+            raise Interrupted(f"interrupted: {left.summary()}", hint=left.advice())
         if self.nothing:
             nothing_to_push(BatchFlags(error_on_nothing=self.error_on_nothing))
         return exit_status([f for _, f in self.failures], len(self.results))
+
+
+@dataclass
+class Leftovers:
+    """What an interrupted push left: done, cut short (resume finishes them), never started."""
+
+    pushed: int = 0
+    failed: int = 0
+    unfinished: list[str] = field(default_factory=list)
+    split_unfinished: list[str] = field(default_factory=list)
+    not_started: int = 0
+    older: int = 0
+
+    def summary(self) -> str:
+        """`4 pushed, 2 cut short, 16 not started`."""
+        cut = len(self.unfinished) + len(self.split_unfinished)
+        text = f"{self.pushed} pushed, {cut} cut short, {self.not_started} not started"
+        return text + (f", {self.failed} failed" if self.failed else "")
+
+    def advice(self) -> str:
+        """Exactly what `notion-up resume` will and will not finish."""
+        said = []
+        if self.unfinished:
+            names = _names(self.unfinished)
+            extra = f" and {self.older} older unfinished push(es)" if self.older else ""
+            said.append(f"`notion-up resume` finishes the {len(self.unfinished)} cut short "
+                        f"({names}){extra}")  # fmt: skip
+        elif self.older:
+            said.append(f"`notion-up resume` finishes {self.older} older unfinished push(es)")
+        if self.split_unfinished:
+            said.append(
+                f"split file(s) cut short ({_names(self.split_unfinished)}) cannot be resumed: "
+                "push them again"
+            )
+        if self.not_started:
+            said.append(
+                f"resume does not send the {self.not_started} file(s) never started: run the "
+                "same push again with --skip-existing to send only those"
+            )
+        return "; ".join(said) or "nothing was left unfinished"
+
+
+def _names(names: list[str], most: int = 3) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def exit_status(failures: list[BaseException], done: int) -> ExitStatus:
@@ -110,8 +160,9 @@ def push(
     lock = (
         contextlib.nullcontext()
         if batch.dry_run
-        else run_lock(settings.state_dir, batch.wait_lock, say)
+        else run_lock(state_folder(settings), batch.wait_lock, say)
     )
+    started = time.time()
     with lock, connect(settings, options.sandbox) as ctx:
         require(settings, "database", "index")
         for key, value, source in settings.describe():
@@ -126,12 +177,16 @@ def push(
                 data_source = facts.databases.files_data_source
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
-                outcome.planned = dry_run(inputs, settings.part_size, facts.max_file_size, existing)
+                outcome.planned = dry_run(
+                    inputs, settings.part_size, facts.max_file_size, existing, options.split_size
+                )
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
-            _upload(
+            jobs = _upload(
                 ctx, facts, journal, existing, inputs, options, listener, on_result, cancel, outcome
             )
+            if cancel.is_set():
+                outcome.left = leftovers(journal, ctx.origin, started, jobs, outcome)
         finally:
             if any(stale_facts(f) for _, f in outcome.failures):
                 journal.forget_facts(facts_key(ctx.client, database, index))
@@ -151,7 +206,8 @@ def _upload(
     on_result: OnResult | None,
     cancel: threading.Event,
     outcome: PushOutcome,
-) -> None:
+) -> int:
+    """Push the jobs; returns how many there were (after skips)."""
     settings = ctx.settings
     engine = EngineOptions(settings.workers, settings.part_size, options.max_memory)
 
@@ -174,12 +230,15 @@ def _upload(
     if not jobs:
         outcome.nothing = True
         listener(Notice("nothing to push"))
-        return
+        return 0
     # The service shows only folders that have a row of their own: make the missing ones first.
     for path in ensure_folders(
         ctx.client, facts.databases.files_data_source, [job.folder_path for job in jobs]
     ):
         listener(Notice(f"made the folder row {path}", verbose=True))
+    # Now the bytes to send are known (unless stdin's size is not).
+    stdin_size = inputs.stdin_size if inputs.stdin_job else 0
+    listener(BatchPlanned(inputs.count + len(inputs.expansion.skipped), _bytes(files, stdin_size)))
     with uploader_for(options.split_size)(
         ctx.client,
         facts.databases,
@@ -192,6 +251,43 @@ def _upload(
         public=options.public,
     ) as uploader:
         uploader.push_many(jobs, ended)
+    return len(jobs)
+
+
+def _bytes(files: list, stdin_size: int | None) -> int | None:
+    if stdin_size is None:
+        return None
+    total = stdin_size
+    for item in files:
+        try:
+            total += os.stat(item.path).st_size
+        except OSError:
+            continue
+    return total
+
+
+def leftovers(
+    journal: Journal, origin: str, started: float, jobs: int, outcome: PushOutcome
+) -> Leftovers:
+    """Count what an interrupted run left, from the journal: resume finishes exactly these."""
+    left = Leftovers(pushed=len(outcome.results))
+    for entry in journal.unfinished():
+        if entry.api_url != origin:
+            continue
+        if entry.created_at < started:
+            left.older += 1
+        elif entry.is_visible or entry.is_manifest:
+            left.unfinished.append(entry.name)
+        else:
+            # A hidden piece: resume can finish it, but not the split file it belongs to.
+            whole = entry.name.rsplit(".part", 1)[0]
+            if whole not in left.split_unfinished:
+                left.split_unfinished.append(whole)
+    real = [f for _, f in outcome.failures if not isinstance(f, Interrupted | KeyboardInterrupt)]
+    left.failed = len(real)
+    cut = len(left.unfinished) + len(left.split_unfinished)
+    left.not_started = max(0, jobs - left.pushed - left.failed - cut)
+    return left
 
 
 def dry_run(
@@ -199,6 +295,7 @@ def dry_run(
     part_size: int,
     max_file_size: int | None,
     existing: ExistingCheck | None,
+    split_size: int | None = None,
 ) -> list[Planned]:
     """What push would do with each input, worked out without writing anything."""
     planned: list[Planned] = []
@@ -210,6 +307,6 @@ def dry_run(
         row = {"dry_run": True, "action": "push", "name": name, "path": "-"}
         planned.append(Planned(row, f"would push {name} from standard input"))
     for item in inputs.expansion.files:
-        seen = preview(item, part_size, max_file_size, existing)
+        seen = preview(item, part_size, max_file_size, existing, split_size)
         planned.append(Planned(seen.to_json(), seen.line()))
     return planned

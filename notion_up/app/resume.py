@@ -8,14 +8,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from notion_up.app.context import connect, open_journal
+from notion_up.app.context import connect, open_journal, state_folder
 from notion_up.app.push import exit_status
 from notion_up.config import Settings
 from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError
-from notion_up.events import FileFailed, Listener, Notice, ignore
+from notion_up.events import BatchPlanned, FileDone, FileFailed, Listener, Notice, ignore
 from notion_up.notion.records import Databases
 from notion_up.state.journal import PushEntry
 from notion_up.state.lock import run_lock
+from notion_up.units import human_bytes
 from notion_up.upload.engine import EngineOptions, PushResult
 from notion_up.upload.split import uploader_for
 
@@ -29,11 +30,17 @@ class ResumeOutcome:
     results: list[PushResult] = field(default_factory=list)
     failures: list[tuple[str, NotionUpError]] = field(default_factory=list)
     interrupted: bool = False
+    # Unfinished pushes this run found (of this workspace).
+    found: int = 0
 
     def exit_status(self) -> ExitStatus:
         """The run's exit status; raises Interrupted when it was cut short."""
         if self.interrupted:
-            raise Interrupted("interrupted; run `notion-up resume` again to finish")
+            left = self.found - len(self.results)
+            raise Interrupted(
+                f"interrupted: {len(self.results)} finished, {left} left unfinished",
+                hint="run `notion-up resume` again to finish them",
+            )
         return exit_status([f for _, f in self.failures], len(self.results))
 
 
@@ -55,10 +62,15 @@ def resume(
         listener(Notice(text))
 
     try:
-        with run_lock(settings.state_dir, wait_lock, say), connect(settings, sandbox) as ctx:
+        with run_lock(state_folder(settings), wait_lock, say), connect(settings, sandbox) as ctx:
             entries = [e for e in journal.unfinished() if e.api_url == ctx.origin]
+            outcome.found = len(entries)
             if not entries:
                 say("nothing to resume")
+            else:
+                size = sum(e.size for e in entries)
+                say(f"resuming {len(entries)} unfinished push(es), {human_bytes(size)} in all")
+                listener(BatchPlanned(len(entries), size))
             for entry in entries:
                 if cancel.is_set():
                     break
@@ -81,6 +93,7 @@ def resume(
                             on_result(entry, None, exc)
                     else:
                         outcome.results.append(result)
+                        listener(FileDone(entry.name, result))
                         if on_result is not None:
                             on_result(entry, result, None)
     finally:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli.options import Profile
+from notion_up.cli.options import PanelCommand, Profile
 from notion_up.cli.output import errors_to_exit
 from notion_up.config import (
     PROFILE_KEYS,
@@ -19,25 +19,25 @@ from notion_up.config import (
     resolve,
     set_profile_value,
 )
-from notion_up.upload.parts import parse_size
 
 config_app = typer.Typer(
     help="Show the effective settings, or write the config file "
     "($XDG_CONFIG_HOME/notion-up/config.toml, kept 0600).",
+    short_help="Show or write the settings (config file).",
     no_args_is_help=True,
 )
 
 
-@config_app.command("show")
+@config_app.command("show", cls=PanelCommand, short_help="Print each setting and its source.")
 def show(
     profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Print each effective setting, its value (token redacted) and where it came from."""
-    with errors_to_exit(False):
+    with errors_to_exit(False, listing=True):
         settings = resolve({}, profile=profile)
         for warning in settings.warnings:
-            print(f"notion-up: warning: {warning}", file=sys.stderr)
+            print(f"notion-up: warning: {warning}", file=sys.stderr, flush=True)
         rows = settings.describe()
         if as_json:
             print(
@@ -56,18 +56,27 @@ def show(
             print(f"{name:<{width}}  {value or '-'}  ({source})")
 
 
-@config_app.command("set")
+@config_app.command("set", cls=PanelCommand, short_help="Set one key of a profile.")
 def set_value(
-    key: Annotated[str, typer.Argument(help="One of: " + ", ".join(PROFILE_KEYS) + ".")],
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="One of: " + ", ".join(PROFILE_KEYS) + ".")
+    ],
     value: Annotated[
         str,
         typer.Argument(
+            metavar="VALUE",
             help="The value (part_size takes units: 10MiB); for the token, `-` reads it from "
-            "standard input or a prompt, out of sight of other users."
+            "standard input or a prompt, out of sight of other users.",
         ),
     ],
     profile: Annotated[
-        str, typer.Option("--profile", help="Profile to change (created if missing).")
+        str,
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            show_default=False,
+            help="Profile to change (created if missing). Default: default.",
+        ),
     ] = "default",
 ) -> None:
     """Set one key of a profile in the config file (created 0600 when missing)."""
@@ -83,10 +92,9 @@ def set_value(
                     file=sys.stderr,
                 )
             value = check_token(value, "config set")
-        stored: object = parse_size(value) if key == "part_size" else value
-        set_profile_value(path, profile, key, stored)
+        set_profile_value(path, profile, key, value)
         shown = "(redacted)" if key == "token" else value
-        print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr)
+        print(f"set {key} = {shown} in profile {profile} of {path}", file=sys.stderr, flush=True)
 
 
 def _read_token() -> str:
@@ -96,7 +104,7 @@ def _read_token() -> str:
     return sys.stdin.readline()
 
 
-@config_app.command("init")
+@config_app.command("init", cls=PanelCommand, short_help="Create an empty config file (0600).")
 def init() -> None:
     """Create an empty config file (0600) with a `default` profile; never overwrites one."""
     with errors_to_exit(False):

@@ -4,10 +4,14 @@ SIGTERM (what systemd and cron time-outs send) is the first Ctrl-C with a deadli
 flight get a few seconds, then the process exits 143 anyway. The journal is consistent at
 every instant (each step is committed to SQLite before the next request), so stopping at the
 deadline loses nothing that `resume` cannot finish.
+
+Outside a push or resume, SIGTERM ends the command with a line and exit 143 (`exit_on_sigterm`)
+instead of killing it without a word.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -21,13 +25,43 @@ from notion_up.errors import ExitStatus, Interrupted
 TERM_GRACE = 5.0
 
 
-class InterruptHandler:
-    """First Ctrl-C or SIGTERM: stop new work and finish cleanly. Second: quit at once."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived outside a push or resume: unwinds like Ctrl-C, ends with exit 143."""
 
-    def __init__(self, grace: float = TERM_GRACE) -> None:
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise Terminated in the main thread (the CLI turns it into exit 143)."""
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class InterruptHandler:
+    """First Ctrl-C or SIGTERM: stop new work and finish cleanly. Second: quit at once.
+
+    `say` prints a line where the renderer wants it (above the bars); `before_exit` erases the
+    bars before the process ends early (second Ctrl-C, SIGTERM's deadline), so none is left.
+    """
+
+    def __init__(
+        self,
+        say: Callable[[str], None] = _say,
+        before_exit: Callable[[], None] | None = None,
+        grace: float = TERM_GRACE,
+    ) -> None:
         self.cancel = threading.Event()
         self.terminated = False
         self.grace = grace
+        self._say = say
+        self._before_exit = before_exit
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> InterruptHandler:
@@ -44,23 +78,39 @@ class InterruptHandler:
         term = signum == signal.SIGTERM
         code = ExitStatus.TERMINATED if term or self.terminated else ExitStatus.INTERRUPTED
         if self.cancel.is_set():
-            os._exit(int(code))
+            self._exit_now(
+                "notion-up: quit at once; parts in flight were dropped "
+                "(`notion-up resume` sends them again)",
+                code,
+            )
         self.cancel.set()
         if term:
             self.terminated = True
-            _say(
-                f"notion-up: terminated; finishing the parts in flight (at most "
-                f"{self.grace:.0f} s); run `notion-up resume` later to finish the rest"
+            self._say(
+                f"notion-up: terminated (SIGTERM); finishing the parts in flight (at most "
+                f"{self.grace:.0f} s), starting no new file"
             )
             timer = threading.Timer(self.grace, self._deadline)
             timer.daemon = True
             timer.start()
         else:
-            _say("notion-up: interrupted; finishing the parts in flight (Ctrl-C again to quit now)")
+            self._say(
+                "notion-up: interrupted; finishing the parts in flight, starting no new file "
+                "(Ctrl-C again to quit now)"
+            )
 
     def _deadline(self) -> None:
-        _say("notion-up: stopped (SIGTERM); the journal is up to date: run `notion-up resume`")
-        os._exit(int(ExitStatus.TERMINATED))
+        self._exit_now(
+            "notion-up: stopped (SIGTERM); the journal is up to date: run `notion-up resume`",
+            ExitStatus.TERMINATED,
+        )
+
+    def _exit_now(self, text: str, code: ExitStatus) -> None:
+        if self._before_exit is not None:
+            with contextlib.suppress(Exception):
+                self._before_exit()
+        _say(text)
+        os._exit(int(code))
 
     def outcome(self, status: Callable[[], ExitStatus]) -> ExitStatus:
         """`status()`; an Interrupted it raises says SIGTERM (exit 143) when that is what came."""
@@ -71,7 +121,3 @@ class InterruptHandler:
                 message = exc.message.replace("interrupted", "terminated (SIGTERM)", 1)
                 raise Interrupted(message, exc.hint, terminated=True) from None
             raise
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)

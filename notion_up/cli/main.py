@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from notion_up.cli import config, push, restore, resume, sandbox, share
+from notion_up.cli.interrupt import exit_on_sigterm
 from notion_up.version import __version__
 
 EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 usage,
 3 configuration or authentication, 4 input not found or unreadable,
 5 gave up on temporary errors (retry later), 6 refused by Notion's limits,
 7 nothing to push (only with --error-on-nothing), 8 another run holds the state directory's
-lock (without --wait-lock), 130 interrupted."""
+lock (without --wait-lock), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."""
 
 app = typer.Typer(
     name="notion-up",
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Registration order is the order of `--help`: the main job first.
 push.register(app)
@@ -52,4 +54,5 @@ def _root(
 
 def main() -> None:
     """Entry point of the `notion-up` console script."""
+    exit_on_sigterm()
     app()

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from notion_up.cli.interrupt import Terminated
 from notion_up.cli.logfile import LogFile
 from notion_up.config import Settings, resolve
 from notion_up.errors import ExitStatus, NotionUpError
@@ -24,7 +25,7 @@ def load_settings(flags: dict[str, Any], profile: str | None) -> Settings:
     """The effective settings; their warnings (a config file others can read) go to stderr."""
     settings = resolve(flags, profile=profile)
     for warning in settings.warnings:
-        print(f"notion-up: warning: {warning}", file=sys.stderr)
+        print(f"notion-up: warning: {warning}", file=sys.stderr, flush=True)
     return settings
 
 
@@ -70,26 +71,42 @@ def fail(exc: BaseException, debug: bool) -> typer.Exit:
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, NotionUpError):
-        print(f"notion-up: error: {printable(str(exc))}", file=sys.stderr)
+        print(f"notion-up: error: {printable(str(exc))}", file=sys.stderr, flush=True)
         return typer.Exit(int(exc.exit_status))
-    print(f"notion-up: error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
+    print(
+        f"notion-up: error: {type(exc).__name__}: {printable(str(exc))}",
+        file=sys.stderr,
+        flush=True,
+    )
     return typer.Exit(int(ExitStatus.FAILED))
 
 
 @contextlib.contextmanager
-def errors_to_exit(debug: bool) -> Iterator[None]:
-    """Turn core errors into one line on stderr and the right exit code."""
+def errors_to_exit(debug: bool, listing: bool = False) -> Iterator[None]:
+    """Turn core errors into one line on stderr and the right exit code.
+
+    `listing` commands (ls, pending, config show) stop quietly with 0 when the reader of
+    stdout has gone (`notion-up ls | head -1`), as Unix tools do; for the others lost results
+    are an error.
+    """
     try:
         yield
     except typer.Exit:
         raise
+    except Terminated:
+        print("notion-up: terminated (SIGTERM)", file=sys.stderr, flush=True)
+        raise typer.Exit(int(ExitStatus.TERMINATED)) from None
     except KeyboardInterrupt:
-        print("notion-up: interrupted", file=sys.stderr)
+        print("notion-up: interrupted", file=sys.stderr, flush=True)
         raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
     except BrokenPipeError:
         _quiet_stdout()
+        if listing:
+            raise typer.Exit(int(ExitStatus.OK)) from None
         print(
-            "notion-up: error: stdout was closed before all results were written", file=sys.stderr
+            "notion-up: error: stdout was closed before all results were written",
+            file=sys.stderr,
+            flush=True,
         )
         raise typer.Exit(int(ExitStatus.FAILED)) from None
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code

@@ -21,81 +21,102 @@ from notion_up.cli.render import (
     Renderer,
     RichRenderer,
     choose_renderer,
-    human_bytes,
     with_log,
 )
+from notion_up.units import human_bytes, parse_size
 from notion_up.upload.engine import DEFAULT_MAX_MEMORY, Job, PushResult
-from notion_up.upload.parts import check_part_size, parse_size
 
 
 def push(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Files (directories with -r) to push; `-` reads standard input (needs --name)."
+            metavar="PATH",
+            help="Files (directories with -r) to push; `-` reads standard input (needs --name).",
+            show_default=False,
         ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="The file's name when reading standard input.")
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            rich_help_panel=o.WHAT,
+            help="The file's name when reading standard input.",
+        ),  # fmt: skip
     ] = None,
     size: Annotated[
         str | None,
-        typer.Option("--size", help="Exact size of standard input: stream it without spooling."),
-    ] = None,
-    database: o.Database = None,
-    index: o.Index = None,
-    api_url: o.ApiUrl = None,
-    workers: o.Workers = None,
-    part_size: Annotated[
-        str | None,
-        typer.Option("--part-size", help="Multi-part part size, 5MiB to 20MiB. Default 5MiB."),
-    ] = None,
-    rate: o.Rate = None,
-    max_memory: Annotated[
-        str | None,
         typer.Option(
-            "--max-memory",
-            help="Stop reading ahead while the process is over this size. Default 1GiB.",
+            "--size",
+            metavar="SIZE",
+            rich_help_panel=o.WHAT,
+            help="Exact size of standard input (bytes or 30MiB): stream it without spooling.",
         ),
     ] = None,
-    as_json: o.JsonOut = False,
-    quiet: o.Quiet = False,
-    verbose: o.Verbose = False,
-    debug: o.Debug = False,
-    stats: Annotated[
-        float,
-        typer.Option("--stats", help="Seconds between progress lines when not on a terminal."),
-    ] = 30.0,
-    sandbox: o.Sandbox = False,
-    state: o.StateDir = None,
-    profile: o.Profile = None,
     recursive: o.Recursive = False,
     include: o.Include = None,
     exclude: o.Exclude = None,
     files_from: o.FilesFrom = None,
     null: o.Null = False,
     follow_symlinks: o.FollowSymlinks = False,
-    skip_existing: o.SkipExisting = False,
-    check_remote: o.CheckRemote = False,
-    dry_run: o.DryRun = False,
-    log_file: o.LogFilePath = None,
-    error_on_nothing: o.ErrorOnNothing = False,
-    wait_lock: o.WaitLock = False,
     split: Annotated[
         str | None,
         typer.Option(
             "--split",
+            metavar="SIZE",
+            rich_help_panel=o.WHAT,
             help="Store content larger than SIZE as pieces of at most SIZE plus a manifest "
-            "(for workspaces that cap one file, e.g. --split 5MiB on Notion's free plan).",
+            "(for workspaces that cap one file: --split 5MiB on Notion's free plan).",
         ),
     ] = None,
     public: Annotated[
         bool,
         typer.Option(
             "--public",
+            rich_help_panel=o.WHAT,
             help="Record the files as public: the service serves them to anyone at /d/HASH.",
         ),
     ] = False,
+    database: o.Database = None,
+    index: o.Index = None,
+    api_url: o.ApiUrl = None,
+    sandbox: o.Sandbox = False,
+    profile: o.Profile = None,
+    state: o.StateDir = None,
+    workers: o.Workers = None,
+    part_size: Annotated[
+        str | None,
+        typer.Option(
+            "--part-size",
+            metavar="SIZE",
+            rich_help_panel=o.SPEED,
+            help="Part size of multi-part uploads, 5MiB to 20MiB. Env NOTION_UP_PART_SIZE. "
+            "Default: 5MiB.",
+        ),
+    ] = None,
+    rate: o.Rate = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-memory",
+            metavar="SIZE",
+            rich_help_panel=o.SPEED,
+            help="Stop reading ahead while the process is over this size. Default: 1GiB.",
+        ),
+    ] = None,
+    skip_existing: o.SkipExisting = False,
+    check_remote: o.CheckRemote = False,
+    dry_run: o.DryRun = False,
+    error_on_nothing: o.ErrorOnNothing = False,
+    wait_lock: o.WaitLock = False,
+    as_json: o.JsonOut = False,
+    quiet: o.Quiet = False,
+    verbose: o.Verbose = False,
+    debug: o.Debug = False,
+    stats: o.Stats = 30.0,
+    no_progress: o.NoProgress = False,
+    log_file: o.LogFilePath = None,
 ) -> None:
     """Upload files (or standard input) to Notion and record each in the file database and index.
 
@@ -107,12 +128,11 @@ def push(
             "index": index,
             "api_url": api_url,
             "workers": workers,
-            "part_size": parse_size(part_size) if part_size else None,
+            "part_size": part_size,
             "rate": rate,
             "state_dir": str(state) if state else None,
         }
         settings = load_settings(flags, profile)
-        check_part_size(settings.part_size)
         batch = BatchFlags(
             recursive, include or [], exclude or [], files_from, null, follow_symlinks,
             skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,
@@ -121,7 +141,7 @@ def push(
             declared = parse_size(size) if size is not None else None
             spool = str(settings.state_dir / "spool")
             inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer, spool)
-            screen = choose_renderer(quiet, verbose or debug, stats)
+            screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)
             if isinstance(screen, RichRenderer):
@@ -147,7 +167,7 @@ def push(
                 raise typer.Exit(int(outcome.exit_status()))
             renderer.start()
             try:
-                with InterruptHandler() as interrupt:
+                with InterruptHandler(renderer.message, renderer.stop) as interrupt:
                     outcome = run_push(
                         settings, inputs, options, listener=renderer, on_result=on_result,
                         cancel=interrupt.cancel,
@@ -155,7 +175,17 @@ def push(
             finally:
                 renderer.stop()
             _summary(renderer, out, inputs.batch)
+            if sandbox and outcome.results and not quiet and not outcome.interrupted:
+                renderer.message(NEXT_STEPS)
             raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
+
+
+# After a first push into the sandbox: what happened, and what to try next.
+NEXT_STEPS = (
+    "pushed into the local sandbox (no Notion account used). Next: `notion-up ls --sandbox` "
+    "lists it, `notion-up pull --sandbox FILE_ID` gets it back, `notion-up verify --sandbox "
+    'FILE_ID` checks it; for Notion itself see README, "Using it with Notion".'
+)
 
 
 def _summary(renderer: Renderer, out: Output, batch: bool) -> None:
@@ -192,4 +222,6 @@ def summary_line(totals: dict) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add `push` to the main app."""
-    app.command("push")(push)
+    app.command(
+        "push", cls=o.PanelCommand, short_help="Upload files (or stdin) and record each one."
+    )(push)

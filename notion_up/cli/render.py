@@ -1,79 +1,44 @@
-"""Renderers of events: rich bars on a terminal, plain lines without one, nothing with --quiet.
+"""Renderers of events: bars on a terminal, plain lines without one, nothing with --quiet.
 
-One renderer serves uploads and downloads alike; `choose_renderer` picks it once per run.
+One renderer serves uploads and downloads alike; `choose_renderer` picks it once per run. The
+counting is the Meter's (`meter.py`), the terminal's rows are `screen.py`'s; here is what is
+said, and where. Lines about one event (errors, retries, skips, notices) read the same on a
+terminal as in a log: plain text, no timestamp or source location.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-import time
-from dataclasses import dataclass, field
 from typing import TextIO
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
 
 from notion_up.cli.logfile import LogFile
+from notion_up.cli.meter import Meter
+from notion_up.cli.screen import frame
+from notion_up.errors import Interrupted
 from notion_up.events import (
-    BatchPlanned,
-    BytesReceived,
-    BytesSent,
-    DownloadEnded,
+    AlreadySent,
     DownloadStarted,
     Event,
-    FileDone,
     FileFailed,
     FileSkipped,
     FileStarted,
     Notice,
     PartDone,
-    PartStarted,
     Retrying,
     Stage,
-    UploadEnded,
 )
 from notion_up.sanitize import printable
+from notion_up.units import human_bytes, human_duration, human_pair, human_rate
 
+# Kept for the commands that print sizes.
+__all__ = ["Renderer", "choose_renderer", "human_bytes", "progress_line", "with_log"]
 
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
-@dataclass
-class Totals:
-    """Counts for the periodic line and the summary."""
-
-    files_total: int = 0
-    pushed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    bytes_done: int = 0
-    bytes_pushed: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    def line(self) -> str:
-        """One plain progress line."""
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        done = self.pushed + self.skipped + self.failed
-        return (
-            f"progress: {done}/{self.files_total} files, {human_bytes(self.bytes_done)} sent, "
-            f"{human_bytes(self.bytes_done / elapsed)}/s"
-        )
+Totals = Meter  # the summary reads pushed, skipped, failed, bytes_pushed, started
 
 
 def failure_line(event: FileFailed) -> str:
@@ -84,8 +49,62 @@ def failure_line(event: FileFailed) -> str:
     return f"error: {event.name}: {text}"
 
 
+def retry_line(event: Retrying) -> str:
+    """`retrying NAME part 3 (attempt 2) in 0.5s: why`."""
+    return (
+        f"retrying {event.name} {event.what} (attempt {event.attempt}) in {event.wait:.1f}s: "
+        f"{event.reason}"
+    )
+
+
+def progress_line(m: Meter) -> str:
+    """`progress: 3/20 files, 12.0/100.0 MiB (12%), 2.8 MiB/s, ETA 0:30`."""
+    parts = []
+    if m.files_total:
+        parts.append(f"{m.files_done}/{m.files_total} files")
+    if m.bytes_total is not None:
+        percent = m.percent()
+        shown = f" ({percent:.0f}%)" if percent is not None else ""
+        parts.append(f"{human_pair(m.acked, m.bytes_total)}{shown}")
+    else:
+        parts.append(f"{human_bytes(m.acked)} sent")
+    parts.append(human_rate(m.rate()))
+    parts.append(f"ETA {human_duration(m.eta())}")
+    if m.active or m.waiting:
+        parts.append(f"{m.active} sending, {m.waiting} waiting")
+    return "progress: " + ", ".join(parts)
+
+
+def event_line(event: Event, verbose: bool, verb: str | None = None) -> str | None:
+    """The line an event is worth without bars (None: nothing to say about it)."""
+    if isinstance(event, FileFailed):
+        # A file cut short by Ctrl-C: the run's last line says what is left, for all of them.
+        return None if isinstance(event.error, Interrupted) else failure_line(event)
+    if isinstance(event, Retrying):
+        return retry_line(event)
+    if isinstance(event, FileSkipped):
+        return f"skipped {event.name}: {event.reason}"
+    if isinstance(event, Notice):
+        return event.text if verbose or not event.verbose else None
+    if isinstance(event, AlreadySent):
+        return f"resuming {event.name}: {human_bytes(event.nbytes)} already with Notion"
+    if isinstance(event, DownloadStarted) and verb:
+        size = "unknown size" if event.size is None else human_bytes(event.size)
+        return f"{verb} {event.name} ({size})"
+    if not verbose:
+        return None
+    if isinstance(event, FileStarted):
+        size = "unknown size" if event.size is None else human_bytes(event.size)
+        return f"pushing {event.name} ({size}, {event.parts} part(s))"
+    if isinstance(event, PartDone):
+        return f"sent {event.name} part {event.part_number}"
+    if isinstance(event, Stage):
+        return f"{event.stage} {event.name}"
+    return None
+
+
 class Renderer:
-    """Base renderer: keeps totals; subclasses draw.
+    """Base renderer: counts events in its Meter; subclasses draw.
 
     `verb` names what a download is for in plain lines (`pulling NAME`); None says nothing.
     """
@@ -94,34 +113,30 @@ class Renderer:
         self.err = err
         self.verbose = verbose
         self.verb = verb
-        self.totals = Totals()
-        self._lock = threading.Lock()
+        self.meter = Meter()
+        # Re-entrant: a Ctrl-C handler may print while the main thread is drawing.
+        self._lock = threading.RLock()
+
+    @property
+    def totals(self) -> Meter:
+        """The counts the summary line is made of."""
+        return self.meter
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if isinstance(event, BatchPlanned):
-                self.totals.files_total = event.files
-            elif isinstance(event, BytesSent):
-                self.totals.bytes_done += event.nbytes
-            elif isinstance(event, FileDone):
-                self.totals.pushed += 1
-                self.totals.bytes_pushed += event.result.size
-            elif isinstance(event, FileFailed):
-                self.totals.failed += 1
-            elif isinstance(event, FileSkipped):
-                self.totals.skipped += 1
+            self.meter.on(event)
             self.draw(event)
 
     def draw(self, event: Event) -> None:
         """Show one event."""
-        if isinstance(event, FileFailed):
-            self.message(failure_line(event))
-        elif isinstance(event, Notice) and (self.verbose or not event.verbose):
-            self.message(event.text)
+        line = event_line(event, self.verbose, self.verb)
+        if line is not None:
+            self.message(line)
 
     def message(self, text: str) -> None:
         """A line on stderr (control characters in names escaped: one event, one line)."""
-        print(printable(text), file=self.err, flush=True)
+        with self._lock:
+            print(printable(text), file=self.err, flush=True)
 
     def start(self) -> None:
         """Begin drawing."""
@@ -134,7 +149,7 @@ class QuietRenderer(Renderer):
     """Errors only."""
 
     def draw(self, event: Event) -> None:
-        if isinstance(event, FileFailed):
+        if isinstance(event, FileFailed) and not isinstance(event.error, Interrupted):
             self.message(failure_line(event))
 
 
@@ -153,31 +168,6 @@ class PlainRenderer(Renderer):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def draw(self, event: Event) -> None:
-        if isinstance(event, FileStarted):
-            # Only with -v: by default a plain run says nothing per file but its result.
-            if not self.verbose:
-                return
-            size = "unknown size" if event.size is None else human_bytes(event.size)
-            self.message(f"pushing {event.name} ({size}, {event.parts} part(s))")
-        elif isinstance(event, FileSkipped):
-            self.message(f"skipped {event.name}: {event.reason}")
-        elif isinstance(event, DownloadStarted):
-            if self.verb:
-                size = "unknown size" if event.size is None else human_bytes(event.size)
-                self.message(f"{self.verb} {event.name} ({size})")
-        elif isinstance(event, Retrying):
-            self.message(
-                f"retrying {event.name} {event.what} (attempt {event.attempt}) in "
-                f"{event.wait:.1f}s: {event.reason}"
-            )
-        elif self.verbose and isinstance(event, PartDone):
-            self.message(f"sent {event.name} part {event.part_number}")
-        elif self.verbose and isinstance(event, Stage):
-            self.message(f"{event.stage} {event.name}")
-        else:
-            super().draw(event)
-
     def start(self) -> None:
         if self.interval > 0:
             self._thread = threading.Thread(target=self._tick, daemon=True)
@@ -186,118 +176,71 @@ class PlainRenderer(Renderer):
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
             with self._lock:
-                self.message(self.totals.line())
+                if self.meter.files_total or self.meter.transfers:
+                    self.message(progress_line(self.meter))
 
     def stop(self) -> None:
         self._stop.set()
 
 
-def bar_label(name: str) -> str:
-    """A name as a bar's description: the bar column reads markup, so `[/x]` is escaped."""
-    return escape(printable(name))
-
-
-def transfer_progress(console: Console) -> Progress:
-    """Bars that show bytes, speed and time left, and vanish when stopped (push and pull)."""
-    return Progress(
-        TextColumn("[bold]{task.description}", justify="left"),
-        BarColumn(bar_width=None),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        # Results belong on stdout; rich would otherwise capture stdout into its console.
-        redirect_stdout=False,
-        redirect_stderr=False,
-    )
-
-
 class RichRenderer(Renderer):
-    """A bar per file and one per part in flight; parts disappear when they finish."""
+    """Rows redrawn in place: each file sending, its parts under it, one overall line.
 
-    def __init__(self, console: Console, verbose: bool = False) -> None:
+    Lines about events (and results, through `print_above`) go above the rows; the rows are
+    erased when the run ends, however it ends.
+    """
+
+    def __init__(self, console: Console, verbose: bool = False, batch: bool | None = None) -> None:
         super().__init__(console.file, verbose)
-        self._downloads: dict[int, TaskID] = {}
         self.console = console
-        self.progress = transfer_progress(console)
-        # Keyed by each upload's key, not its name: names repeat across folders.
-        self._files: dict[int, TaskID] = {}
-        self._parts: dict[tuple[int, int], TaskID] = {}
+        self.batch = batch
+        self.live = Live(
+            _Frame(self),
+            console=console,
+            refresh_per_second=8,
+            transient=True,
+            # Results belong on stdout; rich would otherwise capture stdout into its console.
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
 
     def draw(self, event: Event) -> None:
-        p = self.progress
-        if isinstance(event, FileStarted):
-            self._files[event.key] = p.add_task(bar_label(event.name), total=event.size)
-        elif isinstance(event, DownloadStarted):
-            self._downloads[event.key] = p.add_task(bar_label(event.name), total=event.size)
-        elif isinstance(event, BytesReceived):
-            task = self._downloads.get(event.key)
-            if task is not None:
-                p.advance(task, event.nbytes)
-        elif isinstance(event, DownloadEnded):
-            task = self._downloads.pop(event.key, None)
-            if task is not None:
-                p.remove_task(task)
-        elif isinstance(event, PartStarted):
-            label = f"  part {event.part_number}"
-            self._parts[(event.key, event.part_number)] = p.add_task(label, total=event.size)
-        elif isinstance(event, BytesSent):
-            part = self._parts.get((event.key, event.part_number))
-            if part is not None:
-                p.advance(part, event.nbytes)
-            if event.key in self._files:
-                p.advance(self._files[event.key], event.nbytes)
-        elif isinstance(event, PartDone):
-            part = self._parts.pop((event.key, event.part_number), None)
-            if part is not None:
-                p.remove_task(part)
-        elif isinstance(event, Retrying):
-            self._reset_part(event)
-            p.console.log(f"retrying {event.name} {event.what}: {event.reason}", markup=False)
-        elif isinstance(event, Notice):
-            if self.verbose or not event.verbose:
-                p.console.log(event.text, markup=False)
-        elif isinstance(event, FileSkipped):
-            p.console.log(f"skipped {event.name}: {event.reason}", markup=False)
-        elif isinstance(event, UploadEnded):
-            self._remove_bars(event.key)
-        elif isinstance(event, FileFailed):
-            p.console.log(failure_line(event), markup=False)
+        line = event_line(event, self.verbose, None)
+        if line is not None and not isinstance(event, AlreadySent):
+            self.message(line)
 
-    def _remove_bars(self, key: int) -> None:
-        """An upload ended (a split file's piece too): its bar and its parts' bars go."""
-        task = self._files.pop(key, None)
-        if task is not None:
-            self.progress.remove_task(task)
-        for part in [k for k in self._parts if k[0] == key]:
-            self.progress.remove_task(self._parts.pop(part))
+    def message(self, text: str) -> None:
+        """A plain line above the rows."""
+        with self._lock:
+            self.console.print(Text(printable(text)), soft_wrap=True, highlight=False)
 
     def print_above(self, text: str) -> None:
-        """Print a line above the bars (for results when stdout is the same terminal)."""
-        self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        """Print a line above the rows (for results when stdout is the same terminal)."""
+        self.message(text)
 
-    def _reset_part(self, event: Retrying) -> None:
-        # A resent part starts over; take its bytes back off the bars.
-        if event.part_number is None:
-            return
-        key = (event.key, event.part_number)
-        part = self._parts.get(key)
-        if part is None:
-            return
-        sent = self.progress.tasks[self._task_index(part)].completed
-        self.progress.reset(part)
-        if event.key in self._files:
-            self.progress.advance(self._files[event.key], -sent)
-
-    def _task_index(self, task_id: TaskID) -> int:
-        return next(i for i, t in enumerate(self.progress.tasks) if t.id == task_id)
+    def rows(self) -> list[Text]:
+        """The rows of the current frame."""
+        with self._lock:
+            m = self.meter
+            batch = self.batch if self.batch is not None else m.files_total > 1
+            return frame(m, self.console.width, self.console.height, batch, m.clock())
 
     def start(self) -> None:
-        self.progress.start()
+        self.live.start()
 
     def stop(self) -> None:
-        self.progress.stop()
+        with self._lock:
+            self.live.stop()
+
+
+class _Frame:
+    """What Live redraws: asked for a fresh frame at every refresh."""
+
+    def __init__(self, renderer: RichRenderer) -> None:
+        self.renderer = renderer
+
+    def __rich__(self) -> Group:
+        return Group(*self.renderer.rows())
 
 
 def choose_renderer(
@@ -306,15 +249,16 @@ def choose_renderer(
     interval: float,
     err: TextIO | None = None,
     verb: str | None = None,
+    progress: bool = True,
 ) -> Renderer:
-    """Pick once: nothing with --quiet, rich bars on a terminal, plain lines otherwise.
+    """Pick once: nothing with --quiet, bars on a terminal, plain lines otherwise.
 
-    Never forced: whether stderr is a terminal decides.
+    Never forced: whether stderr is a terminal decides (`--no-progress` asks for plain lines).
     """
     err = err or sys.stderr
     if quiet:
         return QuietRenderer(err)
-    if err.isatty():
+    if progress and err.isatty():
         # No emoji codes either: a name's `:x:` is shown as written.
         return RichRenderer(Console(file=err, emoji=False), verbose)
     return PlainRenderer(err, verbose, interval, verb)
@@ -327,7 +271,7 @@ class LoggingRenderer(Renderer):
         super().__init__(screen.err, screen.verbose)
         self.screen = screen
         self.log = PlainRenderer(log, screen.verbose, interval)  # type: ignore[arg-type]
-        self.totals = screen.totals
+        self.meter = screen.meter
 
     def __call__(self, event: Event) -> None:
         self.screen(event)

@@ -9,25 +9,39 @@ from typing import Annotated, Any
 import typer
 
 from notion_up.app import restore as app
+from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.cli.output import Output, errors_to_exit, load_settings
-from notion_up.cli.render import choose_renderer, human_bytes
+from notion_up.cli.render import Renderer, RichRenderer, choose_renderer
 from notion_up.download.restore import Restored, Verdict
 from notion_up.errors import ExitStatus, UsageError
 from notion_up.sanitize import printable
+from notion_up.units import human_bytes
 
 # Not the shared --json: with `pull -o -` the JSON line goes to stderr.
-JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file.")]
+JsonOut = Annotated[
+    bool, typer.Option("--json", rich_help_panel=o.OUT, help="One JSON object per file.")
+]
 
 
-def _flags(database, index, api_url, rate) -> dict[str, Any]:
-    return {"database": database, "index": index, "api_url": api_url, "rate": rate}
+def _flags(database, index, api_url, rate, state=None) -> dict[str, Any]:
+    return {"database": database, "index": index, "api_url": api_url, "rate": rate,
+            "state_dir": str(state) if state else None}  # fmt: skip
+
+
+def _renderer(quiet: bool, verbose: bool, no_progress: bool, out: Output, verb=None) -> Renderer:
+    """The renderer for a download command; results printed through it stay above its bars."""
+    renderer = choose_renderer(quiet, verbose, 0.0, verb=verb, progress=not no_progress)
+    if isinstance(renderer, RichRenderer):
+        out.above = renderer.print_above
+    return renderer
 
 
 # -- ls --------------------------------------------------------------------------------------
 def ls(
     name: Annotated[
-        str | None, typer.Option("--name", help="Only files whose name contains this text.")
+        str | None,
+        typer.Option("--name", metavar="TEXT", help="Only files whose name contains this text."),
     ] = None,
     hidden: Annotated[
         bool, typer.Option("--all", "-a", help="Include hidden rows (the pieces of split files).")
@@ -39,32 +53,42 @@ def ls(
     rate: Rate = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
+    state: o.StateDir = None,
     debug: Debug = False,
 ) -> None:
-    """List the files in the file database, newest first: FILE_ID SIZE CREATED HASH NAME."""
-    with errors_to_exit(debug):
-        settings = load_settings(_flags(database, index, api_url, rate), profile)
+    """List the files in the file database, newest first: FILE_ID SIZE CREATED HASH NAME.
+
+    Sizes are in binary units (KiB, MiB); --json gives them in bytes.
+    """
+    with errors_to_exit(debug, listing=True):
+        settings = load_settings(_flags(database, index, api_url, rate, state), profile)
         out = Output(as_json)
         for f in app.ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
                 out.line(json.dumps(f.to_json()))
             else:
-                size = "-" if f.size is None else str(f.size)
+                size = "-" if f.size is None else human_bytes(f.size)
                 shown = printable(f.name)
-                out.line(f"{f.file_id}  {size:>12}  {f.created}  {f.salted}  {shown}")
+                out.line(f"{f.file_id}  {size:>10}  {f.created}  {f.salted}  {shown}")
 
 
 # -- pull ------------------------------------------------------------------------------------
 def pull(
     key: Annotated[
-        str, typer.Argument(help="The FILE_ID or HASH push printed (or `notion-up ls` shows).")
+        str,
+        typer.Argument(
+            metavar="FILE_ID_OR_HASH",
+            help="The FILE_ID or HASH push printed (or `notion-up ls` shows).",
+        ),
     ],
     output: Annotated[
         str | None,
         typer.Option(
             "--output",
             "-o",
-            help="File or directory to write to (default: the file's name here); `-` = stdout.",
+            metavar="PATH",
+            help="File or directory to write to (a path ending in / is created); `-` = stdout. "
+            "Default: the file's own name, here.",
         ),
     ] = None,
     force: Annotated[
@@ -72,22 +96,26 @@ def pull(
     ] = False,
     as_json: JsonOut = False,
     quiet: Quiet = False,
+    verbose: o.Verbose = False,
+    no_progress: o.NoProgress = False,
     database: Database = None,
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
+    state: o.StateDir = None,
     debug: Debug = False,
 ) -> None:
     """Download a file, check it against its recorded hash, and only then keep it.
 
     Split files are reassembled. Prints the path written (nothing on stdout with `-o -`).
     """
-    with errors_to_exit(debug):
-        settings = load_settings(_flags(database, index, api_url, rate), profile)
+    with errors_to_exit(debug, listing=output == "-"):
+        settings = load_settings(_flags(database, index, api_url, rate, state), profile)
         to_stdout = output == "-"
-        renderer = choose_renderer(quiet, False, 0.0, verb="pulling")
+        out = Output(as_json)
+        renderer = _renderer(quiet, verbose or debug, no_progress, out, verb="pulling")
         renderer.start()
         try:
             done = app.pull(
@@ -97,7 +125,7 @@ def pull(
             )  # fmt: skip
         finally:
             renderer.stop()
-        _report_pull(done, Output(as_json), to_stdout, quiet, as_json)
+        _report_pull(done, out, to_stdout, quiet, as_json)
 
 
 def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: bool) -> None:
@@ -106,31 +134,46 @@ def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: boo
     if not to_stdout:
         out.line(line)
     elif as_json:
-        print(line, file=sys.stderr)
+        print(line, file=sys.stderr, flush=True)
     elif not quiet:
         shown = printable(done.name)
-        print(f"pulled {shown} ({human_bytes(done.size)}), hash verified", file=sys.stderr)
+        print(
+            f"pulled {shown} ({human_bytes(done.size)}), hash verified", file=sys.stderr, flush=True
+        )
 
 
 # -- verify ----------------------------------------------------------------------------------
 def verify(
     keys: Annotated[
-        list[str] | None, typer.Argument(help="FILE_IDs or HASHes to check.", show_default=False)
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE_ID_OR_HASH", help="FILE_IDs or HASHes to check.", show_default=False
+        ),
     ] = None,
     every: Annotated[
         bool, typer.Option("--all", help="Check every (visible) file in the file database.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Files checked at once. Default 4.", min=1)
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            metavar="N",
+            rich_help_panel=o.SPEED,
+            help="Files checked at once. Env NOTION_UP_WORKERS. Default: 4.",
+        ),
     ] = None,
     as_json: JsonOut = False,
     quiet: Quiet = False,
+    verbose: o.Verbose = False,
+    no_progress: o.NoProgress = False,
     database: Database = None,
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
+    state: o.StateDir = None,
     debug: Debug = False,
 ) -> None:
     """Download files and check them against their recorded hashes, keeping no bytes.
@@ -140,21 +183,21 @@ def verify(
     with errors_to_exit(debug):
         if not keys and not every:
             raise UsageError("name the files to verify, or pass --all")
-        flags = {**_flags(database, index, api_url, rate), "workers": workers}
+        flags = {**_flags(database, index, api_url, rate, state), "workers": workers}
         settings = load_settings(flags, profile)
         out = Output(as_json)
-        renderer = choose_renderer(quiet, False, 0.0)
+        renderer = _renderer(quiet, verbose or debug, no_progress, out)
         renderer.start()
         try:
             verdicts = app.verify(
                 settings, list(keys or []), every=every, sandbox=sandbox, listener=renderer,
-                on_verdict=lambda v: _report_verdict(out, v, quiet),
+                on_verdict=lambda v: _report_verdict(out, v, renderer),
             )  # fmt: skip
         finally:
             renderer.stop()
         counts = {s: sum(v.status == s for v in verdicts) for s in _STATUSES}
         if not quiet or any(counts[s] for s in _STATUSES[1:]):
-            print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr)
+            print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr, flush=True)
         ok = counts["verified"] == len(verdicts)
         raise typer.Exit(int(ExitStatus.OK if ok else ExitStatus.FAILED))
 
@@ -162,17 +205,21 @@ def verify(
 _STATUSES = ("verified", "mismatched", "missing", "failed")
 
 
-def _report_verdict(out, verdict: Verdict, quiet: bool) -> None:
+def _report_verdict(out, verdict: Verdict, renderer: Renderer) -> None:
     if out.as_json:
         out.line(json.dumps(verdict.to_json()))
         return
     out.line(f"{verdict.status:<10}  {verdict.file_id or verdict.key}  {printable(verdict.name)}")
     if verdict.detail:
-        print(f"notion-up: {verdict.status}: {printable(verdict.detail)}", file=sys.stderr)
+        renderer.message(f"notion-up: {verdict.status}: {printable(verdict.detail)}")
 
 
 def register(app_: typer.Typer) -> None:
     """Add `ls`, `pull` and `verify` to the main app."""
-    app_.command("ls")(ls)
-    app_.command("pull")(pull)
-    app_.command("verify")(verify)
+    app_.command("ls", cls=o.PanelCommand, short_help="List the files in the file database.")(ls)
+    app_.command("pull", cls=o.PanelCommand, short_help="Get a file back, checked by its hash.")(
+        pull
+    )
+    app_.command("verify", cls=o.PanelCommand, short_help="Check files against their hashes.")(
+        verify
+    )

@@ -12,8 +12,9 @@ from notion_up.app.resume import pending as list_pending
 from notion_up.app.resume import resume as run_resume
 from notion_up.cli import options as o
 from notion_up.cli.interrupt import InterruptHandler
-from notion_up.cli.output import Output, errors_to_exit, load_settings
-from notion_up.cli.render import choose_renderer
+from notion_up.cli.logfile import open_log
+from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors
+from notion_up.cli.render import RichRenderer, choose_renderer, with_log
 from notion_up.errors import NotionUpError
 from notion_up.sanitize import printable
 from notion_up.state.journal import PushEntry
@@ -22,42 +23,54 @@ from notion_up.upload.engine import PushResult
 
 def resume(
     api_url: o.ApiUrl = None,
-    rate: o.Rate = None,
+    sandbox: o.Sandbox = False,
+    profile: o.Profile = None,
+    state: o.StateDir = None,
     workers: o.Workers = None,
+    rate: o.Rate = None,
+    wait_lock: o.WaitLock = False,
     as_json: o.JsonOut = False,
     quiet: o.Quiet = False,
+    verbose: o.Verbose = False,
     debug: o.Debug = False,
-    sandbox: o.Sandbox = False,
-    state: o.StateDir = None,
-    profile: o.Profile = None,
-    wait_lock: o.WaitLock = False,
+    stats: o.Stats = 30.0,
+    no_progress: o.NoProgress = False,
+    log_file: o.LogFilePath = None,
 ) -> None:
-    """Finish every unfinished push in the journal whose upload has not expired."""
+    """Finish every unfinished push in the journal whose upload has not expired.
+
+    It finishes pushes that had begun (their upload created); files a push never started are
+    not in the journal: run that push again (with --skip-existing) for those.
+    """
     with errors_to_exit(debug):
         flags = {"api_url": api_url, "rate": rate, "workers": workers,
                  "state_dir": str(state) if state else None}  # fmt: skip
         settings = load_settings(flags, profile)
-        out = Output(as_json)
-        renderer = choose_renderer(quiet, False, 30.0)
+        with open_log(log_file, settings) as log, log_errors(log):
+            screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
+            renderer = with_log(screen, log, stats)
+            out = Output(as_json, log)
+            if isinstance(screen, RichRenderer):
+                out.above = screen.print_above
 
-        def on_result(
-            entry: PushEntry, result: PushResult | None, error: NotionUpError | None
-        ) -> None:
-            if result is not None:
-                out.result(result)
-            elif error is not None:
-                out.failure(entry.name, error)
+            def on_result(
+                entry: PushEntry, result: PushResult | None, error: NotionUpError | None
+            ) -> None:
+                if result is not None:
+                    out.result(result)
+                elif error is not None:
+                    out.failure(entry.name, error)
 
-        renderer.start()
-        try:
-            with InterruptHandler() as interrupt:
-                outcome = run_resume(
-                    settings, sandbox=sandbox, wait_lock=wait_lock, listener=renderer,
-                    on_result=on_result, cancel=interrupt.cancel,
-                )  # fmt: skip
-        finally:
-            renderer.stop()
-        raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
+            renderer.start()
+            try:
+                with InterruptHandler(renderer.message, renderer.stop) as interrupt:
+                    outcome = run_resume(
+                        settings, sandbox=sandbox, wait_lock=wait_lock, listener=renderer,
+                        on_result=on_result, cancel=interrupt.cancel,
+                    )  # fmt: skip
+            finally:
+                renderer.stop()
+            raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
 
 
 def pending(
@@ -69,13 +82,18 @@ def pending(
             help="Forget this unfinished push (its journal ID or upload id); repeatable.",
         ),
     ] = None,
-    as_json: o.JsonOut = False,
-    state: o.StateDir = None,
+    sandbox: o.Sandbox = False,
     profile: o.Profile = None,
+    state: o.StateDir = None,
+    as_json: o.JsonOut = False,
     debug: o.Debug = False,
 ) -> None:
-    """List unfinished pushes (ID, upload, state, expiry, name), or forget some with --drop."""
-    with errors_to_exit(debug):
+    """List unfinished pushes (ID, upload, state, expiry, name), or forget some with --drop.
+
+    These are what `resume` would finish. With --sandbox, only the local sandbox's; otherwise
+    every workspace's.
+    """
+    with errors_to_exit(debug, listing=True):
         settings = load_settings({"state_dir": str(state) if state else None}, profile)
         out = Output(as_json)
         if drop:
@@ -86,10 +104,13 @@ def pending(
                     out.line(f"dropped {entry.id}  {printable(entry.name)}")
             return
         for e in list_pending(settings):
+            if sandbox and e.api_url != "sandbox":
+                continue
             if as_json:
                 out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
                                      "upload_id": e.upload_id, "expiry_time": e.expiry_time,
-                                     "error": e.error, "source_path": e.source_path}))  # fmt: skip
+                                     "error": e.error, "source_path": e.source_path,
+                                     "workspace": e.api_url}))  # fmt: skip
             else:
                 shown = printable(e.name)
                 out.line(f"{e.id}  {e.upload_id}  {e.state}  expires {e.expiry_time}  {shown}")
@@ -97,5 +118,9 @@ def pending(
 
 def register(app: typer.Typer) -> None:
     """Add `resume` and `pending` to the main app."""
-    app.command("resume")(resume)
-    app.command("pending")(pending)
+    app.command("resume", cls=o.PanelCommand, short_help="Finish pushes that were cut short.")(
+        resume
+    )
+    app.command("pending", cls=o.PanelCommand, short_help="List pushes `resume` would finish.")(
+        pending
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 import threading
@@ -11,12 +12,15 @@ from typing import Annotated
 import typer
 
 from notion_up.app.context import connect
-from notion_up.cli.options import ApiUrl, Debug, Profile
+from notion_up.cli.options import ApiUrl, Debug, PanelCommand, Profile
 from notion_up.cli.output import errors_to_exit, load_settings
-from notion_up.config import data_dir
+from notion_up.config import check, data_dir
+from notion_up.errors import UsageError
 from notion_up.notion.workspace import create_databases
 
-sandbox_app = typer.Typer(help="A local Notion-compatible server: try notion-up offline.")
+sandbox_app = typer.Typer(
+    help="A local Notion-compatible server: try notion-up offline.", no_args_is_help=True
+)
 
 
 def _exports(values: dict[str, str]) -> None:
@@ -25,25 +29,47 @@ def _exports(values: dict[str, str]) -> None:
 
 
 def init(
-    parent: Annotated[str, typer.Option("--parent", help="Page id to create the databases under.")],
+    parent: Annotated[
+        str,
+        typer.Option(
+            "--parent",
+            metavar="PAGE",
+            help="The page to create the databases under: its id or its Notion link. The page "
+            "must be shared with your integration (its ••• menu → Connections).",
+        ),
+    ],
     api_url: ApiUrl = None,
-    debug: Debug = False,
     profile: Profile = None,
+    debug: Debug = False,
 ) -> None:
     """Create the file database and the global index (the schema push needs) under a page."""
     with errors_to_exit(debug):
+        page = check("parent", parent, f"--parent {parent}")
         settings = load_settings({"api_url": api_url}, profile)
         with connect(settings, sandbox=False) as ctx:
-            files_id, index_id = create_databases(ctx.client, parent)
+            files_id, index_id = create_databases(ctx.client, page)
         _exports({"NOTION_UP_DATABASE": files_id, "NOTION_UP_INDEX": index_id})
 
 
-@sandbox_app.command("serve")
+@sandbox_app.command("serve", cls=PanelCommand, short_help="Run the local server.")
 def sandbox_serve(
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 = any free).")] = 8787,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            metavar="N",
+            show_default=False,
+            help="Port to listen on, 0 for any free one. Default: 8787.",
+        ),
+    ] = 8787,
     state: Annotated[
         Path | None,
-        typer.Option("--state-dir", help="Where the server keeps its workspace and files."),
+        typer.Option(
+            "--state-dir",
+            metavar="DIR",
+            help="Where the server keeps its workspace and files. "
+            "Default: $XDG_DATA_HOME/notion-up/sandbox.",
+        ),
     ] = None,
     debug: Debug = False,
 ) -> None:
@@ -52,7 +78,15 @@ def sandbox_serve(
 
     with errors_to_exit(debug):
         server = LocalNotion(state_dir=state or data_dir() / "sandbox", port=port)
-        url = server.start()
+        try:
+            url = server.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise UsageError(
+                f"port {port} is in use (another `notion-up sandbox serve`?)",
+                hint="stop that one, or pick another port: --port 8788, or --port 0 for any",
+            ) from None
         ws = server.ensure_workspace()
         _exports(
             {
@@ -78,5 +112,5 @@ def sandbox_serve(
 
 def register(app: typer.Typer) -> None:
     """Add `init` and the `sandbox` group to the main app."""
-    app.command("init")(init)
+    app.command("init", cls=PanelCommand, short_help="Create the two databases under a page.")(init)
     app.add_typer(sandbox_app, name="sandbox")

@@ -147,13 +147,25 @@ def safe_name(name: str, fallback: str) -> str:
 
 
 def target_path(output: str | None, name: str, force: bool) -> Path:
-    """Where `pull` writes: OUTPUT, or NAME inside OUTPUT when it is a directory (default .)."""
+    """Where `pull` writes: OUTPUT, or NAME inside OUTPUT when it is a directory (default .).
+
+    An OUTPUT ending in `/` names a directory: created when missing (as `aws s3 cp` and
+    `rclone copy` do); without the `/`, a missing parent is an error.
+    """
+    if output is not None and output.endswith(os.sep) and not os.path.isdir(output):
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the directory {output}: {exc.strerror}") from None
     if output is None or os.path.isdir(output) or output.endswith(os.sep):
         path = Path(output or ".") / name
     else:
         path = Path(output)
     if not path.parent.is_dir():
-        raise UsageError(f"{path.parent} is not a directory")
+        raise UsageError(
+            f"{path.parent} is not a directory",
+            hint=f"end the path with / to create it: -o {path.parent}/",
+        )
     if os.path.lexists(path) and not force:  # a dangling symlink is there too
         raise UsageError(f"{path} exists", hint="pass --force to replace it")
     return path

@@ -79,6 +79,8 @@ class NotionClient:
         self._pool_size = pool_size
         self._local = threading.local()
         self.stats = ClientStats()
+        # Set by the first answer: a refused connection before it means a wrong URL.
+        self._answered = False
 
     @property
     def token_fingerprint(self) -> str:
@@ -143,6 +145,7 @@ class NotionClient:
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
                 deadline = time.monotonic() + self.deadline
                 response = self._session().request(method, url, stream=True, **kwargs)
+                self._answered = True
                 if response.status_code < 400:
                     return replies.read_json(response, what, deadline)
                 failure = api_error(response, deadline)
@@ -155,14 +158,24 @@ class NotionClient:
                 raise ConfigError(
                     "the token cannot be sent: it holds whitespace or control characters"
                 ) from None
-            except requests.exceptions.InvalidURL as exc:
-                raise ConfigError(f"the API URL {self.base_url!r} is not usable: {exc}") from None
+            except (
+                requests.exceptions.InvalidURL,
+                requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema,
+            ) as exc:
+                raise ConfigError(
+                    f"the API URL {self.base_url!r} is not usable: {exc}",
+                    hint="NOTION_API_URL (or --api-url) must be like https://api.notion.com",
+                ) from None
             except (
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
                 MalformedReply,
             ) as exc:
+                if not self._answered and _refused(exc):
+                    # Nothing listens there: no retry will change that, say so at once.
+                    raise nothing_listens(self.base_url) from None
                 failure = (
                     exc
                     if isinstance(exc, MalformedReply)
@@ -287,6 +300,33 @@ def path_id(value: str, error: type[Exception] = InvalidRecord) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise error(f"{str(value)[:64]!r} is not a Notion id")
     return value
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when a connection error is, underneath, a refused connection."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ConnectionRefusedError):
+            return True
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return "Connection refused" in str(exc)
+
+
+def nothing_listens(base_url: str) -> ConfigError:
+    """The error for an API URL where no server answers."""
+    if base_url == DEFAULT_API_URL:
+        hint = "check the network connection"
+    else:
+        hint = (
+            "start the local server with `notion-up sandbox serve` (it prints the "
+            "NOTION_API_URL to use), or set NOTION_API_URL / --api-url to a server that is up"
+        )
+    return ConfigError(f"nothing is listening at {base_url} (connection refused)", hint=hint)
 
 
 def _blocked(error: APIError) -> bool:

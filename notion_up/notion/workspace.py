@@ -44,9 +44,11 @@ def resolve_data_source(client: NotionClient, some_id: str, what: str) -> DataSo
 
 def _explain(exc: APIError, what: str, some_id: str) -> ConfigError | APIError:
     if exc.status == 404:
+        shared = "page" if "page" in what else "database"
         return ConfigError(
             f"the {what} {some_id} was not found: {exc.notion_message}",
-            hint="check the id and share the database with your integration",
+            hint=f"check the id, and share the {shared} with your integration: in Notion, the "
+            f"{shared}'s ••• menu → Connections",
         )
     if exc.status in (401, 403):
         return ConfigError(

@@ -21,6 +21,7 @@ from notion_up.errors import (
     SourceChanged,
 )
 from notion_up.events import (
+    AlreadySent,
     BytesSent,
     FileDone,
     FileFailed,
@@ -582,6 +583,9 @@ class Uploader:
                 sha512 = self._resend(run, entry, done=status == "uploaded")
             if status != "uploaded" and run.plan.multi:
                 self.client.complete_file_upload(run.upload_id)
+        else:
+            # Every byte is with Notion already: only records are left to write.
+            self.emit(AlreadySent(run.name, run.size, run.key))
         if sha512 is None or not run.salt:
             raise NotionUpError(f"{entry.name}: the journal lacks its hash", hint="push it again")
         content = hash_content(sha512, run.salt)
@@ -624,6 +628,9 @@ class Uploader:
         """
         source = run.source
         assert source is not None
+        if already_sent:
+            nbytes = sum(run.plan.part_length(n) for n in already_sent)
+            self.emit(AlreadySent(run.name, nbytes, run.key))
         digest = None if source.sha512 else hashlib.sha512()
         futures: list[Future] = []
         try:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from notion_up.errors import LimitError, UsageError
+from notion_up.units import parse_size as parse_size  # the one size parser, re-exported
 
 MiB = 1024 * 1024
 # Notion says "20 MB" for single-part uploads; the decimal reading is the one both readings accept.
@@ -66,27 +67,3 @@ def plan_parts(size: int, part_size: int = DEFAULT_PART_SIZE) -> PartPlan:
             )
         count = math.ceil(size / part_size)
     return PartPlan(size, "multi_part", part_size, count)
-
-
-_UNITS = {
-    "": 1, "b": 1,
-    "k": 1000, "kb": 1000, "kib": 1024,
-    "m": 1000**2, "mb": 1000**2, "mib": MiB,
-    "g": 1000**3, "gb": 1000**3, "gib": 1024**3,
-}  # fmt: skip
-
-
-def parse_size(text: str) -> int:
-    """'5MiB' -> 5242880, '20MB' -> 20000000, '1048576' -> 1048576."""
-    raw = text.strip().lower().replace(" ", "")
-    number = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = raw[len(number) :]
-    if not number or unit not in _UNITS:
-        raise UsageError(f"not a size: {text!r} (use bytes, or a unit like 5MiB, 20MB)")
-    try:
-        value = int(float(number) * _UNITS[unit])
-    except (ValueError, OverflowError):
-        raise UsageError(f"not a size: {text!r}") from None
-    if value < 0:
-        raise UsageError(f"a size cannot be negative: {text!r}")
-    return value

@@ -1,15 +1,43 @@
-"""--dry-run: what a push would do with each file, worked out without writing anything."""
+"""--dry-run: what a push would do with each file, worked out without writing anything.
+
+The plan is the one the real run makes: with `--split SIZE`, content larger than SIZE is
+planned as its pieces (each with its own part plan) plus the manifest that names them.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from notion_up.errors import NotionUpError
+from notion_up.manifest import MANIFEST_SUFFIX, piece_names
 from notion_up.notion.filetypes import UploadName, upload_name
+from notion_up.units import human_bytes
 from notion_up.upload.existing import ExistingCheck
 from notion_up.upload.inputs import FileInput
 from notion_up.upload.parts import PartPlan, plan_parts
+from notion_up.upload.split import piece_lengths
+
+
+@dataclass(frozen=True)
+class PiecePlan:
+    """One stored piece of a split file: its name, its bytes, how it goes up."""
+
+    name: str
+    size: int
+    plan: PartPlan
+    upload: UploadName
+
+    def to_json(self) -> dict:
+        """The piece's fields in the --json line."""
+        return {
+            "name": self.name,
+            "size": self.size,
+            "mode": self.plan.mode,
+            "parts": self.plan.count,
+            "part_size": self.plan.part_size,
+            "upload_name": self.upload.upload_name,
+        }
 
 
 @dataclass(frozen=True)
@@ -24,6 +52,14 @@ class Preview:
     reason: str = ""
     plan: PartPlan | None = None
     upload: UploadName | None = None
+    # With --split, when the file is larger than a piece: the pieces, then the manifest.
+    pieces: list[PiecePlan] = field(default_factory=list)
+    split_size: int | None = None
+
+    @property
+    def split(self) -> bool:
+        """True when the file would be stored as pieces plus a manifest."""
+        return bool(self.pieces)
 
     def to_json(self) -> dict:
         """The --json line for this file."""
@@ -37,7 +73,20 @@ class Preview:
         }
         if self.reason:
             data["reason"] = self.reason
-        if self.plan is not None and self.upload is not None:
+        if self.split:
+            manifest = upload_name(self.name + MANIFEST_SUFFIX)
+            data.update(
+                mode="split",
+                split_size=self.split_size,
+                pieces=[p.to_json() for p in self.pieces],
+                uploads=len(self.pieces) + 1,
+                manifest={
+                    "name": manifest.name,
+                    "upload_name": manifest.upload_name,
+                    "content_type": manifest.content_type,
+                },
+            )
+        elif self.plan is not None and self.upload is not None:
             data.update(
                 mode=self.plan.mode,
                 parts=self.plan.count,
@@ -53,6 +102,8 @@ class Preview:
         where = f"{self.folder_path.rstrip('/')}/{self.name}".lstrip("/")
         if self.action != "push":
             return f"would {self.action} {where}: {self.reason}"
+        if self.split:
+            return self._split_line(where)
         assert self.plan is not None and self.upload is not None
         travel = f"as {self.upload.upload_name} ({self.upload.content_type})"
         if self.upload.carrier:
@@ -62,12 +113,25 @@ class Preview:
             f"{self.plan.count} part(s) of {self.plan.part_size} bytes, {travel}"
         )
 
+    def _split_line(self, where: str) -> str:
+        first, last = self.pieces[0], self.pieces[-1]
+        modes = sorted({p.plan.mode for p in self.pieces})
+        parts = sum(p.plan.count for p in self.pieces)
+        shorter = f", the last {last.size} bytes" if last.size != first.size else ""
+        return (
+            f"would push {where}: {self.size} bytes, split into {len(self.pieces)} piece(s) of "
+            f"{first.size} bytes ({human_bytes(first.size)}){shorter}, {'/'.join(modes)}, "
+            f"{parts} part(s) in all, as {first.name} … {last.name} (hidden rows), "
+            f"plus the manifest {self.name + MANIFEST_SUFFIX}: {len(self.pieces) + 1} uploads"
+        )
+
 
 def preview(
     item: FileInput,
     part_size: int,
     max_file_size: int | None = None,
     existing: ExistingCheck | None = None,
+    split_size: int | None = None,
 ) -> Preview:
     """Plan one file as push would, without a single write."""
     size = os.stat(item.path).st_size
@@ -76,11 +140,36 @@ def preview(
         reason = existing.reason_to_skip(item.path)
         if reason:
             return Preview(**base, action="skip", reason=reason)
+    if split_size is not None and size > split_size:
+        return _preview_split(base, item.name, size, part_size, max_file_size, split_size)
     if max_file_size is not None and size > max_file_size:
         reason = f"over this workspace's limit of {max_file_size} bytes per file"
+        if split_size is None:
+            reason += " (--split SIZE would store it in pieces)"
         return Preview(**base, action="refuse", reason=reason)
     try:
         plan = plan_parts(size, part_size)
     except NotionUpError as exc:
         return Preview(**base, action="refuse", reason=str(exc))
     return Preview(**base, action="push", plan=plan, upload=upload_name(item.name))
+
+
+def _preview_split(
+    base: dict, name: str, size: int, part_size: int, max_file_size: int | None, split_size: int
+) -> Preview:
+    """The pieces and manifest of a file larger than --split, as SplitUploader makes them."""
+    if max_file_size is not None and split_size > max_file_size:
+        reason = (
+            f"--split {split_size} is over this workspace's limit of {max_file_size} bytes "
+            f"per file (use --split {max_file_size} or less)"
+        )
+        return Preview(**base, action="refuse", reason=reason, split_size=split_size)
+    lengths = piece_lengths(size, split_size)
+    pieces = []
+    try:
+        for piece_name, length in zip(piece_names(name, len(lengths)), lengths, strict=True):
+            plan = plan_parts(length, part_size)
+            pieces.append(PiecePlan(piece_name, length, plan, upload_name(piece_name)))
+    except NotionUpError as exc:
+        return Preview(**base, action="refuse", reason=str(exc), split_size=split_size)
+    return Preview(**base, action="push", pieces=pieces, split_size=split_size)
