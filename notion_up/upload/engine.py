@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
 from notion_up.errors import (
     APIError,
@@ -50,104 +49,19 @@ from notion_up.notion.records import (
 )
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.upload.budget import BufferPool, MemoryBudget
-from notion_up.upload.parts import DEFAULT_PART_SIZE, PartPlan, plan_parts
+from notion_up.upload.parts import PartPlan, plan_parts
+from notion_up.upload.runs import (
+    DEFAULT_MAX_MEMORY,
+    EngineOptions,
+    FileRun,
+    Job,
+    PushResult,
+    StartOver,
+)
 from notion_up.upload.source import Source, open_file, open_piece
 
-# Far above what the engine needs (workers + 1 parts): it only bites when something else in
-# the process, or a huge --workers × --part-size, has grown it.
-DEFAULT_MAX_MEMORY = 1024**3
-
-
-@dataclass
-class EngineOptions:
-    """Knobs of the upload engine."""
-
-    workers: int = 4
-    part_size: int = DEFAULT_PART_SIZE
-    max_memory: int | None = None
-
-
-@dataclass
-class Job:
-    """One input of a batch: how to open it, and where it goes in the file database."""
-
-    name: str
-    open: Callable[[], Source]
-    folder_path: str = "/"
-
-
-@dataclass
-class PushResult:
-    """What one pushed file became in Notion."""
-
-    name: str
-    size: int
-    file_id: str
-    file_upload_id: str
-    index_id: str
-    hash: ContentHash
-    plan: PartPlan
-    upload: UploadName
-    seconds: float
-    retries: int
-    folder_path: str = "/"
-
-    def to_json(self) -> dict:
-        """The --json line for this file."""
-        return {
-            "name": self.name,
-            "size": self.size,
-            "file_id": self.file_id,
-            "file_upload_id": self.file_upload_id,
-            "index_id": self.index_id,
-            "hash": self.hash.salted,
-            "sha512": self.hash.sha512,
-            "salt": self.hash.salt,
-            "parts": self.plan.count,
-            "part_size": self.plan.part_size,
-            "mode": self.plan.mode,
-            "content_type": self.upload.content_type,
-            "upload_name": self.upload.upload_name,
-            "carrier": self.upload.carrier,
-            "folder_path": self.folder_path,
-            "seconds": round(self.seconds, 3),
-            "bytes_per_second": round(self.size / self.seconds) if self.seconds > 0 else None,
-            "retries": self.retries,
-        }
-
-
-class _StartOver(Exception):
-    """A journalled push that cannot be finished, only begun again (its upload is no use)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class _FileRun:
-    """The state of one file while it is being pushed."""
-
-    name: str
-    size: int
-    plan: PartPlan
-    upload: UploadName
-    folder_path: str
-    is_visible: bool
-    is_manifest: bool
-    key: int
-    source: Source | None = None
-    # A manifest's row shows the whole file: its original name and total size.
-    whole: tuple[str, int] | None = None
-    push_id: int | None = None
-    upload_id: str = ""
-    salt: str = ""
-    retries: int = 0
-    started: float = field(default_factory=time.monotonic)
-    failed: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # The journal row of the split file this is a piece (or the manifest) of.
-    parent: int | None = None
+# What callers import from the engine; defined in runs.py with the rest of a run's data.
+__all__ = ["DEFAULT_MAX_MEMORY", "EngineOptions", "Job", "PushResult", "Uploader"]
 
 
 class Uploader:
@@ -313,7 +227,7 @@ class Uploader:
         plan, upload = self.plan(source.size, source.name)
         if plan.multi:
             self._warm_up()
-        run = _FileRun(
+        run = FileRun(
             source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
             key=next(self._keys), source=source, salt=new_salt(), parent=parent, whole=whole,
         )  # fmt: skip
@@ -323,7 +237,7 @@ class Uploader:
         finally:
             self.emit(UploadEnded(run.name, run.key))
 
-    def _push_run(self, run: _FileRun) -> PushResult:
+    def _push_run(self, run: FileRun) -> PushResult:
         if self.journal:
             run.push_id = self.journal.start(**self._journal_row(run))
         created = self.client.create_file_upload(
@@ -373,7 +287,7 @@ class Uploader:
             )
         return None
 
-    def _journal_row(self, run: _FileRun) -> dict[str, object]:
+    def _journal_row(self, run: FileRun) -> dict[str, object]:
         """The journal's first record of a push: enough to finish it from another process."""
         source = run.source
         assert source is not None
@@ -426,7 +340,7 @@ class Uploader:
                     future.result()
             self.buffers.reserve(workers + 1)
 
-    def _left_behind(self, run: _FileRun, expiry: str | None, hint: str | None) -> str:
+    def _left_behind(self, run: FileRun, expiry: str | None, hint: str | None) -> str:
         """Tell the user what the failed push left and how to finish it."""
         left = f"upload {run.upload_id} is unfinished"
         if self.journal and run.source and run.source.path:
@@ -447,7 +361,7 @@ class Uploader:
 
     def _record(
         self,
-        run: _FileRun,
+        run: FileRun,
         content: ContentHash,
         page_id: str | None = None,
         look_first: bool = False,
@@ -481,11 +395,11 @@ class Uploader:
             time.monotonic() - run.started, run.retries, run.folder_path,
         )  # fmt: skip
 
-    def _journal(self, run: _FileRun, **fields: object) -> None:
+    def _journal(self, run: FileRun, **fields: object) -> None:
         if self.journal and run.push_id is not None:
             self.journal.update(run.push_id, **fields)
 
-    def _on_retry(self, run: _FileRun, what: str, part_number: int | None = None):
+    def _on_retry(self, run: FileRun, what: str, part_number: int | None = None):
         def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
             with run.lock:
                 run.retries += 1
@@ -508,7 +422,7 @@ class Uploader:
         """
         plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
         upload = UploadName(entry.name, entry.upload_name, entry.content_type)
-        run = _FileRun(
+        run = FileRun(
             entry.name, entry.size, plan, upload, entry.folder_path, bool(entry.is_visible),
             bool(entry.is_manifest), key=next(self._keys), push_id=entry.id,
             upload_id=entry.upload_id or "", salt=entry.salt or "", source=source, whole=whole,
@@ -516,7 +430,7 @@ class Uploader:
         self.emit(FileStarted(entry.name, entry.size, plan.count, run.key))
         try:
             result = self._resume_run(run, entry)
-        except _StartOver as again:
+        except StartOver as again:
             self._journal(run, state="expired", error=again.reason)
             self.emit(Notice(f"{entry.name}: {again.reason}; starting it over"))
             result = self._start_over(entry, source)
@@ -567,18 +481,18 @@ class Uploader:
                 return "gone"
             raise
 
-    def _resume_run(self, run: _FileRun, entry: PushEntry) -> PushResult:
+    def _resume_run(self, run: FileRun, entry: PushEntry) -> PushResult:
         sha512 = entry.sha512
         if entry.state not in ("created", "uploaded", "paged"):
             raise NotionUpError(f"{entry.name}: nothing to resume (the push is {entry.state})")
         if not run.upload_id:
-            raise _StartOver("its upload was never created (the run stopped first)")
+            raise StartOver("its upload was never created (the run stopped first)")
         checked = False
         if entry.state == "created":
             status = self._upload_status(run.upload_id)
             checked = True
             if status in ("expired", "gone"):
-                raise _StartOver(f"upload {run.upload_id} expired before it was finished")
+                raise StartOver(f"upload {run.upload_id} expired before it was finished")
             if status != "uploaded" or sha512 is None:
                 sha512 = self._resend(run, entry, done=status == "uploaded")
             if status != "uploaded" and run.plan.multi:
@@ -596,10 +510,10 @@ class Uploader:
         if page_id is None and not checked:
             # Not attached yet: the upload must still be alive to be attached now.
             if self._upload_status(run.upload_id) in ("expired", "gone"):
-                raise _StartOver(f"upload {run.upload_id} expired before it was recorded")
+                raise StartOver(f"upload {run.upload_id} expired before it was recorded")
         return self._record(run, content, page_id, look_first=True)
 
-    def _resend(self, run: _FileRun, entry: PushEntry, done: bool) -> str:
+    def _resend(self, run: FileRun, entry: PushEntry, done: bool) -> str:
         """Re-read the unchanged input, sending the parts Notion does not have yet."""
         opened = run.source is None
         source = run.source or self._reopen(entry)
@@ -621,7 +535,7 @@ class Uploader:
         return sha512
 
     # -- the bytes --------------------------------------------------------------------------
-    def _send_all(self, run: _FileRun, already_sent: set[int]) -> str:
+    def _send_all(self, run: FileRun, already_sent: set[int]) -> str:
         """Read the source once, in order, hashing it; send each part not in `already_sent`.
 
         Returns the SHA-512 hex digest of everything read.
@@ -687,10 +601,10 @@ class Uploader:
 
         return release
 
-    def _stopping(self, run: _FileRun):
+    def _stopping(self, run: FileRun):
         return lambda: run.failed.is_set() or self.cancel.is_set()
 
-    def _wait_parts(self, run: _FileRun, futures: list[Future]) -> None:
+    def _wait_parts(self, run: FileRun, futures: list[Future]) -> None:
         """Wait for every part; on the first failure cancel the rest and raise it."""
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         failure = next((f.exception() for f in done if f.exception()), None)
@@ -701,7 +615,7 @@ class Uploader:
             wait(pending)
             raise failure
 
-    def _send_part(self, run: _FileRun, part_number: int, view: memoryview, taken: int) -> None:
+    def _send_part(self, run: FileRun, part_number: int, view: memoryview, taken: int) -> None:
         try:
             if run.failed.is_set() or self.cancel.is_set():
                 return
