@@ -11,14 +11,28 @@ import typer
 from notion_up.app import share as app
 from notion_up.app.push import exit_status
 from notion_up.app.share import Changed
-from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Rate, Sandbox
+from notion_up.cli.options import (
+    ApiUrl,
+    Database,
+    Debug,
+    Index,
+    PanelCommand,
+    Profile,
+    Rate,
+    Sandbox,
+)
 from notion_up.cli.output import Output, errors_to_exit, fail, load_settings
+from notion_up.errors import UsageError
 from notion_up.sanitize import printable
 
 JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")]
 Refs = Annotated[
-    list[str],
-    typer.Argument(help="FILE_IDs, HASHes or exact names (`notion-up ls`).", show_default=False),
+    list[str] | None,
+    typer.Argument(
+        metavar="REF...",
+        help="FILE_IDs, HASHes or exact names (`notion-up ls`).",
+        show_default=False,
+    ),
 ]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Say what would be moved to the trash; change nothing.")
@@ -27,6 +41,7 @@ ServiceUrl = Annotated[
     str | None,
     typer.Option(
         "--service-url",
+        metavar="URL",
         help="Base URL of the notion-storage service, for the public link. "
         "Env NOTION_UP_SERVICE_URL (config key service_url).",
     ),
@@ -67,9 +82,18 @@ def _reporter(out: Output, errors: list[BaseException], debug: bool):
     return on_changed
 
 
+def _need(refs: list[str] | None) -> None:
+    if not refs:
+        raise UsageError(
+            "name the files: their FILE_IDs, HASHes or exact names",
+            hint="`notion-up ls` lists them",
+        )
+
+
 def _share(refs, public, as_json, database, index, api_url, rate, service_url, sandbox, profile,
            debug) -> None:  # fmt: skip
     with errors_to_exit(debug):
+        _need(refs)
         settings = load_settings(_flags(database, index, api_url, rate, service_url), profile)
         errors: list[BaseException] = []
         out = Output(as_json)
@@ -79,7 +103,7 @@ def _share(refs, public, as_json, database, index, api_url, rate, service_url, s
 
 
 def share(
-    refs: Refs,
+    refs: Refs = None,
     as_json: JsonOut = False,
     service_url: ServiceUrl = None,
     database: Database = None,
@@ -90,7 +114,7 @@ def share(
     profile: Profile = None,
     debug: Debug = False,
 ) -> None:
-    """Make files public: anyone with the link may download them from the service.
+    """Make files public: the service serves them to anyone with the link.
 
     Sets is_public on the file's page and its index entry; prints FILE_ID LINK NAME when a
     service URL is configured (the link is <service URL>/d/HASH), else FILE_ID shared NAME.
@@ -100,7 +124,7 @@ def share(
 
 
 def unshare(
-    refs: Refs,
+    refs: Refs = None,
     as_json: JsonOut = False,
     database: Database = None,
     index: Index = None,
@@ -115,7 +139,7 @@ def unshare(
 
 
 def rm(
-    refs: Refs,
+    refs: Refs = None,
     dry_run: DryRun = False,
     as_json: JsonOut = False,
     database: Database = None,
@@ -126,12 +150,15 @@ def rm(
     profile: Profile = None,
     debug: Debug = False,
 ) -> None:
-    """Move files to Notion's trash: the page and its index entry (a split file's manifest,
-    every piece and all their index entries). A name matching several files is refused.
+    """Move files to Notion's trash, with their index entries (split files whole).
+
+    For a split file: the manifest, every piece and all their index entries. A name matching
+    several files is refused.
 
     Restore them from Notion's trash within its retention period if this was a mistake.
     """
     with errors_to_exit(debug):
+        _need(refs)
         settings = load_settings(_flags(database, index, api_url, rate), profile)
         errors: list[BaseException] = []
         out = Output(as_json)
@@ -144,6 +171,6 @@ def rm(
 
 def register(app_: typer.Typer) -> None:
     """Add `share`, `unshare` and `rm` to the main app."""
-    app_.command("share")(share)
-    app_.command("unshare")(unshare)
-    app_.command("rm")(rm)
+    app_.command("share", cls=PanelCommand, short_help="Make files public (a link to each).")(share)
+    app_.command("unshare", cls=PanelCommand, short_help="Make files private again.")(unshare)
+    app_.command("rm", cls=PanelCommand, short_help="Move files to Notion's trash.")(rm)
