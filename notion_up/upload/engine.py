@@ -292,28 +292,34 @@ class Uploader:
         source = run.source
         assert source is not None
         return {
-            "name": run.name,
-            "source_path": source.path,
-            "size": run.size,
-            "mtime": source.mtime,
+            **self._source_row(source, run.folder_path),
             "mode": run.plan.mode,
             "part_size": run.plan.part_size,
             "part_count": run.plan.count,
             "upload_name": run.upload.upload_name,
             "content_type": run.upload.content_type,
             "salt": run.salt,
-            "folder_path": run.folder_path,
             "is_visible": int(run.is_visible),
             "is_manifest": int(run.is_manifest),
-            "files_data_source": self.databases.files_data_source,
-            "index_data_source": self.databases.index_data_source,
-            "user_database_id": self.databases.user_database_id,
-            "api_url": self.origin,
-            "spooled": int(source.spooled),
             "offset": source.offset,
             "parent_id": run.parent,
             # Known before sending for streams (hashed while spooled or buffered).
             "sha512": source.sha512,
+        }
+
+    def _source_row(self, source: Source, folder_path: str) -> dict[str, object]:
+        """The journal fields every push shares: its input, and where its records go."""
+        return {
+            "name": source.name,
+            "source_path": source.path,
+            "size": source.size,
+            "mtime": source.mtime,
+            "spooled": int(source.spooled),
+            "folder_path": folder_path,
+            "files_data_source": self.databases.files_data_source,
+            "index_data_source": self.databases.index_data_source,
+            "user_database_id": self.databases.user_database_id,
+            "api_url": self.origin,
         }
 
     def _warm_up(self) -> None:

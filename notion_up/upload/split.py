@@ -124,13 +124,9 @@ class SplitUploader(Uploader):
         if not self.journal or not source.path:
             return None
         return self.journal.start(
-            name=source.name, source_path=source.path, size=source.size, mtime=source.mtime,
-            mode="split", part_size=self.split_size, part_count=count,
-            upload_name=source.name + MANIFEST_SUFFIX, content_type="application/json",
-            salt="", folder_path=folder_path, spooled=int(source.spooled),
-            files_data_source=self.databases.files_data_source,
-            index_data_source=self.databases.index_data_source,
-            user_database_id=self.databases.user_database_id, api_url=self.origin,
+            **self._source_row(source, folder_path), mode="split", part_size=self.split_size,
+            part_count=count, upload_name=source.name + MANIFEST_SUFFIX,
+            content_type="application/json", salt="",
         )  # fmt: skip
 
     def _push_split(self, source: Source, folder_path: str) -> SplitResult:
