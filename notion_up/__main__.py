@@ -1,3 +1,3 @@
-from notion_up.cli.main import main
+from notion_up.cli.start import main
 
 main()

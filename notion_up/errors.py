@@ -218,3 +218,14 @@ class OutcomeUnknown(NotionUpError):
         super().__init__(str(cause), "run `notion-up resume` to look for the record and finish")
         self.cause = cause
         self.committed_id = committed_id
+
+
+def batch_status(failures: list[BaseException], done: int) -> ExitStatus:
+    """A run's status: 0 when nothing failed; a failure's own code when every one failed alike;
+    else 1 (some files failed)."""
+    if not failures:
+        return ExitStatus.OK
+    codes = {getattr(f, "exit_status", ExitStatus.FAILED) for f in failures}
+    if done == 0 and len(codes) == 1:
+        return ExitStatus(int(codes.pop()))
+    return ExitStatus.FAILED

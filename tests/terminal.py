@@ -64,7 +64,14 @@ def run_in_terminal(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=slave,
-        env={**env, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines)},
+        env={
+            **env,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(columns),
+            "LINES": str(lines),
+            # On a hang the child is sent SIGABRT first: its threads' stacks land in `raw`.
+            "PYTHONFAULTHANDLER": "1",
+        },
     )
     os.close(slave)
     screen = pyte.Screen(columns, lines)
@@ -96,7 +103,7 @@ def run_in_terminal(
             elif proc.poll() is not None:
                 break
         else:
-            proc.kill()
+            hung(proc, master, run)
         run.stdout = proc.stdout.read() if proc.stdout else b""
         run.code = proc.wait(timeout=30)
     finally:
@@ -105,3 +112,19 @@ def run_in_terminal(
             proc.kill()
     run.final = rows_of(screen)
     return run
+
+
+def hung(proc: subprocess.Popen, master: int, run: Run) -> None:
+    """The run outlived its time: keep the stacks it prints on SIGABRT, then kill it."""
+    proc.send_signal(signal.SIGABRT)
+    end = time.monotonic() + 3
+    while time.monotonic() < end and select.select([master], [], [], 0.1)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        run.raw += chunk
+    proc.kill()
+    sys.stderr.write(run.raw[-20000:].decode("utf-8", "replace"))

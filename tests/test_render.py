@@ -203,7 +203,7 @@ def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay
 
     from rich.console import Console
 
-    from notion_up.cli.render import RichRenderer
+    from notion_up.cli.live import RichRenderer
     from notion_up.events import Retrying
 
     err = io.StringIO()
@@ -225,3 +225,40 @@ def test_a_finished_part_leaves_its_files_rows_at_once():
     assert "awaiting reply" in frame(meter, 80, 24, False, clock[0])[1].plain
     meter.on(PartDone("clip.mp4", 1, key=1))
     assert [r.plain.split()[0] for r in frame(meter, 80, 24, False, clock[0])] == ["clip.mp4"]
+
+
+def test_lines_printed_from_worker_threads_never_deadlock_with_the_redraw():
+    """Workers print lines while rich's refresh thread redraws the rows (it takes rich's lock,
+    then asks for the rows): the renderer must never hold its own lock while calling rich."""
+    import io
+    import threading
+    import time
+
+    from rich.console import Console
+
+    from notion_up.cli.live import RichRenderer
+    from notion_up.events import BytesSent, FileStarted, Notice, PartStarted
+
+    err = io.StringIO()
+    renderer = RichRenderer(Console(file=err, width=100, force_terminal=True))
+    renderer.live.refresh_per_second = 200
+    renderer(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
+    renderer(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
+    renderer.start()
+
+    def work(n: int) -> None:
+        for i in range(300):
+            renderer(BytesSent("clip.mp4", 1, 1024, key=1))
+            renderer(Notice(f"worker {n} line {i}"))
+
+    workers = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(4)]
+    for w in workers:
+        w.start()
+    deadline = time.monotonic() + 30
+    for w in workers:
+        w.join(timeout=max(0.1, deadline - time.monotonic()))
+    stuck = [w for w in workers if w.is_alive()]
+    if not stuck:
+        renderer.stop()
+    assert stuck == [], "a worker is blocked printing: lock-order deadlock with the redraw"
+    assert err.getvalue().count("line 299") == 4

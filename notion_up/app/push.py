@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
 from notion_up.app.context import Context, connect, open_journal, stale_facts, state_folder
 from notion_up.config import Settings, require
-from notion_up.errors import ExitStatus, Interrupted
+from notion_up.errors import ExitStatus, Interrupted, batch_status
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
 from notion_up.notion.records import ensure_folders
 from notion_up.notion.workspace import WorkspaceFacts, facts_key, load_facts
@@ -77,7 +77,7 @@ class PushOutcome:
             raise Interrupted(f"interrupted: {left.summary()}", hint=left.advice())
         if self.nothing:
             nothing_to_push(BatchFlags(error_on_nothing=self.error_on_nothing))
-        return exit_status([f for _, f in self.failures], len(self.results))
+        return batch_status([f for _, f in self.failures], len(self.results))
 
 
 @dataclass
@@ -123,16 +123,6 @@ class Leftovers:
 def _names(names: list[str], most: int = 3) -> str:
     shown = ", ".join(names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
-def exit_status(failures: list[BaseException], done: int) -> ExitStatus:
-    """0 when nothing failed; a failure's own code when every file failed alike; else 1."""
-    if not failures:
-        return ExitStatus.OK
-    codes = {getattr(f, "exit_status", ExitStatus.FAILED) for f in failures}
-    if done == 0 and len(codes) == 1:
-        return ExitStatus(int(codes.pop()))
-    return ExitStatus.FAILED
 
 
 def push(

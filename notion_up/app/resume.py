@@ -9,9 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.app.context import connect, open_journal, state_folder
-from notion_up.app.push import exit_status
 from notion_up.config import Settings
-from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError
+from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError, batch_status
 from notion_up.events import BatchPlanned, FileDone, FileFailed, Listener, Notice, ignore
 from notion_up.notion.records import Databases
 from notion_up.state.journal import PushEntry
@@ -41,7 +40,7 @@ class ResumeOutcome:
                 f"interrupted: {len(self.results)} finished, {left} left unfinished",
                 hint="run `notion-up resume` again to finish them",
             )
-        return exit_status([f for _, f in self.failures], len(self.results))
+        return batch_status([f for _, f in self.failures], len(self.results))
 
 
 def resume(

@@ -9,7 +9,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,7 +18,9 @@ from notion_up.cli.logfile import LogFile
 from notion_up.config import Settings, resolve
 from notion_up.errors import ExitStatus, NotionUpError
 from notion_up.sanitize import printable
-from notion_up.upload.engine import PushResult
+
+if TYPE_CHECKING:
+    from notion_up.upload.runs import PushResult
 
 
 def load_settings(flags: dict[str, Any], profile: str | None) -> Settings:

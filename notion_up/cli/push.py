@@ -5,26 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from notion_up.app.batch import BatchFlags, gather
-from notion_up.app.push import PushOptions
-from notion_up.app.push import push as run_push
 from notion_up.cli import options as o
-from notion_up.cli.interrupt import InterruptHandler
-from notion_up.cli.logfile import open_log
-from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors
-from notion_up.cli.render import (
-    QuietRenderer,
-    Renderer,
-    RichRenderer,
-    choose_renderer,
-    with_log,
-)
-from notion_up.units import human_bytes, parse_size
-from notion_up.upload.engine import DEFAULT_MAX_MEMORY, Job, PushResult
+from notion_up.cli.output import errors_to_exit
+from notion_up.units import human_bytes
+
+if TYPE_CHECKING:
+    from notion_up.cli.output import Output
+    from notion_up.cli.render import Renderer
 
 
 def push(
@@ -122,6 +113,18 @@ def push(
 
     Prints, per file, the file id (its page in the file database), the salted hash and the name.
     """
+    # Imported here, not at the top: `--help` and the other commands do not load the engine.
+    from notion_up.app.batch import BatchFlags, gather
+    from notion_up.app.push import PushOptions
+    from notion_up.app.push import push as run_push
+    from notion_up.cli.interrupt import InterruptHandler
+    from notion_up.cli.logfile import open_log
+    from notion_up.cli.output import Output, load_settings, log_errors
+    from notion_up.cli.render import with_log
+    from notion_up.cli.renderers import choose_renderer
+    from notion_up.units import parse_size
+    from notion_up.upload.runs import DEFAULT_MAX_MEMORY, Job, PushResult
+
     with errors_to_exit(debug):
         flags = {
             "database": database,
@@ -144,8 +147,7 @@ def push(
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)
-            if isinstance(screen, RichRenderer):
-                out.above = screen.print_above
+            out.above = screen.print_above
             options = PushOptions(
                 batch,
                 parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
@@ -193,6 +195,8 @@ def _summary(renderer: Renderer, out: Output, batch: bool) -> None:
 
     Shown for batches (several inputs, -r, --files-from); a single file's result says it all.
     """
+    from notion_up.cli.render import QuietRenderer
+
     totals = summary(renderer)
     if batch and not isinstance(renderer, QuietRenderer):
         renderer.message(summary_line(totals))

@@ -1,24 +1,20 @@
-"""Renderers of events: bars on a terminal, plain lines without one, nothing with --quiet.
+"""Renderers of events without rich: plain lines for pipes and logs, nothing with --quiet.
 
-One renderer serves uploads and downloads alike; `choose_renderer` picks it once per run. The
-counting is the Meter's (`meter.py`), the terminal's rows are `screen.py`'s; here is what is
-said, and where. Lines about one event (errors, retries, skips, notices) read the same on a
-terminal as in a log: plain text, no timestamp or source location.
+`renderers.choose_renderer` picks one per run, for uploads and downloads alike; the rows on a
+terminal are `live.py`'s, drawn from `screen.py`'s frames. The counting is the Meter's
+(`meter.py`); here is what is said about each event. Lines about one event (errors, retries,
+skips, notices) read the same on a terminal as in a log: plain text, no timestamp or source
+location.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
-
-from rich.console import Console, Group
-from rich.live import Live
-from rich.text import Text
 
 from notion_up.cli.logfile import LogFile
 from notion_up.cli.meter import Meter
-from notion_up.cli.screen import frame
 from notion_up.errors import Interrupted
 from notion_up.events import (
     AlreadySent,
@@ -36,7 +32,7 @@ from notion_up.sanitize import printable
 from notion_up.units import human_bytes, human_duration, human_pair, human_rate
 
 # Kept for the commands that print sizes.
-__all__ = ["Renderer", "choose_renderer", "human_bytes", "progress_line", "with_log"]
+__all__ = ["Renderer", "human_bytes", "progress_line", "with_log"]
 
 Totals = Meter  # the summary reads pushed, skipped, failed, bytes_pushed, started
 
@@ -114,8 +110,13 @@ class Renderer:
         self.verbose = verbose
         self.verb = verb
         self.meter = Meter()
-        # Re-entrant: a Ctrl-C handler may print while the main thread is drawing.
+        # Guards the meter. Re-entrant: a Ctrl-C handler may print while the main thread is
+        # drawing. Never held while calling into rich (see live.py): rich's redraw takes its
+        # own lock first and then this one, so the other order would deadlock.
         self._lock = threading.RLock()
+
+    # Set by renderers that keep rows on the screen: results are printed through it, above them.
+    print_above: Callable[[str], None] | None = None
 
     @property
     def totals(self) -> Meter:
@@ -125,7 +126,7 @@ class Renderer:
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.meter.on(event)
-            self.draw(event)
+        self.draw(event)
 
     def draw(self, event: Event) -> None:
         """Show one event."""
@@ -181,87 +182,6 @@ class PlainRenderer(Renderer):
 
     def stop(self) -> None:
         self._stop.set()
-
-
-class RichRenderer(Renderer):
-    """Rows redrawn in place: each file sending, its parts under it, one overall line.
-
-    Lines about events (and results, through `print_above`) go above the rows; the rows are
-    erased when the run ends, however it ends.
-    """
-
-    def __init__(self, console: Console, verbose: bool = False, batch: bool | None = None) -> None:
-        super().__init__(console.file, verbose)
-        self.console = console
-        self.batch = batch
-        self.live = Live(
-            _Frame(self),
-            console=console,
-            refresh_per_second=8,
-            transient=True,
-            # Results belong on stdout; rich would otherwise capture stdout into its console.
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-
-    def draw(self, event: Event) -> None:
-        line = event_line(event, self.verbose, None)
-        if line is not None and not isinstance(event, AlreadySent):
-            self.message(line)
-
-    def message(self, text: str) -> None:
-        """A plain line above the rows."""
-        with self._lock:
-            self.console.print(Text(printable(text)), soft_wrap=True, highlight=False)
-
-    def print_above(self, text: str) -> None:
-        """Print a line above the rows (for results when stdout is the same terminal)."""
-        self.message(text)
-
-    def rows(self) -> list[Text]:
-        """The rows of the current frame."""
-        with self._lock:
-            m = self.meter
-            batch = self.batch if self.batch is not None else m.files_total > 1
-            return frame(m, self.console.width, self.console.height, batch, m.clock())
-
-    def start(self) -> None:
-        self.live.start()
-
-    def stop(self) -> None:
-        with self._lock:
-            self.live.stop()
-
-
-class _Frame:
-    """What Live redraws: asked for a fresh frame at every refresh."""
-
-    def __init__(self, renderer: RichRenderer) -> None:
-        self.renderer = renderer
-
-    def __rich__(self) -> Group:
-        return Group(*self.renderer.rows())
-
-
-def choose_renderer(
-    quiet: bool,
-    verbose: bool,
-    interval: float,
-    err: TextIO | None = None,
-    verb: str | None = None,
-    progress: bool = True,
-) -> Renderer:
-    """Pick once: nothing with --quiet, bars on a terminal, plain lines otherwise.
-
-    Never forced: whether stderr is a terminal decides (`--no-progress` asks for plain lines).
-    """
-    err = err or sys.stderr
-    if quiet:
-        return QuietRenderer(err)
-    if progress and err.isatty():
-        # No emoji codes either: a name's `:x:` is shown as written.
-        return RichRenderer(Console(file=err, emoji=False), verbose)
-    return PlainRenderer(err, verbose, interval, verb)
 
 
 class LoggingRenderer(Renderer):

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from notion_up.app import restore as app
 from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.cli.output import Output, errors_to_exit, load_settings
-from notion_up.cli.render import Renderer, RichRenderer, choose_renderer
-from notion_up.download.restore import Restored, Verdict
 from notion_up.errors import ExitStatus, UsageError
 from notion_up.sanitize import printable
 from notion_up.units import human_bytes
+
+if TYPE_CHECKING:
+    from notion_up.cli.render import Renderer
+    from notion_up.download.restore import Restored, Verdict
+
+
+def _app() -> ModuleType:
+    """The application's download side, loaded only when a command here runs (not for --help)."""
+    from notion_up.app import restore
+
+    return restore
+
 
 # Not the shared --json: with `pull -o -` the JSON line goes to stderr.
 JsonOut = Annotated[
@@ -31,9 +41,10 @@ def _flags(database, index, api_url, rate, state=None) -> dict[str, Any]:
 
 def _renderer(quiet: bool, verbose: bool, no_progress: bool, out: Output, verb=None) -> Renderer:
     """The renderer for a download command; results printed through it stay above its bars."""
+    from notion_up.cli.renderers import choose_renderer
+
     renderer = choose_renderer(quiet, verbose, 0.0, verb=verb, progress=not no_progress)
-    if isinstance(renderer, RichRenderer):
-        out.above = renderer.print_above
+    out.above = renderer.print_above
     return renderer
 
 
@@ -63,7 +74,7 @@ def ls(
     with errors_to_exit(debug, listing=True):
         settings = load_settings(_flags(database, index, api_url, rate, state), profile)
         out = Output(as_json)
-        for f in app.ls(settings, name, include_hidden=hidden, sandbox=sandbox):
+        for f in _app().ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
                 out.line(json.dumps(f.to_json()))
             else:
@@ -118,7 +129,7 @@ def pull(
         renderer = _renderer(quiet, verbose or debug, no_progress, out, verb="pulling")
         renderer.start()
         try:
-            done = app.pull(
+            done = _app().pull(
                 settings, key, None if to_stdout else output, force=force,
                 stream=sys.stdout.buffer if to_stdout else None, sandbox=sandbox,
                 listener=renderer,
@@ -189,7 +200,7 @@ def verify(
         renderer = _renderer(quiet, verbose or debug, no_progress, out)
         renderer.start()
         try:
-            verdicts = app.verify(
+            verdicts = _app().verify(
                 settings, list(keys or []), every=every, sandbox=sandbox, listener=renderer,
                 on_verdict=lambda v: _report_verdict(out, v, renderer),
             )  # fmt: skip

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from notion_up.app.resume import drop_pending
-from notion_up.app.resume import pending as list_pending
-from notion_up.app.resume import resume as run_resume
 from notion_up.cli import options as o
-from notion_up.cli.interrupt import InterruptHandler
-from notion_up.cli.logfile import open_log
 from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors
-from notion_up.cli.render import RichRenderer, choose_renderer, with_log
-from notion_up.errors import NotionUpError
 from notion_up.sanitize import printable
-from notion_up.state.journal import PushEntry
-from notion_up.upload.engine import PushResult
+
+if TYPE_CHECKING:
+    from notion_up.errors import NotionUpError
+    from notion_up.state.journal import PushEntry
+    from notion_up.upload.runs import PushResult
 
 
 def resume(
@@ -42,6 +38,13 @@ def resume(
     It finishes pushes that had begun (their upload created); files a push never started are
     not in the journal: run that push again (with --skip-existing) for those.
     """
+    # Imported here, not at the top: `--help` and the other commands do not load the engine.
+    from notion_up.app.resume import resume as run_resume
+    from notion_up.cli.interrupt import InterruptHandler
+    from notion_up.cli.logfile import open_log
+    from notion_up.cli.render import with_log
+    from notion_up.cli.renderers import choose_renderer
+
     with errors_to_exit(debug):
         flags = {"api_url": api_url, "rate": rate, "workers": workers,
                  "state_dir": str(state) if state else None}  # fmt: skip
@@ -50,8 +53,7 @@ def resume(
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)
-            if isinstance(screen, RichRenderer):
-                out.above = screen.print_above
+            out.above = screen.print_above
 
             def on_result(
                 entry: PushEntry, result: PushResult | None, error: NotionUpError | None
@@ -93,6 +95,9 @@ def pending(
     These are what `resume` would finish. With --sandbox, only the local sandbox's; otherwise
     every workspace's.
     """
+    from notion_up.app.resume import drop_pending
+    from notion_up.app.resume import pending as list_pending
+
     with errors_to_exit(debug, listing=True):
         settings = load_settings({"state_dir": str(state) if state else None}, profile)
         out = Output(as_json)

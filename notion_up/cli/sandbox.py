@@ -11,12 +11,10 @@ from typing import Annotated
 
 import typer
 
-from notion_up.app.context import connect
 from notion_up.cli.options import ApiUrl, Debug, PanelCommand, Profile
 from notion_up.cli.output import errors_to_exit, load_settings
 from notion_up.config import check, data_dir
 from notion_up.errors import UsageError
-from notion_up.notion.workspace import create_databases
 
 sandbox_app = typer.Typer(
     help="A local Notion-compatible server: try notion-up offline.", no_args_is_help=True
@@ -43,6 +41,9 @@ def init(
     debug: Debug = False,
 ) -> None:
     """Create the file database and the global index (the schema push needs) under a page."""
+    from notion_up.app.context import connect
+    from notion_up.notion.workspace import create_databases
+
     with errors_to_exit(debug):
         page = check("parent", parent, f"--parent {parent}")
         settings = load_settings({"api_url": api_url}, profile)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from notion_up.app import share as app
-from notion_up.app.push import exit_status
-from notion_up.app.share import Changed
 from notion_up.cli.options import (
     ApiUrl,
     Database,
@@ -22,8 +20,19 @@ from notion_up.cli.options import (
     Sandbox,
 )
 from notion_up.cli.output import Output, errors_to_exit, fail, load_settings
-from notion_up.errors import UsageError
+from notion_up.errors import UsageError, batch_status
 from notion_up.sanitize import printable
+
+if TYPE_CHECKING:
+    from notion_up.app.share import Changed
+
+
+def _app() -> ModuleType:
+    """The application's share and rm, loaded only when a command here runs (not for --help)."""
+    from notion_up.app import share
+
+    return share
+
 
 JsonOut = Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")]
 Refs = Annotated[
@@ -97,9 +106,9 @@ def _share(refs, public, as_json, database, index, api_url, rate, service_url, s
         settings = load_settings(_flags(database, index, api_url, rate, service_url), profile)
         errors: list[BaseException] = []
         out = Output(as_json)
-        app.share(settings, refs, public, sandbox=sandbox,
+        _app().share(settings, refs, public, sandbox=sandbox,
                   on_changed=_reporter(out, errors, debug))  # fmt: skip
-        raise typer.Exit(int(exit_status(errors, len(refs) - len(errors))))
+        raise typer.Exit(int(batch_status(errors, len(refs) - len(errors))))
 
 
 def share(
@@ -162,11 +171,11 @@ def rm(
         settings = load_settings(_flags(database, index, api_url, rate), profile)
         errors: list[BaseException] = []
         out = Output(as_json)
-        app.rm(settings, refs, dry_run=dry_run, sandbox=sandbox,
+        _app().rm(settings, refs, dry_run=dry_run, sandbox=sandbox,
                on_changed=_reporter(out, errors, debug))  # fmt: skip
         if dry_run and not as_json:
             print("notion-up: dry run: nothing was moved to the trash", file=sys.stderr)
-        raise typer.Exit(int(exit_status(errors, len(refs) - len(errors))))
+        raise typer.Exit(int(batch_status(errors, len(refs) - len(errors))))
 
 
 def register(app_: typer.Typer) -> None:
