@@ -84,11 +84,3 @@ def open_journal(settings: Settings) -> Journal:
         return Journal(path)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"cannot open the journal {path}: {exc}", hint=STATE_DIR_HINT) from None
-
-
-def stale_facts(error: BaseException) -> bool:
-    """True when Notion's answer says the cached schema, ids or limits may be out of date."""
-    cause = getattr(error, "cause", error)
-    status = getattr(cause, "status", None)
-    code = getattr(cause, "code", "")
-    return status in (401, 403, 404) or code == "validation_error"

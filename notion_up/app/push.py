@@ -10,12 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
-from notion_up.app.context import Context, connect, open_journal, stale_facts, state_folder
+from notion_up.app.context import Context, connect, open_journal, state_folder
 from notion_up.config import Settings, require
 from notion_up.errors import ExitStatus, Interrupted, batch_status
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
 from notion_up.notion.records import ensure_folders
-from notion_up.notion.workspace import WorkspaceFacts, facts_key, load_facts
+from notion_up.notion.workspace import (
+    WorkspaceFacts,
+    contradicts,
+    facts_key,
+    fetch_facts,
+    load_facts,
+)
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
 from notion_up.upload.engine import DEFAULT_MAX_MEMORY, EngineOptions, Job, PushResult
@@ -178,7 +184,7 @@ def push(
             if cancel.is_set():
                 outcome.left = leftovers(journal, ctx.origin, started, jobs, outcome)
         finally:
-            if any(stale_facts(f) for _, f in outcome.failures):
+            if any(contradicts(f) for _, f in outcome.failures):
                 journal.forget_facts(facts_key(ctx.client, database, index))
             journal.close()
     outcome.interrupted = cancel.is_set()
@@ -239,9 +245,28 @@ def _upload(
         cancel=cancel,
         origin=ctx.origin,
         public=options.public,
+        refresh=_refresher(ctx, journal) if facts.cached else None,
     ) as uploader:
         uploader.push_many(jobs, ended)
     return len(jobs)
+
+
+def _refresher(ctx: Context, journal: Journal) -> Callable[[], WorkspaceFacts]:
+    """Fetch the workspace facts again, once per run, and cache them (for cached facts that
+    Notion has just contradicted); later calls return the same fresh facts."""
+    lock = threading.Lock()
+    fresh: list[WorkspaceFacts] = []
+    database, index = str(ctx.settings.database), str(ctx.settings.index)
+
+    def refresh() -> WorkspaceFacts:
+        with lock:
+            if not fresh:
+                journal.forget_facts(facts_key(ctx.client, database, index))
+                fresh.append(fetch_facts(ctx.client, database, index))
+                journal.store_facts(facts_key(ctx.client, database, index), fresh[0].to_cache())
+            return fresh[0]
+
+    return refresh
 
 
 def _bytes(files: list, stdin_size: int | None) -> int | None:

@@ -138,7 +138,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/__files/"):
             endpoint, fn, args = "download", None, ()
         else:
-            app.note_arrival()
+            app.note_arrival(self.connection)
             endpoint, fn, args = _route(method, path)
         app.request_started(endpoint)
         self._endpoint = endpoint
@@ -285,7 +285,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body["request_id"] = self._request_id
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         if exc.status in (429, 529):
-            self.app.note_retry_after(exc.headers.get("Retry-After"))
+            self.app.note_retry_after(exc.headers.get("Retry-After"), self.connection)
         self._write(exc.status, data, "application/json; charset=utf-8", exc.headers)
         return str(exc.status)
 

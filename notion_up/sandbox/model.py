@@ -138,11 +138,11 @@ class LocalNotion:
     def request_finished(self, endpoint: str, status: str) -> None:
         self._stats.end(endpoint, status)
 
-    def note_arrival(self) -> None:
-        self._stats.arrival()
+    def note_arrival(self, conn: object = None) -> None:
+        self._stats.arrival(conn)
 
-    def note_retry_after(self, value: str | None) -> None:
-        self._stats.retry_after(value)
+    def note_retry_after(self, value: str | None, conn: object = None) -> None:
+        self._stats.retry_after(value, conn)
 
     def stats(self) -> dict:
         """Counts per endpoint and status, concurrency peaks, early retries, uploads, pages."""

@@ -20,6 +20,8 @@ class Stats:
         self._max_in_flight = 0
         self._max_in_flight_send = 0
         self._early = 0
+        self._told_at = 0.0
+        self._told_on: object = None
         self._pages_created = 0
         self._retry_at = 0.0
 
@@ -52,20 +54,27 @@ class Stats:
             per[status] = per.get(status, 0) + 1
             self._total += 1
 
-    def arrival(self) -> None:
-        """A request arrived: early if it came before the last Retry-After had passed."""
+    def arrival(self, conn: object = None) -> None:
+        """A request arrived: early if it came before the last Retry-After had passed.
+
+        On another connection than the 429's, not within 50 ms of it: a client with several
+        requests in flight sent those before the answer could reach it; they are not retries.
+        """
         now = time.monotonic()
         with self._lock:
-            if self._retry_at and now < self._retry_at - 0.05:
+            after = self._told_at if conn is self._told_on else self._told_at + 0.05
+            if self._retry_at and after <= now < self._retry_at - 0.05:
                 self._early += 1
 
-    def retry_after(self, value: str | None) -> None:
+    def retry_after(self, value: str | None, conn: object = None) -> None:
         try:
             seconds = float(value) if value is not None else 0.0
         except ValueError:
             return
         with self._lock:
-            self._retry_at = time.monotonic() + seconds
+            self._told_at = time.monotonic()
+            self._told_on = conn
+            self._retry_at = self._told_at + seconds
 
     def page_created(self) -> None:
         with self._lock:

@@ -47,6 +47,7 @@ from notion_up.notion.records import (
     new_salt,
     write_records,
 )
+from notion_up.notion.workspace import WorkspaceFacts, contradicts
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.upload.budget import BufferPool, MemoryBudget
 from notion_up.upload.parts import PartPlan, plan_parts
@@ -79,8 +80,12 @@ class Uploader:
         cancel: threading.Event | None = None,
         origin: str | None = None,
         public: bool = False,
+        refresh: Callable[[], WorkspaceFacts] | None = None,
     ) -> None:
         self.client = client
+        # Set when `databases` and `max_file_size` came from the facts cache: where Notion
+        # contradicts them, fresh facts are fetched (once per run) and the step tried again.
+        self.refresh = refresh
         # `push --public`: the records say so, and the service serves its /d/<hash> link.
         self.public = public
         # Which workspace the journal files this run under ("sandbox" for the local one).
@@ -174,7 +179,10 @@ class Uploader:
     # -- planning ---------------------------------------------------------------------------
     def plan(self, size: int, name: str) -> tuple[PartPlan, UploadName]:
         """The part plan and upload name for a file, refused before any request if over a limit."""
-        if self.max_file_size is not None and size > self.max_file_size:
+        over = self.max_file_size is not None and size > self.max_file_size
+        if over and self._refreshed():  # the cached limit may be from before an upgrade
+            over = self.max_file_size is not None and size > self.max_file_size
+        if over:
             raise LimitError(
                 f"{name} is {size} bytes, over this workspace's limit of "
                 f"{self.max_file_size} bytes per file",
@@ -316,9 +324,7 @@ class Uploader:
             "mtime": source.mtime,
             "spooled": int(source.spooled),
             "folder_path": folder_path,
-            "files_data_source": self.databases.files_data_source,
-            "index_data_source": self.databases.index_data_source,
-            "user_database_id": self.databases.user_database_id,
+            **self._databases_row(),
             "api_url": self.origin,
         }
 
@@ -386,10 +392,18 @@ class Uploader:
         if run.is_manifest and run.whole is not None:
             record = manifest_row(record, *run.whole)
         try:
-            page_id, index_id = write_records(
-                self.client, self.databases, record, page_id, look_first=look_first,
-                on_page=lambda found: self._journal(run, state="paged", page_id=found),
-            )  # fmt: skip
+            try:
+                page_id, index_id = self._write_records(run, record, page_id, look_first)
+            except RecordError as exc:
+                files = self.databases.files_data_source
+                if not (contradicts(exc) and self._refreshed()):
+                    raise
+                # Notion says the cached facts are out of date: once more, with fresh ones,
+                # writing only what is not there yet.
+                self.emit(Notice(f"{run.name}: the workspace changed; recording it again"))
+                self._journal(run, **self._databases_row())
+                kept = exc.page_id if files == self.databases.files_data_source else None
+                page_id, index_id = self._write_records(run, record, kept or page_id, True)
         except RecordError as exc:
             if exc.page_id:
                 self._journal(run, state="paged", page_id=exc.page_id)
@@ -400,6 +414,31 @@ class Uploader:
             run.name, run.size, page_id, run.upload_id, index_id, content, run.plan, run.upload,
             time.monotonic() - run.started, run.retries, run.folder_path,
         )  # fmt: skip
+
+    def _write_records(
+        self, run: FileRun, record: FileRecord, page_id: str | None, look_first: bool
+    ) -> tuple[str, str]:
+        return write_records(
+            self.client, self.databases, record, page_id, look_first=look_first,
+            on_page=lambda found: self._journal(run, state="paged", page_id=found),
+        )  # fmt: skip
+
+    def _refreshed(self) -> bool:
+        """Fetch fresh workspace facts (when they were cached); True when they differ."""
+        if self.refresh is None:
+            return False
+        fresh = self.refresh()
+        changed = (fresh.databases, fresh.max_file_size) != (self.databases, self.max_file_size)
+        self.databases, self.max_file_size = fresh.databases, fresh.max_file_size
+        return changed
+
+    def _databases_row(self) -> dict[str, object]:
+        """The journal fields naming where a push's records go."""
+        return {
+            "files_data_source": self.databases.files_data_source,
+            "index_data_source": self.databases.index_data_source,
+            "user_database_id": self.databases.user_database_id,
+        }
 
     def _journal(self, run: FileRun, **fields: object) -> None:
         if self.journal and run.push_id is not None:
