@@ -139,6 +139,12 @@ class Window:
             self._cond.notify_all()
         return data
 
+    @property
+    def stopped(self) -> bool:
+        """Whether a range failed or the download was given up."""
+        with self._cond:
+            return self._error is not None
+
     def fail(self, error: BaseException) -> None:
         """Stop everything: the first error is the one `take` raises."""
         with self._cond:
@@ -246,6 +252,8 @@ class RangedDownload:
         policy = self.link.policy
         failures = 0
         while not span.done:
+            if self.window.stopped:
+                raise _Stopped  # after a backoff: no new request once another range failed
             before = span.got
             url, generation = self._current_url()
             try:

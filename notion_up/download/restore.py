@@ -4,6 +4,7 @@ A file is intact when sha512((sha512(content) + salt).encode()) equals its recor
 Downloads go to the file URL Notion hands out in the page (presigned: no token is ever sent
 there), resume with HTTP Range after a dropped connection, and fetch the page again for a
 fresh URL when one has expired. Split files (a manifest plus hidden pieces) are reassembled.
+A file of two ranges or more comes in byte ranges over several connections (see ranges.py).
 """
 
 from __future__ import annotations
