@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -783,6 +786,51 @@ def test_download_url_range_and_expiry(srv: LocalNotion, api: Api, ws) -> None:
     ]
     assert requests.get(short, timeout=10).status_code == 403
     assert srv.stats()["requests"]["download"]["403"] >= 2
+
+
+def _download_url(api: Api, ws, data: bytes) -> str:
+    upload = api.uploaded(data, name="blob.txt")
+    page = api.page(
+        ws.files_data_source_id,
+        {"file_data": {"files": [{"file_upload": {"id": upload}, "name": "blob.bin"}]}},
+    ).json()
+    return page["properties"]["file_data"]["files"][0]["file"]["url"]
+
+
+def test_download_knobs_ignore_range_cut_and_overrun(srv: LocalNotion, api: Api, ws) -> None:
+    data = bytes(range(256)) * 400
+    url = _download_url(api, ws, data)
+    srv.options.ignore_range = True
+    whole = requests.get(url, headers={"Range": "bytes=10-19"}, timeout=10)
+    assert (whole.status_code, whole.content) == (200, data)
+    assert "Content-Range" not in whole.headers
+    srv.options.ignore_range = False
+    srv.options.download_cut_after, srv.options.download_cuts = 1000, 1
+    with socket.create_connection((urlsplit(url).hostname, urlsplit(url).port), 10) as conn:
+        conn.sendall(f"GET {urlsplit(url).path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        raw = b"".join(iter(lambda: conn.recv(65536), b""))
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert f"Content-Length: {len(data)}".encode() in head and body == data[:1000]
+    assert srv.options.download_cuts == 0  # used up: the next download is whole
+    assert requests.get(url, timeout=10).content == data
+    srv.options.download_overrun = 7
+    over = requests.get(url, headers={"Range": "bytes=10-19"}, timeout=10)
+    assert over.status_code == 206 and "Content-Length" not in over.headers
+    assert over.headers["Content-Range"] == f"bytes 10-19/{len(data)}"
+    assert over.content == data[10:27]  # 7 bytes past the range, ended by the close
+
+
+def test_download_bandwidth_is_per_connection_and_concurrency_is_counted(
+    srv: LocalNotion, api: Api, ws
+) -> None:
+    data = bytes(range(256)) * 1024
+    url = _download_url(api, ws, data)
+    srv.options.download_bandwidth = 1024 * 1024
+    srv.reset_stats()
+    with ThreadPoolExecutor(3) as pool:
+        bodies = list(pool.map(lambda _i: requests.get(url, timeout=10).content, range(3)))
+    assert bodies == [data] * 3
+    assert srv.stats()["max_concurrent_downloads"] >= 2
 
 
 def test_corrupt_upload_changes_the_hash(srv: LocalNotion, api: Api) -> None:

@@ -30,6 +30,17 @@ def databases(ctx: Context, need_index: bool) -> Databases:
     return facts.databases
 
 
+def _restorer(ctx: Context, settings: Settings, listener: Listener) -> Restorer:
+    """A restorer for pull and verify: a large file comes in `workers` ranges of a part each."""
+    return Restorer(
+        ctx.client,
+        databases(ctx, need_index=True),
+        listener=listener,
+        workers=settings.workers,
+        range_size=settings.part_size,
+    )
+
+
 def ls(
     settings: Settings,
     name: str | None = None,
@@ -60,7 +71,7 @@ def pull(
     with `stream`, onto that stream as the bytes arrive (a mismatch is raised afterwards).
     """
     with connect(settings, sandbox) as ctx:
-        restorer = Restorer(ctx.client, databases(ctx, need_index=True), listener=listener)
+        restorer = _restorer(ctx, settings, listener)
         remote = restorer.find(key)
         open_sink: Callable[[str], Sink]
         if stream is not None:
@@ -87,7 +98,7 @@ def verify(
 ) -> list[Verdict]:
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox) as ctx:
-        restorer = Restorer(ctx.client, databases(ctx, need_index=True), listener=listener)
+        restorer = _restorer(ctx, settings, listener)
         items: list[str | RemoteFile | Rejected] = list(keys or [])
         if every:
             # A malformed row is one `failed` line, not the end of the run.

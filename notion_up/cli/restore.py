@@ -105,6 +105,17 @@ def pull(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Replace an existing file of the same name.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            metavar="N",
+            rich_help_panel=o.SPEED,
+            help="Connections for a large file (byte ranges fetched at once). "
+            "Env NOTION_UP_WORKERS. Default: 4.",
+        ),
+    ] = None,
     as_json: JsonOut = False,
     quiet: Quiet = False,
     verbose: o.Verbose = False,
@@ -123,7 +134,8 @@ def pull(
     Split files are reassembled. Prints the path written (nothing on stdout with `-o -`).
     """
     with errors_to_exit(debug, listing=output == "-"):
-        settings = load_settings(_flags(database, index, api_url, rate, state), profile)
+        flags = {**_flags(database, index, api_url, rate, state), "workers": workers}
+        settings = load_settings(flags, profile)
         to_stdout = output == "-"
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out, verb="pulling")
@@ -171,7 +183,8 @@ def verify(
             "-w",
             metavar="N",
             rich_help_panel=o.SPEED,
-            help="Files checked at once. Env NOTION_UP_WORKERS. Default: 4.",
+            help="Files checked at once, and connections for a large file. "
+            "Env NOTION_UP_WORKERS. Default: 4.",
         ),
     ] = None,
     as_json: JsonOut = False,

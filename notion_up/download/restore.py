@@ -4,6 +4,7 @@ A file is intact when sha512((sha512(content) + salt).encode()) equals its recor
 Downloads go to the file URL Notion hands out in the page (presigned: no token is ever sent
 there), resume with HTTP Range after a dropped connection, and fetch the page again for a
 fresh URL when one has expired. Split files (a manifest plus hidden pieces) are reassembled.
+A file of two ranges or more comes in byte ranges over several connections (see ranges.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 import requests
 
 from notion_up.download import bounded
+from notion_up.download.host import Cut, Expired, content_length, content_range
+from notion_up.download.ranges import MAX_REFRESHES, Fallback, Link, Placement, RangedDownload
 from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
     APIError,
@@ -56,8 +59,8 @@ from notion_up.notion.replies import query_all
 from notion_up.notion.retry import RETRYABLE_STATUSES
 
 CHUNK = 1024 * 1024
-# Fresh URLs fetched for one download before giving up (each expired URL costs one).
-MAX_REFRESHES = 3
+# A range per connection; a file under two of them is one stream (no extra requests).
+RANGE_SIZE = 5 * 1024 * 1024
 DOWNLOAD_TIMEOUT = (10.0, 120.0)
 
 _HASH = re.compile(r"[0-9a-f]{128}")
@@ -118,14 +121,6 @@ class Rejected:
     error: InvalidRecord
 
 
-class _Cut(Exception):
-    """The download stopped early (dropped connection, short body, 5xx): resume from here."""
-
-
-class _Expired(Exception):
-    """The file URL was refused: it has expired (or was never valid); fetch the page again."""
-
-
 @dataclass
 class _Transfer:
     """One file's download in progress: what arrived so far, hashed as it arrived."""
@@ -136,20 +131,6 @@ class _Transfer:
     got: int = 0
     total: int | None = None
     key: int = 0
-
-
-def _content_range(response: requests.Response) -> tuple[int, int | None] | None:
-    """(first byte, total) of a 206 answer's Content-Range; None when unreadable."""
-    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
-    if not match:
-        return None
-    total = match.group(2)
-    return int(match.group(1)), (int(total) if total != "*" else None)
-
-
-def _length(response: requests.Response) -> int | None:
-    value = response.headers.get("Content-Length")
-    return int(value) if value and value.isdigit() else None
 
 
 class Restorer:
@@ -165,6 +146,8 @@ class Restorer:
         sleep: Callable[[float], None] = time.sleep,
         chunk_size: int = CHUNK,
         timeout: tuple[float, float] = DOWNLOAD_TIMEOUT,
+        workers: int = 4,
+        range_size: int = RANGE_SIZE,
     ) -> None:
         self.client = client
         self.databases = databases
@@ -174,7 +157,12 @@ class Restorer:
         self._sleep = sleep
         self.chunk_size = chunk_size
         self.timeout = timeout
+        self.workers = max(1, workers)
+        self.range_size = max(1, range_size)
         self._local = threading.local()
+        self._peaks = threading.Lock()
+        # The most chunk bytes a ranged download kept in memory at once (for the memory bound).
+        self.peak_buffered = 0
 
     # -- finding ----------------------------------------------------------------------------
     def list_files(
@@ -290,10 +278,17 @@ class Restorer:
             self._local.session = session
         return session
 
-    def download(self, remote: RemoteFile, write: Callable[[bytes], None]) -> tuple[str, int]:
+    def download(
+        self,
+        remote: RemoteFile,
+        write: Callable[[bytes], None],
+        placement: Placement | None = None,
+    ) -> tuple[str, int]:
         """Stream the attached file to `write`; returns (SHA-512 hex, bytes).
 
-        Resumes with Range after a cut, and re-fetches the page when the URL has expired.
+        A large file comes in `workers` ranges at once: into `placement` at their offsets when
+        given (else to `write`, in order). Resumes with Range after a cut, and re-fetches the
+        page when the URL has expired.
         """
         if not remote.url:
             raise FileMissing(f"{remote.name} ({remote.file_id}) has no file attached")
@@ -302,10 +297,42 @@ class Restorer:
         url = remote.url
         self.listener(DownloadStarted(remote.name, remote.size, key))
         try:
+            if self._ranged(remote):
+                with contextlib.suppress(Fallback):
+                    return self._download_ranges(remote, url, key, write, placement)
             self._download(transfer, url)
         finally:
             self.listener(DownloadEnded(remote.name, key))
         return transfer.digest.hexdigest(), transfer.got
+
+    def _ranged(self, remote: RemoteFile) -> bool:
+        # A manifest's row may record the whole split file's size, not the manifest's own.
+        return (
+            self.workers > 1
+            and not remote.maybe_manifest
+            and remote.size is not None
+            and remote.size >= 2 * self.range_size
+        )
+
+    def _download_ranges(self, remote, url, key, write, placement) -> tuple[str, int]:
+        link = Link(
+            self._session,
+            lambda: self.get(remote.file_id, salted=remote.salted).url,
+            self.client.policy,
+            self._sleep,
+            self.listener,
+            self.timeout,
+            self.chunk_size,
+        )
+        fetch = RangedDownload(
+            link, remote, url, key, workers=self.workers, range_size=self.range_size,
+            write=write, placement=placement,
+        )  # fmt: skip
+        try:
+            return fetch.run()
+        finally:
+            with self._peaks:
+                self.peak_buffered = max(self.peak_buffered, fetch.window.peak_held)
 
     def _download(self, transfer: _Transfer, url: str) -> None:
         remote = transfer.remote
@@ -316,7 +343,7 @@ class Restorer:
                 if self._fetch(url, transfer):
                     break
                 reason = f"the body ended at byte {transfer.got}"
-            except _Expired as expired:
+            except Expired as expired:
                 refreshes += 1
                 if refreshes > MAX_REFRESHES:
                     raise TransientError(
@@ -327,8 +354,8 @@ class Restorer:
                 self._retrying(transfer, refreshes, reason, 0.0)
                 url = self.get(remote.file_id, salted=remote.salted).url or url
                 continue
-            except (_Cut, requests.RequestException) as exc:
-                reason = str(exc) if isinstance(exc, _Cut) else f"{type(exc).__name__}: {exc}"
+            except (Cut, requests.RequestException) as exc:
+                reason = str(exc) if isinstance(exc, Cut) else f"{type(exc).__name__}: {exc}"
             # Progress resets the count: a long file on a flaky link still finishes.
             failures = 1 if transfer.got > before else failures + 1
             if failures >= self.client.policy.max_attempts:
@@ -358,23 +385,23 @@ class Restorer:
             if status == 416 and offset and offset == t.total:
                 return True
             if status in (401, 403):
-                raise _Expired(f"{status}")
+                raise Expired(f"{status}")
             if status == 404:
                 raise FileMissing(f"{t.remote.name} ({t.remote.file_id}): the file is gone")
             if status in RETRYABLE_STATUSES:
-                raise _Cut(f"the file host answered {status}")
+                raise Cut(f"the file host answered {status}")
             if status not in (200, 206):
                 raise NotionUpError(f"{t.remote.name}: the file host answered {status}")
             skip = 0
             if status == 206:
-                span = _content_range(r)
+                span = content_range(r)
                 if span is None or span[0] != offset:
-                    raise _Cut("the file host answered a different range")
-                t.total = span[1]
+                    raise Cut("the file host answered a different range")
+                t.total = span[2]
             else:
                 # The Range was ignored (or none was sent): the body starts at byte 0 again.
                 skip = offset
-                t.total = _length(r)
+                t.total = content_length(r)
             if t.total is not None and t.total > t.remote.size:
                 raise bounded.BodyTooLong(
                     f"{what}: the file host has {t.total} bytes, {t.remote.size} recorded"
@@ -394,9 +421,14 @@ class Restorer:
         return t.total is None or t.got >= t.total
 
     # -- checking ---------------------------------------------------------------------------
-    def fetch_checked(self, remote: RemoteFile, write: Callable[[bytes], None]) -> tuple[str, int]:
+    def fetch_checked(
+        self,
+        remote: RemoteFile,
+        write: Callable[[bytes], None],
+        placement: Placement | None = None,
+    ) -> tuple[str, int]:
         """Download one stored file and check it against its salted hash."""
-        sha512, size = self.download(remote, write)
+        sha512, size = self.download(remote, write, placement)
         if not verify(sha512, remote.salt, remote.salted):
             raise IntegrityError(
                 f"{remote.name} ({remote.file_id}): the downloaded bytes do not match the "
@@ -446,11 +478,12 @@ class Restorer:
             whole.update(data)
             sink.write(data)
 
+        placement = _placement(sink, whole.update)
         try:
             if manifest is None:
-                _, size = self.fetch_checked(remote, write)
+                _, size = self.fetch_checked(remote, write, placement)
             else:
-                size = self._reassemble(remote, manifest, write)
+                size = self._reassemble(remote, manifest, write, placement)
             sink.commit()
         except BaseException:
             sink.discard()
@@ -464,7 +497,9 @@ class Restorer:
             str(sink.path) if getattr(sink, "path", None) else None,
         )
 
-    def _reassemble(self, remote: RemoteFile, manifest: Manifest, write) -> int:
+    def _reassemble(
+        self, remote: RemoteFile, manifest: Manifest, write, placement: Placement | None
+    ) -> int:
         size = 0
         for part in manifest.parts:
             try:
@@ -478,7 +513,9 @@ class Restorer:
                     f"{manifest.original_filename}: piece {part.part_number} ({part.file_id}) "
                     "is not the one the manifest names (its hash differs)"
                 )
-            _, got = self.fetch_checked(piece, write)
+            # A piece's ranges land at its place in the whole file.
+            at = dataclasses.replace(placement, base=size) if placement else None
+            _, got = self.fetch_checked(piece, write, at)
             if got != part.size:
                 raise IntegrityError(
                     f"{manifest.original_filename}: piece {part.part_number} has {got} bytes, "
@@ -546,6 +583,15 @@ class Restorer:
                     future.cancel()
                 raise
         return verdicts
+
+
+def _placement(sink: Sink, seen: Callable[[bytes], None]) -> Placement | None:
+    """Where ranges may land at their offsets: a sink that writes in place (a file), else None."""
+    write_at = getattr(sink, "write_at", None)
+    read_at = getattr(sink, "read_at", None)
+    if write_at is None or read_at is None:
+        return None
+    return Placement(write_at, read_at, seen)
 
 
 def _same_id(a: str, b: str) -> bool:

@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -82,19 +83,52 @@ class FileSink:
         # Short and fixed-length, whatever the target's name: a 255-byte name can be pulled.
         self._tmp = path.parent / f".notion-up-{secrets.token_hex(8)}.tmp"
         # os.open with 0o666 lets the umask decide the mode, as for any new file.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(self._tmp, flags, 0o666)
-        self._file = os.fdopen(fd, "wb")
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        self._fd: int | None = os.open(self._tmp, flags, 0o666)
+        # Positional writes only (pwrite): ranges land at their offsets from several threads
+        # at once, and `write` appends after the furthest byte written so far.
+        self._end = 0
+        self._lock = threading.Lock()
+
+    def _fileno(self) -> int:
+        if self._fd is None:
+            raise ValueError("the temporary file is closed")
+        return self._fd
 
     def write(self, data: bytes) -> None:
         """Append to the temporary file."""
-        self._file.write(data)
+        with self._lock:
+            offset = self._end
+            self._end += len(data)
+        self.write_at(offset, data)
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        """Write `data` at `offset` of the temporary file (thread-safe)."""
+        fd = self._fileno()
+        view = memoryview(data)
+        while view.nbytes:
+            n = os.pwrite(fd, view, offset)
+            view, offset = view[n:], offset + n
+        with self._lock:
+            self._end = max(self._end, offset)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes of the temporary file from `offset` (what was written there)."""
+        fd = self._fileno()
+        pieces = []
+        while size > 0:
+            piece = os.pread(fd, size, offset)
+            if not piece:
+                break
+            pieces.append(piece)
+            offset, size = offset + len(piece), size - len(piece)
+        return b"".join(pieces)
 
     def commit(self) -> None:
         """Flush to disk and move into place."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        fd = self._fileno()
+        os.fsync(fd)
+        self._close()
         if self.force:
             os.replace(self._tmp, self.path)  # replaces a symlink itself, never its target
             return
@@ -117,10 +151,15 @@ class FileSink:
             return
         os.unlink(self._tmp)
 
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
     def discard(self) -> None:
         """Remove the temporary file: nothing is left under the target name."""
         with contextlib.suppress(OSError):
-            self._file.close()
+            self._close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._tmp)
 

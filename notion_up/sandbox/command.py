@@ -59,6 +59,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=ServerOptions.token)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--bandwidth", type=float, default=None, help="bytes/s per connection")
+    parser.add_argument(
+        "--download-bandwidth", type=float, default=None,
+        help="bytes/s per connection for file downloads",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ignore-range", action="store_true",
+        help="serve file downloads whole, ignoring Range (as some proxies do)",
+    )  # fmt: skip
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument(
         "--fault-endpoints", default="send,complete", help="comma-separated endpoint names"
@@ -83,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         token=args.token,
         latency=args.latency,
         bandwidth=args.bandwidth,
+        download_bandwidth=args.download_bandwidth,
+        ignore_range=args.ignore_range,
         fault_rate=args.fault_rate,
         fault_endpoints=frozenset(e.strip() for e in args.fault_endpoints.split(",") if e.strip()),
         fault_after_create_rate=args.fault_after_create_rate,

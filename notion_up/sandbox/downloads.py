@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,3 +69,38 @@ class DownloadLinks:
             if u is None or u["status"] != "uploaded":
                 return None
             return self._part_files(u), u["content_type"]
+
+
+def send_span(
+    conn: socket.socket,
+    parts: list[tuple[Path, int]],
+    start: int,
+    stop: int,
+    bandwidth: float | None = None,
+) -> None:
+    """Send bytes [start, stop) of the file made of `parts`, at most `bandwidth` bytes/s.
+
+    Paced per connection, as a file host caps each connection: several connections at once
+    together get more than one.
+    """
+    pace = bandwidth if bandwidth and bandwidth > 0 else None
+    # Slices of ~1/20 s keep the pacing smooth without a syscall per few bytes.
+    step = int(max(16 * 1024, pace / 20)) if pace else 1 << 62
+    t0 = time.monotonic()
+    sent = 0
+    offset = 0
+    for path, size in parts:
+        lo, hi = max(start, offset), min(stop, offset + size)
+        if lo < hi:
+            with open(path, "rb") as fh:
+                at = lo
+                while at < hi:
+                    n = min(step, hi - at)
+                    conn.sendfile(fh, at - offset, n)
+                    at += n
+                    sent += n
+                    if pace:
+                        ahead = sent / pace - (time.monotonic() - t0)
+                        if ahead > 0:
+                            time.sleep(ahead)
+        offset += size

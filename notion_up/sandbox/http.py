@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .downloads import send_span
 from .errors import FAULTS, S3_FAULTS, ApiError, bad, invalid
 from .limits import MAX_JSON_BODY, MIB, NOTION_VERSIONS
 from .values import norm_id, path_id
@@ -435,7 +436,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         start, end = 0, total - 1
         status = 200
         headers = {"Accept-Ranges": "bytes"}
-        rng = self.headers.get("Range")
+        rng = None if opts.ignore_range else self.headers.get("Range")
         if rng:
             parsed = parse_range(rng, total)
             if parsed == "unsatisfiable":
@@ -455,21 +456,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._drop_connection()
             return
         self._account(str(status))
+        # A hostile host runs past the range; with no Content-Length only the close ends it.
+        overrun = min(opts.download_overrun, total - 1 - end) if status == 206 else 0
+        cut = app.take_download_cut(length) if method == "GET" else None
         self.send_response(status)
         self.send_header("Content-Type", content_type or "application/octet-stream")
-        self.send_header("Content-Length", str(length))
+        if overrun > 0:
+            self.close_connection = True
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Content-Length", str(length))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         if method == "HEAD" or length == 0:
             return str(status)
-        offset = 0
-        for path_, size in parts:
-            lo, hi = max(start, offset), min(end + 1, offset + size)
-            if lo < hi:
-                with open(path_, "rb") as fh:
-                    self.connection.sendfile(fh, lo - offset, hi - lo)
-            offset += size
+        stop = end + 1 + max(0, overrun)
+        if cut is not None:
+            stop = start + cut
+        self.wfile.flush()
+        app.download_began()
+        try:
+            send_span(self.connection, parts, start, stop, opts.download_bandwidth)
+        finally:
+            app.download_done()
+        if cut is not None:
+            # An orderly close mid-body: the client sees exactly `cut` bytes, then the end.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_WR)
+            return "cut"
         return str(status)
 
     def _s3_error(self, status: int, code: str, message: str, headers: dict | None = None) -> str:

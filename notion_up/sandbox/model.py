@@ -138,6 +138,21 @@ class LocalNotion:
     def request_finished(self, endpoint: str, status: str) -> None:
         self._stats.end(endpoint, status)
 
+    def download_began(self) -> None:
+        self._stats.download_began()
+
+    def download_done(self) -> None:
+        self._stats.download_done()
+
+    def take_download_cut(self, length: int) -> int | None:
+        """Where to cut a download body of `length` bytes (counting the cut), or None."""
+        opts = self.options
+        with self._lock:
+            if opts.download_cuts <= 0 or not 0 < opts.download_cut_after < length:
+                return None
+            opts.download_cuts -= 1
+            return opts.download_cut_after
+
     def note_arrival(self, conn: object = None) -> None:
         self._stats.arrival(conn)
 

@@ -12,6 +12,8 @@ class ServerOptions:
     token: str = "ntn_local_sandbox_token"
     latency: float = 0.0
     bandwidth: float | None = None
+    # Bytes/s per connection for file downloads (the file host's side), None = unthrottled.
+    download_bandwidth: float | None = None
     fault_rate: float = 0.0
     fault_endpoints: frozenset[str] = frozenset({"send", "complete"})
     fault_statuses: tuple[int, ...] = (500, 502, 503, 504)
@@ -31,6 +33,14 @@ class ServerOptions:
     # The integration's "Update content" capability: without it Notion answers 403
     # restricted_resource to changing pages and data sources (schema included).
     update_content: bool = True
+    # A file host that ignores Range (answers 200 with the whole body), as some proxies do.
+    ignore_range: bool = False
+    # The next `download_cuts` download bodies longer than `download_cut_after` bytes stop
+    # after that many bytes (the connection closed), as a dropped link looks to the client.
+    download_cut_after: int = 0
+    download_cuts: int = 0
+    # A hostile host: this many bytes past the range asked for, with no Content-Length.
+    download_overrun: int = 0
 
 
 def options_json(options: ServerOptions) -> dict:

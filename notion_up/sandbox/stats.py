@@ -19,6 +19,8 @@ class Stats:
         self._in_flight_send = 0
         self._max_in_flight = 0
         self._max_in_flight_send = 0
+        self._downloading = 0
+        self._max_downloading = 0
         self._early = 0
         self._told_at = 0.0
         self._told_on: object = None
@@ -54,6 +56,16 @@ class Stats:
             per[status] = per.get(status, 0) + 1
             self._total += 1
 
+    def download_began(self) -> None:
+        """A download body started to go out (its request was counted already)."""
+        with self._lock:
+            self._downloading += 1
+            self._max_downloading = max(self._max_downloading, self._downloading)
+
+    def download_done(self) -> None:
+        with self._lock:
+            self._downloading -= 1
+
     def arrival(self, conn: object = None) -> None:
         """A request arrived: early if it came before the last Retry-After had passed.
 
@@ -87,6 +99,7 @@ class Stats:
                 "total_requests": self._total,
                 "max_in_flight": self._max_in_flight,
                 "max_in_flight_send": self._max_in_flight_send,
+                "max_concurrent_downloads": self._max_downloading,
                 "early_retries": self._early,
                 "pages_created": self._pages_created,
             }
@@ -97,6 +110,7 @@ class Stats:
             self._total = 0
             self._max_in_flight = self._in_flight
             self._max_in_flight_send = self._in_flight_send
+            self._max_downloading = self._downloading
             self._early = 0
             self._pages_created = 0
             self._retry_at = 0.0
