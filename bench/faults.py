@@ -40,7 +40,12 @@ PROFILES = {
         "fault_rate": 0.3,
         "fault_endpoints": frozenset({"create_page", "query"}),
     },
-    "rate limit 3/s burst 3, 8 workers": {"rate_limit": True, "rate": 3.0, "burst": 3},
+    "rate limit 3/s burst 3, 8 workers": {
+        "rate_limit": True,
+        "rate": 3.0,
+        "burst": 3,
+        "rate_window": 0.0,
+    },
 }
 
 

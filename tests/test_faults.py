@@ -72,7 +72,7 @@ def test_faults_after_the_page_was_created_leave_one_page_and_one_index_entry(sa
 
 def test_tight_rate_limit_with_eight_workers_never_comes_back_early(sandbox, tmp_path):
     opts = sandbox.server.options
-    opts.rate_limit, opts.rate, opts.burst = True, 3.0, 3
+    opts.rate_limit, opts.rate, opts.burst, opts.rate_window = True, 3.0, 3, 0.0
     path = tmp_path / "movie.mp4"
     sha512 = make_file(path, 26 * MiB, seed=9)
     args = ["push", "--json", "--workers", "8", "--rate", "10", str(path)]

@@ -105,54 +105,62 @@ def test_parse_retry_after_reads_seconds_and_ignores_nonsense(value, expected):
 
 
 # -- RateLimiter ----------------------------------------------------------------------------
-def test_limiter_lets_a_burst_through_then_spaces_requests_at_the_rate():
+def test_limiter_lets_the_minutes_budget_go_at_once_then_waits_for_the_window():
     clock = FakeClock()
-    limiter = RateLimiter(rate=2.0, burst=3, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(rate=2.0, window=3.0, clock=clock, sleep=clock.sleep)
     times = []
-    for _ in range(7):
+    for _ in range(8):
         limiter.acquire()
         times.append(clock.now)
-    assert times[:3] == [0.0, 0.0, 0.0]
-    assert times[3:] == pytest.approx([0.5, 1.0, 1.5, 2.0])
+    # rate × window = 6 at once (Notion: "in a single burst"), then as the first ones age out.
+    assert times[:6] == [0.0] * 6
+    assert times[6:] == pytest.approx([3.0, 3.0])
 
 
-def test_limiter_refills_to_the_burst_but_no_further_after_idling():
+def test_limiter_never_spends_more_than_its_budget_in_any_window():
     clock = FakeClock()
-    limiter = RateLimiter(rate=1.0, burst=2, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    limiter.acquire()
-    clock.now += 1000.0
-    assert limiter.acquire() == 0
-    assert limiter.acquire() == 0
-    assert limiter.acquire() == pytest.approx(1.0)
+    rng = random.Random(7)
+    limiter = RateLimiter(rate=3.0, window=60.0, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(1000):
+        clock.now += rng.choice([0.0, 0.0, 0.01, 0.5, 2.0])
+        limiter.acquire()
+        times.append(clock.now)
+    left = 0
+    for right, t in enumerate(times):
+        while times[left] <= t - 60.0:
+            left += 1
+        assert right - left + 1 <= 180, (t, right - left + 1)
 
 
 def test_acquire_returns_the_seconds_waited():
     clock = FakeClock()
-    limiter = RateLimiter(rate=4.0, burst=1, clock=clock, sleep=clock.sleep)
-    assert limiter.acquire() == 0
-    assert limiter.acquire() == pytest.approx(0.25)
-    assert sum(clock.sleeps) == pytest.approx(0.25)
+    limiter = RateLimiter(rate=1.0, window=4.0, clock=clock, sleep=clock.sleep)
+    assert all(limiter.acquire() == 0 for _ in range(4))
+    assert limiter.acquire() == pytest.approx(4.0)
+    assert sum(clock.sleeps) == pytest.approx(4.0)
 
 
 def test_pause_holds_the_next_request_for_at_least_the_pause():
     clock = FakeClock()
-    limiter = RateLimiter(rate=4.0, burst=8, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep)
     limiter.pause(5.0)
     waited = limiter.acquire()
     assert waited >= 5.0
     assert clock.now >= 5.0
 
 
-def test_after_a_pause_the_bucket_starts_empty_so_the_run_resumes_slowly():
+def test_after_a_pause_requests_go_at_the_average_rate_for_a_window_not_in_a_burst():
     clock = FakeClock()
-    limiter = RateLimiter(rate=2.0, burst=8, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(rate=2.0, window=10.0, clock=clock, sleep=clock.sleep)
     limiter.pause(3.0)
-    limiter.acquire()
-    first = clock.now
-    limiter.acquire()
-    assert first == pytest.approx(3.5)
-    assert clock.now - first == pytest.approx(0.5)
+    times = []
+    for _ in range(3):
+        limiter.acquire()
+        times.append(clock.now)
+    assert times == pytest.approx([3.0, 3.5, 4.0])
+    clock.now = 20.0  # a window after the pause: the budget may go at once again
+    assert [limiter.acquire() for _ in range(5)] == [0, 0, 0, 0, 0]
 
 
 def test_a_shorter_pause_does_not_cut_a_longer_one():
@@ -166,7 +174,7 @@ def test_a_shorter_pause_does_not_cut_a_longer_one():
 @pytest.mark.parametrize("rate", [0.0, 4.0])
 def test_pause_holds_every_thread_not_just_the_one_that_was_throttled(rate):
     clocks = ThreadClocks()
-    limiter = RateLimiter(rate=rate, burst=8, clock=clocks, sleep=clocks.sleep)
+    limiter = RateLimiter(rate=rate, clock=clocks, sleep=clocks.sleep)
     limiter.pause(5.0)  # at time 0 on this thread's clock
     waits: dict[int, float] = {}
 
@@ -184,7 +192,7 @@ def test_pause_holds_every_thread_not_just_the_one_that_was_throttled(rate):
 
 def test_rate_zero_is_unlimited_and_never_sleeps():
     clock = FakeClock()
-    limiter = RateLimiter(rate=0, burst=1, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(rate=0, clock=clock, sleep=clock.sleep)
     assert limiter.unlimited
     assert all(limiter.acquire() == 0 for _ in range(1000))
     assert clock.sleeps == []

@@ -848,8 +848,26 @@ def test_corrupt_upload_changes_the_hash(srv: LocalNotion, api: Api) -> None:
 # rate limit, faults, drops
 
 
+def test_rate_limit_window_spends_its_budget_at_any_pace_then_says_when_it_resets(
+    srv: LocalNotion, api: Api
+) -> None:
+    # Notion's documented limit: a fixed budget per window, "in a single burst" if one likes.
+    srv.options.rate_limit, srv.options.rate, srv.options.rate_window = True, 3.0, 2.0
+    srv.reset_stats()
+    codes = [api.req("GET", "/v1/users/me").status_code for _ in range(6)]
+    assert codes == [200] * 6
+    r = api.req("GET", "/v1/users/me")
+    assert_error(
+        r, 429, "rate_limited", "You have been rate limited. Please try again in a few minutes."
+    )
+    assert r.headers["Retry-After"] in ("1", "2")  # what is left of the 2 s window
+    time.sleep(float(r.headers["Retry-After"]) + 0.05)
+    assert api.req("GET", "/v1/users/me").status_code == 200
+
+
 def test_rate_limit_429_retry_after_and_early_retries(srv: LocalNotion, api: Api) -> None:
     srv.options.rate_limit = True
+    srv.options.rate_window = 0.0  # the token bucket of the older, still quoted text
     srv.options.rate = 1.0  # a token per second: the wait for one is at most 1 s
     srv.options.burst = 2
     srv.reset_stats()

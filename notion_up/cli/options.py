@@ -110,8 +110,8 @@ Rate = Annotated[
         "--rate",
         metavar="N",
         rich_help_panel=SPEED,
-        help="Requests per second for the whole run, 0 for no limit. Env NOTION_UP_RATE. "
-        "Default: 3.",
+        help="Average requests per second for the whole run (N × 60 in any minute, as "
+        "Notion counts; a burst is fine), 0 for no limit. Env NOTION_UP_RATE. Default: 3.",
     ),
 ]
 Workers = Annotated[

@@ -6,6 +6,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -55,23 +56,34 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class RateLimiter:
-    """A token bucket shared by every thread of a run, with a run-wide pause after a 429."""
+    """Notion's documented budget, kept on our side: `rate` × `window` requests in any `window`
+    seconds, shared by every thread of a run, with a run-wide pause after a 429.
+
+    Notion gives each connection a fixed budget per 60-second window (180 requests, an average
+    of 3/s, on most plans) that "can be spent at any pace within the window — spread out evenly
+    or in a single burst". A sliding window of the same size never spends more than that in any
+    of Notion's windows, wherever they start, and lets a run's first requests (the set-up, the
+    create, the first parts) go at once instead of at 3/s.
+    """
 
     def __init__(
         self,
         rate: float = 3.0,
-        burst: int = 8,
+        window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.rate = rate
-        self.burst = max(1, burst)
+        self.window = window
+        self.budget = max(1, int(rate * window)) if rate > 0 else 0
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tokens = float(self.burst)
-        self._stamp = clock()
+        self._sent: deque[float] = deque()
         self._paused_until = 0.0
+        # After a 429, requests are spaced at the average rate for one window.
+        self._gentle_until = 0.0
+        self._last = -math.inf
 
     @property
     def unlimited(self) -> bool:
@@ -95,18 +107,22 @@ class RateLimiter:
                 return self._paused_until - now
             if self.unlimited:
                 return 0.0
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return 0.0
-            return (1 - self._tokens) / self.rate
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            if now < self._gentle_until and now < self._last + 1 / self.rate:
+                return self._last + 1 / self.rate - now
+            if len(self._sent) >= self.budget:
+                return self._sent[0] + self.window - now
+            self._sent.append(now)
+            self._last = now
+            return 0.0
 
     def pause(self, seconds: float) -> None:
-        """Hold every thread back for `seconds` (after a 429) and empty the bucket."""
+        """Hold every thread back for `seconds` (after a 429), then go at the average rate."""
         with self._lock:
             now = self._clock()
             self._paused_until = max(self._paused_until, now + seconds)
-            # Restart from an empty bucket at the end of the pause so the run resumes slowly.
-            self._tokens = 0.0
-            self._stamp = self._paused_until
+            # Whatever budget Notion saw used up (ours, or the workspace's shared one), resume
+            # slowly: one request per 1/rate for a window, not a second burst.
+            self._gentle_until = self._paused_until + self.window
+            self._last = -math.inf

@@ -75,6 +75,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--rate-limit", action="store_true")
     parser.add_argument("--rate", type=float, default=3.0)
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        help="seconds of the fixed window holding rate × window requests (Notion's documented "
+        "limit); 0 for a token bucket of --rate/s and --burst instead",
+    )
     parser.add_argument("--burst", type=int, default=10)
     parser.add_argument("--max-file-size", type=int, default=ServerOptions.max_file_upload_size)
     parser.add_argument("--expiry-seconds", type=float, default=3600.0)
@@ -97,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         fault_endpoints=frozenset(e.strip() for e in args.fault_endpoints.split(",") if e.strip()),
         fault_after_create_rate=args.fault_after_create_rate,
         drop_rate=args.drop_rate,
+        rate_window=args.rate_window,
         max_file_upload_size=args.max_file_size,
         rate_limit=args.rate_limit,
         rate=args.rate,

@@ -114,7 +114,9 @@ class Faults:
 
 
 class RateLimiter:
-    """A token bucket: `rate` requests/s, `burst` at once; 429 with Retry-After beyond it."""
+    """Notion's limit: `rate` × `rate_window` requests per fixed window (the documented model),
+    or with `rate_window` 0 a token bucket of `rate`/s and `burst`; 429 with Retry-After beyond.
+    """
 
     def __init__(self, options: ServerOptions, clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
@@ -122,11 +124,14 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._tokens = float(max(1, options.burst))
         self._refilled = clock()
+        self._window_start: float | None = None
+        self._spent = 0
 
     def refill(self) -> None:
         with self._lock:
             self._tokens = float(max(1, self.options.burst))
             self._refilled = self._clock()
+            self._window_start, self._spent = None, 0
 
     def take(self) -> None:
         opts = self.options
@@ -134,14 +139,12 @@ class RateLimiter:
             return
         with self._lock:
             now = self._clock()
-            rate = max(float(opts.rate), 1e-6)
-            burst = max(1, int(opts.burst))
-            self._tokens = min(burst, self._tokens + (now - self._refilled) * rate)
-            self._refilled = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if opts.rate_window > 0:
+                retry_after = self._take_from_window(now)
+            else:
+                retry_after = self._take_from_bucket(now)
+            if retry_after is None:
                 return
-            retry_after = max(1, math.ceil((1 - self._tokens) / rate))
         raise ApiError(
             429,
             "rate_limited",
@@ -149,3 +152,25 @@ class RateLimiter:
             {"rate_limit_reason": "public_api_request_rate_limit", "retry_after": str(retry_after)},
             {"Retry-After": str(retry_after)},
         )
+
+    def _take_from_window(self, now: float) -> int | None:
+        opts = self.options
+        window = float(opts.rate_window)
+        if self._window_start is None or now >= self._window_start + window:
+            self._window_start, self._spent = now, 0
+        if self._spent < max(1, int(opts.rate * window)):
+            self._spent += 1
+            return None
+        # "Retry-After = time until the window resets" (integer seconds, at least 1).
+        return max(1, math.ceil(self._window_start + window - now))
+
+    def _take_from_bucket(self, now: float) -> int | None:
+        opts = self.options
+        rate = max(float(opts.rate), 1e-6)
+        burst = max(1, int(opts.burst))
+        self._tokens = min(burst, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        return max(1, math.ceil((1 - self._tokens) / rate))

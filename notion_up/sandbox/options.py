@@ -22,6 +22,10 @@ class ServerOptions:
     max_file_upload_size: int = 5 * 1024**3
     rate_limit: bool = False
     rate: float = 3.0
+    # Notion's documented limit: a fixed budget of rate × rate_window requests per window,
+    # spent at any pace; over it, 429 with Retry-After = the seconds left in the window.
+    # 0: the older, still quoted model instead, a token bucket of `rate`/s and `burst`.
+    rate_window: float = 60.0
     burst: int = 10
     expiry_seconds: float = 3600.0
     url_expiry_seconds: float = 3600.0
