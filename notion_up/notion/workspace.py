@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from notion_up.errors import APIError, ConfigError
 from notion_up.notion.client import NotionClient
@@ -119,15 +120,43 @@ def fetch_facts(client: NotionClient, database: str, index: str) -> WorkspaceFac
     token, then the file database, then the index) so that the message does not depend on
     which answer came first.
     """
-    with ThreadPoolExecutor(3, thread_name_prefix="notion-up-setup") as pool:
-        limit = pool.submit(max_upload_size, client)
-        files = pool.submit(checked_data_source, client, database, "file database", FILE_SCHEMA)
-        idx = pool.submit(checked_data_source, client, index, "index database", INDEX_SCHEMA)
-        max_size = limit.result()
-        files_ds, index_ds = files.result(), idx.result()
+    max_size, files_ds, index_ds = side_by_side(
+        lambda: max_upload_size(client),
+        lambda: checked_data_source(client, database, "file database", FILE_SCHEMA),
+        lambda: checked_data_source(client, index, "index database", INDEX_SCHEMA),
+    )
     return WorkspaceFacts(
         max_size, Databases(files_ds.data_source_id, index_ds.data_source_id, files_ds.database_id)
     )
+
+
+def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
+    """Run `calls` at once; their results in order, or the first one's error in that order.
+
+    Daemon threads, not an executor: when SIGTERM or Ctrl-C ends the wait, a read still waiting
+    for Notion must not hold the process (an executor's threads are joined at exit).
+    """
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = calls[i]()
+        except BaseException as exc:  # handed to the waiting thread below
+            errors[i] = exc
+
+    threads = [
+        threading.Thread(target=run, args=(i,), daemon=True, name="notion-up-setup")
+        for i in range(len(calls))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
 
 
 class FactsCache(Protocol):
