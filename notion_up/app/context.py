@@ -8,12 +8,16 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from notion_up.config import Settings, data_dir, require
 from notion_up.errors import ConfigError
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
+
+if TYPE_CHECKING:
+    from notion_up.sandbox import LocalNotion
 
 
 @dataclass
@@ -31,16 +35,7 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
     server = None
     origin = settings.api_url
     if sandbox:
-        # Imported here: only --sandbox runs pay for loading the server.
-        from notion_up.sandbox import LocalNotion
-
-        server = LocalNotion(state_dir=data_dir() / "sandbox")
-        url = server.start()
-        ws = server.ensure_workspace()
-        settings.set("api_url", url, "sandbox")
-        settings.set("token", server.token, "sandbox")
-        settings.set("database", ws.files_database_id, "sandbox")
-        settings.set("index", ws.index_database_id, "sandbox")
+        server = _sandbox(settings)
         origin = "sandbox"
     try:
         require(settings, "token")
@@ -54,6 +49,38 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
     finally:
         if server is not None:
             server.stop()
+
+
+def _sandbox(settings: Settings) -> LocalNotion | None:
+    """Point `settings` at the sandbox: the running `sandbox serve`, or a server started here
+    (returned, to be stopped). Two servers on one sandbox would disagree, so never a second."""
+    # Imported here: only --sandbox runs pay for loading the server.
+    from notion_up.sandbox import LocalNotion, SandboxBusy, ServerOptions, served
+
+    state = data_dir() / "sandbox"
+    note = served(state)
+    server = None
+    if note is not None:
+        url, token = note["url"], ServerOptions().token
+        files_db, index_db = note.get("files_database_id"), note.get("index_database_id")
+    else:
+        server = LocalNotion(state_dir=state)
+        try:
+            url = server.start()
+        except SandboxBusy as exc:
+            raise ConfigError(
+                f"{exc}, which is not `sandbox serve`",
+                hint="wait for that run to end, or start `notion-up sandbox serve`: commands "
+                "run with --sandbox then all use it",
+            ) from None
+        token = server.token
+        ws = server.ensure_workspace()
+        files_db, index_db = ws.files_database_id, ws.index_database_id
+    settings.set("api_url", url, "sandbox")
+    settings.set("token", token, "sandbox")
+    settings.set("database", files_db, "sandbox")
+    settings.set("index", index_db, "sandbox")
+    return server
 
 
 STATE_DIR_HINT = "pass --state-dir DIR (or set NOTION_UP_STATE_DIR) to a folder you can write"

@@ -14,7 +14,7 @@ import typer
 from notion_up.cli.options import ApiUrl, Debug, PanelCommand, Profile
 from notion_up.cli.output import errors_to_exit, load_settings
 from notion_up.config import check, data_dir
-from notion_up.errors import UsageError
+from notion_up.errors import ConfigError, UsageError
 
 sandbox_app = typer.Typer(
     help="A local Notion-compatible server: try notion-up offline.", no_args_is_help=True
@@ -75,12 +75,16 @@ def sandbox_serve(
     debug: Debug = False,
 ) -> None:
     """Run the local Notion-compatible server in the foreground; prints the export lines."""
-    from notion_up.sandbox import LocalNotion
+    from notion_up.sandbox import LocalNotion, SandboxBusy
 
     with errors_to_exit(debug):
         server = LocalNotion(state_dir=state or data_dir() / "sandbox", port=port)
         try:
             url = server.start()
+        except SandboxBusy as exc:
+            raise ConfigError(
+                str(exc), hint="stop it first, or pass --state-dir DIR for a sandbox of its own"
+            ) from None
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
@@ -89,6 +93,7 @@ def sandbox_serve(
                 hint="stop that one, or pick another port: --port 8788, or --port 0 for any",
             ) from None
         ws = server.ensure_workspace()
+        server.advertise()  # commands run with --sandbox now use this server
         _exports(
             {
                 "NOTION_API_URL": url,

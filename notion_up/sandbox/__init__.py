@@ -9,9 +9,11 @@ Where each concern lives:
 * `model` - `LocalNotion`, the state and the public methods the HTTP layer calls;
   `http` - the server, the routes table and the handler; `command` - `serve_forever`, `main`.
 * `wire` - request bodies and the bandwidth throttle, the multipart/form-data parser, Range.
-* `store` - the on-disk store (sqlite3 + part files) and its 404 lookups.
+* `store` - the on-disk store (sqlite3 + part files) and its 404 lookups; `sharing` - one
+  server per state folder (a lock), and the note a running `sandbox serve` leaves for others.
 * `errors` - `ApiError` and Notion-shaped error helpers; `limits` - documented limits and ids.
-* `faults` - injected 5xx, dropped connections, the rate limit; `stats` - request accounting.
+* `faults` - injected 5xx, dropped connections, the rate limit (documented fixed window, or a
+  token bucket); `stats` - request accounting.
 * `uploads` (File Upload API), `downloads` (signed file URLs), `databases` (databases, data
   sources, schemas), `pages` (pages, property validation), `queries` (filters, sorts, cursors),
   `workspace` (the root page and the two databases), `filetypes` (the allow-list), `values`
@@ -47,11 +49,14 @@ from .filetypes import ALLOWED
 from .limits import MIB, NOTION_VERSIONS
 from .model import LocalNotion
 from .options import ServerOptions
+from .sharing import SandboxBusy, served
 from .wire import FormParser, RequestBody
 from .workspace import FILES_SCHEMA, INDEX_SCHEMA, Workspace
 
 __all__ = [
     "ALLOWED",
+    "SandboxBusy",
+    "served",
     "FILES_SCHEMA",
     "INDEX_SCHEMA",
     "MIB",

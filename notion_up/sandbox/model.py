@@ -22,6 +22,8 @@ from .limits import BOT_ID, WORKSPACE_ID, WORKSPACE_NAME
 from .options import ServerOptions, merge_options, options_json
 from .pages import Pages
 from .queries import Queries
+from .sharing import advertise as leave_note
+from .sharing import claim, release
 from .stats import Stats
 from .store import Store
 from .uploads import Uploads
@@ -70,6 +72,8 @@ class LocalNotion:
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        # A kept state folder is served by one process at a time (see sharing.py).
+        self._claim: int | None = None
 
     # -- lifecycle
     @property
@@ -80,7 +84,13 @@ class LocalNotion:
         """Serve in a daemon thread; returns the base URL."""
         if self._httpd is not None:
             return self.url
-        self._httpd = HTTPServer((self.host, self.port), make_handler(self))
+        if self._tmp is None and self._claim is None:
+            self._claim = claim(self.state_dir)
+        try:
+            self._httpd = HTTPServer((self.host, self.port), make_handler(self))
+        except OSError:
+            self._release()
+            raise
         host, port = self._httpd.server_address[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.url = f"http://{shown}:{port}"
@@ -110,8 +120,21 @@ class LocalNotion:
                 self._thread.join(timeout=5)
         with self._lock:
             self._store.close()
+        self._release()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def advertise(self) -> None:
+        """Tell other processes on this machine to use this server for its state folder."""
+        ws = self.ensure_workspace()
+        note = {"url": self.url, "files_database_id": ws.files_database_id,
+                "index_database_id": ws.index_database_id}  # fmt: skip
+        leave_note(self.state_dir, note)
+
+    def _release(self) -> None:
+        if self._claim is not None:
+            release(self.state_dir, self._claim)
+            self._claim = None
 
     def __enter__(self) -> LocalNotion:
         self.start()
