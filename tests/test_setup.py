@@ -101,3 +101,18 @@ def test_a_cached_limit_from_before_an_upgrade_is_checked_again_not_obeyed(sandb
     assert result["size"] == 5000
     ((_, facts),) = cached_facts(state)
     assert facts["max_file_size"] != 1000
+
+
+def test_a_refused_token_with_cached_facts_fails_the_file_once_and_forgets_them(sandbox, tmp_path):
+    state = tmp_path / "state"
+    (tmp_path / "a.txt").write_bytes(b"a" * 100)
+    (tmp_path / "b.txt").write_bytes(b"b" * 100)
+    push(sandbox, tmp_path / "a.txt", "--state-dir", str(state))
+    rewrite_facts(state, lambda f: f["databases"].update(files_data_source=str(uuid.uuid4())))
+    sandbox.server.options.token = "ntn_rotated"  # and the token was revoked meanwhile
+    done = run_cli(["push", str(tmp_path / "b.txt"), *FAST, "--state-dir", str(state)],
+                   sandbox.env())  # fmt: skip
+    sandbox.server.options.token = sandbox.token
+    assert done.returncode == 3, done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+    assert cached_facts(state) == []

@@ -261,6 +261,7 @@ def _refresher(ctx: Context, journal: Journal) -> Callable[[], WorkspaceFacts]:
     def refresh() -> WorkspaceFacts:
         with lock:
             if not fresh:
+                # Forgotten first: if the fetch fails, the next run fetches again too.
                 journal.forget_facts(facts_key(ctx.client, database, index))
                 fresh.append(fetch_facts(ctx.client, database, index))
                 journal.store_facts(facts_key(ctx.client, database, index), fresh[0].to_cache())

@@ -427,7 +427,12 @@ class Uploader:
         """Fetch fresh workspace facts (when they were cached); True when they differ."""
         if self.refresh is None:
             return False
-        fresh = self.refresh()
+        try:
+            fresh = self.refresh()
+        except NotionUpError:
+            # Notion's first answer says what is wrong; the cache is forgotten for next time.
+            self.refresh = None
+            return False
         changed = (fresh.databases, fresh.max_file_size) != (self.databases, self.max_file_size)
         self.databases, self.max_file_size = fresh.databases, fresh.max_file_size
         return changed
