@@ -23,6 +23,7 @@ from .values import (
     rich_text_out,
     select_option,
     slugify,
+    to_minute,
 )
 
 
@@ -299,8 +300,9 @@ class Pages:
         return {
             "object": "page",
             "id": page["id"],
-            "created_time": iso_time(page["created"]),
-            "last_edited_time": iso_time(page["edited"]),
+            # cut to the minute, as Notion gives page times (recorded)
+            "created_time": iso_time(to_minute(page["created"])),
+            "last_edited_time": iso_time(to_minute(page["edited"])),
             "created_by": {"object": "user", "id": BOT_ID},
             "last_edited_by": {"object": "user", "id": BOT_ID},
             "cover": page["cover"],
@@ -432,8 +434,8 @@ def block_object(
         "object": "block",
         "id": block_id,
         "parent": parent,
-        "created_time": iso_time(created),
-        "last_edited_time": iso_time(edited),
+        "created_time": iso_time(to_minute(created)),
+        "last_edited_time": iso_time(to_minute(edited)),
         "created_by": {"object": "user", "id": BOT_ID},
         "last_edited_by": {"object": "user", "id": BOT_ID},
         "has_children": has_children,

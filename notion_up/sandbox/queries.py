@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .databases import find_prop
 from .errors import MISSING, bad, invalid
 from .store import Store
-from .values import norm_id, plain
+from .values import norm_id, plain, to_minute
 
 
 class Queries:
@@ -65,7 +65,8 @@ class Queries:
             if ts not in ("created_time", "last_edited_time"):
                 raise bad(f"{path}.timestamp", 'should be "created_time" or "last_edited_time"', ts)
             field_ = "created" if ts == "created_time" else "edited"
-            return (lambda p: (p[field_], p["seq"])), reverse
+            # Notion's page times are whole minutes: within one, the order is that of creation.
+            return (lambda p: (to_minute(p[field_]), p["seq"])), reverse
         if "property" in spec:
             prop = find_prop(schema, str(spec["property"]))
             if prop is None:
