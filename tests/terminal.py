@@ -83,10 +83,7 @@ def run_in_terminal(
         while time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.05)
             if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
+                chunk = read_some(master)
                 if not chunk:
                     break
                 run.raw += chunk
@@ -114,15 +111,20 @@ def run_in_terminal(
     return run
 
 
+def read_some(master: int) -> bytes:
+    """What the pty has now; b"" once the child closed it."""
+    try:
+        return os.read(master, 65536)
+    except OSError:
+        return b""
+
+
 def hung(proc: subprocess.Popen, master: int, run: Run) -> None:
     """The run outlived its time: keep the stacks it prints on SIGABRT, then kill it."""
     proc.send_signal(signal.SIGABRT)
     end = time.monotonic() + 3
     while time.monotonic() < end and select.select([master], [], [], 0.1)[0]:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
+        chunk = read_some(master)
         if not chunk:
             break
         run.raw += chunk

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import requests
 
 from notion_up.download import bounded
-from notion_up.download.host import Cut, Expired, content_range
-from notion_up.errors import FileMissing, IntegrityError, NotionUpError, TransientError
+from notion_up.download.host import Cut, Expired, check_status, content_range
+from notion_up.errors import IntegrityError, TransientError
 from notion_up.events import BytesReceived, Listener, Retrying
 from notion_up.notion.records import RemoteFile
-from notion_up.notion.retry import RETRYABLE_STATUSES, RetryPolicy
+from notion_up.notion.retry import RetryPolicy
 
 # Fresh URLs fetched for one download before giving up (each expired URL costs one).
 MAX_REFRESHES = 3
@@ -297,16 +297,9 @@ class RangedDownload:
     def _check_answer(self, r: requests.Response, span: _Span, start: int, probe: bool) -> None:
         """Refuse (or classify) an answer that is not exactly the range asked for."""
         status = r.status_code
-        if status in (401, 403):
-            raise Expired(f"{status}")
-        if status == 404:
-            raise FileMissing(f"{self.what}: the file is gone")
         if status == 416:
             raise IntegrityError(f"{self.what}: the file host has fewer bytes than recorded")
-        if status in RETRYABLE_STATUSES:
-            raise Cut(f"the file host answered {status}")
-        if status not in (200, 206):
-            raise NotionUpError(f"{self.remote.name}: the file host answered {status}")
+        check_status(status, self.remote.name, self.what)
         found = content_range(r) if status == 206 else None
         if found is not None and found[2] is not None and found[2] != self.size:
             if found[2] > self.size:

@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from notion_up.download import bounded
-from notion_up.download.host import Cut, Expired, content_length, content_range
+from notion_up.download.host import Cut, Expired, check_status, content_length, content_range
 from notion_up.download.ranges import MAX_REFRESHES, Fallback, Link, Placement, RangedDownload
 from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
@@ -56,7 +56,6 @@ from notion_up.notion.records import (
     verify,
 )
 from notion_up.notion.replies import query_all
-from notion_up.notion.retry import RETRYABLE_STATUSES
 
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
@@ -384,14 +383,7 @@ class Restorer:
             status = r.status_code
             if status == 416 and offset and offset == t.total:
                 return True
-            if status in (401, 403):
-                raise Expired(f"{status}")
-            if status == 404:
-                raise FileMissing(f"{t.remote.name} ({t.remote.file_id}): the file is gone")
-            if status in RETRYABLE_STATUSES:
-                raise Cut(f"the file host answered {status}")
-            if status not in (200, 206):
-                raise NotionUpError(f"{t.remote.name}: the file host answered {status}")
+            check_status(status, t.remote.name, f"{t.remote.name} ({t.remote.file_id})")
             skip = 0
             if status == 206:
                 span = content_range(r)
