@@ -9,6 +9,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -23,9 +24,13 @@ if TYPE_CHECKING:
     from notion_up.upload.runs import PushResult
 
 
-def load_settings(flags: dict[str, Any], profile: str | None) -> Settings:
-    """The effective settings; their warnings (a config file others can read) go to stderr."""
-    settings = resolve(flags, profile=profile)
+def load_settings(profile: str | None, **flags: Any) -> Settings:
+    """The effective settings from a command's flags (None: not given; a path as text).
+
+    Their warnings (a config file others can read) go to stderr.
+    """
+    given = {key: str(value) if isinstance(value, Path) else value for key, value in flags.items()}
+    settings = resolve(given, profile=profile)
     for warning in settings.warnings:
         print(f"notion-up: warning: {warning}", file=sys.stderr, flush=True)
     return settings

@@ -126,16 +126,10 @@ def push(
     from notion_up.upload.runs import DEFAULT_MAX_MEMORY, Job, PushResult
 
     with errors_to_exit(debug):
-        flags = {
-            "database": database,
-            "index": index,
-            "api_url": api_url,
-            "workers": workers,
-            "part_size": part_size,
-            "rate": rate,
-            "state_dir": str(state) if state else None,
-        }
-        settings = load_settings(flags, profile)
+        settings = load_settings(
+            profile, database=database, index=index, api_url=api_url, workers=workers,
+            part_size=part_size, rate=rate, state_dir=state,
+        )  # fmt: skip
         batch = BatchFlags(
             recursive, include or [], exclude or [], files_from, null, follow_symlinks,
             skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,

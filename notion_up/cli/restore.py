@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -32,11 +32,6 @@ def _app() -> ModuleType:
 JsonOut = Annotated[
     bool, typer.Option("--json", rich_help_panel=o.OUT, help="One JSON object per file.")
 ]
-
-
-def _flags(database, index, api_url, rate, state=None) -> dict[str, Any]:
-    return {"database": database, "index": index, "api_url": api_url, "rate": rate,
-            "state_dir": str(state) if state else None}  # fmt: skip
 
 
 def _renderer(quiet: bool, verbose: bool, no_progress: bool, out: Output, verb=None) -> Renderer:
@@ -72,7 +67,9 @@ def ls(
     Sizes are in binary units (KiB, MiB); --json gives them in bytes.
     """
     with errors_to_exit(debug, listing=True):
-        settings = load_settings(_flags(database, index, api_url, rate, state), profile)
+        settings = load_settings(
+            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state
+        )
         out = Output(as_json)
         for f in _app().ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
@@ -134,8 +131,10 @@ def pull(
     Split files are reassembled. Prints the path written (nothing on stdout with `-o -`).
     """
     with errors_to_exit(debug, listing=output == "-"):
-        flags = {**_flags(database, index, api_url, rate, state), "workers": workers}
-        settings = load_settings(flags, profile)
+        settings = load_settings(
+            profile, database=database, index=index, api_url=api_url, rate=rate,
+            state_dir=state, workers=workers,
+        )  # fmt: skip
         to_stdout = output == "-"
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out, verb="pulling")
@@ -207,8 +206,10 @@ def verify(
     with errors_to_exit(debug):
         if not keys and not every:
             raise UsageError("name the files to verify, or pass --all")
-        flags = {**_flags(database, index, api_url, rate, state), "workers": workers}
-        settings = load_settings(flags, profile)
+        settings = load_settings(
+            profile, database=database, index=index, api_url=api_url, rate=rate,
+            state_dir=state, workers=workers,
+        )  # fmt: skip
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out)
         renderer.start()

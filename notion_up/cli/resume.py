@@ -46,9 +46,9 @@ def resume(
     from notion_up.cli.renderers import choose_renderer
 
     with errors_to_exit(debug):
-        flags = {"api_url": api_url, "rate": rate, "workers": workers,
-                 "state_dir": str(state) if state else None}  # fmt: skip
-        settings = load_settings(flags, profile)
+        settings = load_settings(
+            profile, api_url=api_url, rate=rate, workers=workers, state_dir=state
+        )
         with open_log(log_file, settings) as log, log_errors(log):
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
@@ -99,7 +99,7 @@ def pending(
     from notion_up.app.resume import pending as list_pending
 
     with errors_to_exit(debug, listing=True):
-        settings = load_settings({"state_dir": str(state) if state else None}, profile)
+        settings = load_settings(profile, state_dir=state)
         out = Output(as_json)
         if drop:
             for entry in drop_pending(settings, drop):

@@ -46,7 +46,7 @@ def init(
 
     with errors_to_exit(debug):
         page = check("parent", parent, f"--parent {parent}")
-        settings = load_settings({"api_url": api_url}, profile)
+        settings = load_settings(profile, api_url=api_url)
         with connect(settings, sandbox=False) as ctx:
             files_id, index_id = create_databases(ctx.client, page)
         _exports({"NOTION_UP_DATABASE": files_id, "NOTION_UP_INDEX": index_id})

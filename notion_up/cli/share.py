@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -57,16 +57,6 @@ ServiceUrl = Annotated[
 ]
 
 
-def _flags(database, index, api_url, rate, service_url=None) -> dict[str, Any]:
-    return {
-        "database": database,
-        "index": index,
-        "api_url": api_url,
-        "rate": rate,
-        "service_url": service_url,
-    }
-
-
 def _reporter(out: Output, errors: list[BaseException], debug: bool):
     def on_changed(ref: str, changed: Changed | None, error: BaseException | None) -> None:
         if changed is None:
@@ -103,7 +93,10 @@ def _share(refs, public, as_json, database, index, api_url, rate, service_url, s
            debug) -> None:  # fmt: skip
     with errors_to_exit(debug):
         _need(refs)
-        settings = load_settings(_flags(database, index, api_url, rate, service_url), profile)
+        settings = load_settings(
+            profile, database=database, index=index, api_url=api_url, rate=rate,
+            service_url=service_url,
+        )  # fmt: skip
         errors: list[BaseException] = []
         out = Output(as_json)
         _app().share(settings, refs, public, sandbox=sandbox,
@@ -168,7 +161,9 @@ def rm(
     """
     with errors_to_exit(debug):
         _need(refs)
-        settings = load_settings(_flags(database, index, api_url, rate), profile)
+        settings = load_settings(
+            profile, database=database, index=index, api_url=api_url, rate=rate
+        )
         errors: list[BaseException] = []
         out = Output(as_json)
         _app().rm(settings, refs, dry_run=dry_run, sandbox=sandbox,
