@@ -206,7 +206,9 @@ def test_a_file_database_missing_a_property_exits_3_naming_it(env, requests_mock
     result = invoke(["push", str(env / "a.txt")])
     assert result.exit_code == 3
     assert "'salt'" in result.stderr
-    assert not any(r.path == "/v1/file_uploads" for r in requests_mock.request_history)
+    # The schema is checked while the upload is created: no byte is sent, nothing recorded.
+    paths = [r.path for r in requests_mock.request_history]
+    assert not any(p.endswith("/send") for p in paths) and "/v1/pages" not in paths
     assert_no_token(result)
 
 
@@ -218,19 +220,14 @@ def test_push_checks_the_workspace_then_prints_one_result_line_on_stdout(env, re
     result = invoke(["push", str(env / "hello.txt")])
     assert result.exit_code == 0, result.stderr
     calls = [(r.method, r.path) for r in requests_mock.request_history]
-    # The set-up reads go side by side: any order, each data source after its database.
-    assert sorted(calls[:5]) == sorted([
-        ("GET", "/v1/users/me"),
-        ("GET", f"/v1/databases/{DB_FILES}"),
-        ("GET", "/v1/data_sources/ds-files"),
-        ("GET", f"/v1/databases/{DB_INDEX}"),
-        ("GET", "/v1/data_sources/ds-index"),
-    ])  # fmt: skip
-    for db, ds in ((DB_FILES, "ds-files"), (DB_INDEX, "ds-index")):
-        assert calls.index(("GET", f"/v1/databases/{db}")) < calls.index(
-            ("GET", f"/v1/data_sources/{ds}")
-        )
-    assert calls[5] == ("POST", "/v1/file_uploads")
+    # The limit and both databases first, side by side; the create goes while both data
+    # sources (the schemas) are read; no part before the schemas are known.
+    setup = [("GET", "/v1/users/me"), ("GET", f"/v1/databases/{DB_FILES}"),
+             ("GET", f"/v1/databases/{DB_INDEX}")]  # fmt: skip
+    schemas = [("GET", "/v1/data_sources/ds-files"), ("GET", "/v1/data_sources/ds-index")]
+    assert sorted(calls[:3]) == sorted(setup)
+    assert sorted(calls[3:6]) == sorted([*schemas, ("POST", "/v1/file_uploads")])
+    assert calls[6][1].endswith("/send")
     (line,) = result.stdout.splitlines()
     file_id, salted, name = line.split("  ")
     (page,) = notion.pages_in("ds-files")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from pathlib import Path
 
@@ -116,3 +117,42 @@ def test_a_refused_token_with_cached_facts_fails_the_file_once_and_forgets_them(
     assert done.returncode == 3, done.stderr.decode()
     assert "Traceback" not in done.stderr.decode()
     assert cached_facts(state) == []
+
+
+def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_sends_after(
+    sandbox, tmp_path, monkeypatch
+):
+    from notion_up.cli.main import app
+    from notion_up.notion.client import NotionClient
+    from tests.conftest import cli_runner
+
+    created = threading.Event()
+    order: list[str] = []
+    read_schema = NotionClient.retrieve_data_source
+    create = NotionClient.create_file_upload
+    send = NotionClient.send_file_upload
+
+    def slow_schema(self, data_source_id):
+        # Answered only once the create has gone out: a push that waited for this answer
+        # before creating would never get here with one.
+        order.append("create seen" if created.wait(10) else "no create")
+        return read_schema(self, data_source_id)
+
+    def creating(self, *args, **kwargs):
+        created.set()
+        return create(self, *args, **kwargs)
+
+    def sending(self, *args, **kwargs):
+        order.append("send")
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(NotionClient, "retrieve_data_source", slow_schema)
+    monkeypatch.setattr(NotionClient, "create_file_upload", creating)
+    monkeypatch.setattr(NotionClient, "send_file_upload", sending)
+    (tmp_path / "a.txt").write_bytes(b"a" * 100)
+    result = cli_runner().invoke(
+        app, ["push", str(tmp_path / "a.txt"), *FAST, "--state-dir", str(tmp_path / "state")],
+        env=sandbox.env(),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert order == ["create seen", "create seen", "send"]

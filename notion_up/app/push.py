@@ -166,7 +166,9 @@ def push(
         journal = open_journal(settings)
         database, index = str(settings.database), str(settings.index)
         try:
-            facts = load_facts(ctx.client, database, index, journal)
+            # A push checks the schemas while its first upload is created (one round trip
+            # saved); a dry run reports a wrong schema as the real run would, before anything.
+            facts = load_facts(ctx.client, database, index, journal, later=not batch.dry_run)
             existing = None
             if batch.skip_existing:
                 remote = ctx.client if batch.check_remote else None
@@ -246,6 +248,7 @@ def _upload(
         origin=ctx.origin,
         public=options.public,
         refresh=_refresher(ctx, journal) if facts.cached else None,
+        settle=facts.settle,
     ) as uploader:
         uploader.push_many(jobs, ended)
     return len(jobs)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from notion_up.errors import APIError, ConfigError
@@ -19,29 +20,43 @@ class DataSource:
 
     database_id: str
     data_source_id: str
-    properties: dict
+    properties: dict | None  # None: the data source itself was not read yet
 
 
-def resolve_data_source(client: NotionClient, some_id: str, what: str) -> DataSource:
-    """Accept a database id (use its first data source) or a data source id as given."""
+def locate_data_source(client: NotionClient, some_id: str, what: str) -> DataSource:
+    """A database id (its first data source, not read yet) or a data source id (read)."""
     try:
         database = client.retrieve_database(some_id)
     except APIError as exc:
         if exc.status not in (400, 404):
             raise _explain(exc, what, some_id) from None
         database = None
+    if database is not None:
+        sources = database.get("data_sources") or []
+        if not sources:
+            raise ConfigError(f"the {what} {some_id} has no data source")
+        return DataSource(database["id"], sources[0]["id"], None)
     try:
-        if database is not None:
-            sources = database.get("data_sources") or []
-            if not sources:
-                raise ConfigError(f"the {what} {some_id} has no data source")
-            ds = client.retrieve_data_source(sources[0]["id"])
-            return DataSource(database["id"], ds["id"], ds.get("properties", {}))
         ds = client.retrieve_data_source(some_id)
     except APIError as exc:
         raise _explain(exc, what, some_id) from None
     parent = ds.get("parent") or {}
     return DataSource(parent.get("database_id", some_id), ds["id"], ds.get("properties", {}))
+
+
+def resolve_data_source(client: NotionClient, some_id: str, what: str) -> DataSource:
+    """Accept a database id (use its first data source) or a data source id as given."""
+    found = locate_data_source(client, some_id, what)
+    return replace(found, properties=_properties(client, found, what))
+
+
+def _properties(client: NotionClient, found: DataSource, what: str) -> dict:
+    if found.properties is not None:
+        return found.properties
+    try:
+        return client.retrieve_data_source(found.data_source_id).get("properties", {})
+    except APIError as exc:
+        raise _explain(exc, what, found.data_source_id) from None
 
 
 def _explain(exc: APIError, what: str, some_id: str) -> ConfigError | APIError:
@@ -86,6 +101,13 @@ class WorkspaceFacts:
     max_file_size: int | None
     databases: Databases
     cached: bool = False
+    # The schema check still running (fetch_facts(later=True)); `settle` waits for it.
+    pending: Pending | None = field(default=None, compare=False)
+
+    def settle(self) -> None:
+        """Wait for the schema check if it still runs; raise ConfigError if a schema is wrong."""
+        if self.pending is not None:
+            self.pending.wait()
 
     def to_cache(self) -> dict:
         """What the facts cache keeps."""
@@ -103,31 +125,69 @@ def max_upload_size(client: NotionClient) -> int | None:
     return int(value) if value is not None else None
 
 
-def checked_data_source(
-    client: NotionClient, some_id: str, what: str, schema: dict[str, str]
-) -> DataSource:
-    """Resolve a database (or data source) id and check its schema."""
-    found = resolve_data_source(client, some_id, what)
-    check_schema(found.properties, schema, what)
-    return found
+def fetch_facts(
+    client: NotionClient,
+    database: str,
+    index: str,
+    later: bool = False,
+    on_checked: Callable[[WorkspaceFacts], None] | None = None,
+) -> WorkspaceFacts:
+    """The set-up reads at once: the limit and where records go, then both schemas.
 
-
-def fetch_facts(client: NotionClient, database: str, index: str) -> WorkspaceFacts:
-    """The set-up reads at once: the limit, and each database with its data source.
-
-    Three chains of one or two reads each, side by side: on a network of 150 ms per request
-    the set-up costs two round trips instead of five. Errors are raised in a fixed order (the
-    token, then the file database, then the index) so that the message does not depend on
-    which answer came first.
+    The limit and both databases are read side by side (one round trip), then both data
+    sources' schemas. With `later` the schema check runs on while the caller goes on (a push
+    creates its upload meanwhile) and `settle()` waits for it: the set-up then costs one round
+    trip before the first request of the push, not two. Errors are raised in a fixed order
+    (the token, the file database, the index), whichever answer came first. `on_checked` hears
+    the facts once the schemas fit (to cache them).
     """
-    max_size, files_ds, index_ds = side_by_side(
+    max_size, files, idx = side_by_side(
         lambda: max_upload_size(client),
-        lambda: checked_data_source(client, database, "file database", FILE_SCHEMA),
-        lambda: checked_data_source(client, index, "index database", INDEX_SCHEMA),
+        lambda: locate_data_source(client, database, "file database"),
+        lambda: locate_data_source(client, index, "index database"),
     )
-    return WorkspaceFacts(
-        max_size, Databases(files_ds.data_source_id, index_ds.data_source_id, files_ds.database_id)
+    facts = WorkspaceFacts(
+        max_size, Databases(files.data_source_id, idx.data_source_id, files.database_id)
     )
+
+    def check() -> None:
+        side_by_side(
+            lambda: check_schema(_properties(client, files, "file database"), FILE_SCHEMA,
+                                 "file database"),
+            lambda: check_schema(_properties(client, idx, "index database"), INDEX_SCHEMA,
+                                 "index database"),
+        )  # fmt: skip
+        if on_checked is not None:
+            on_checked(facts)
+
+    if not later:
+        check()
+        return facts
+    return replace(facts, pending=Pending(check))
+
+
+class Pending:
+    """A check running in a daemon thread; `wait` joins it and raises what it raised."""
+
+    def __init__(self, check: Callable[[], None]) -> None:
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                check()
+            except BaseException as exc:  # raised again by every `wait`
+                self._error = exc
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, daemon=True, name="notion-up-schema").start()
+
+    def wait(self) -> None:
+        """Block until the check has ended; raise (a copy of) its error, if it failed."""
+        self._done.wait()
+        if self._error is not None:
+            raise copy.copy(self._error)
 
 
 def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
@@ -187,17 +247,21 @@ def load_facts(
     index: str,
     cache: FactsCache | None = None,
     max_age: float = FACTS_MAX_AGE,
+    later: bool = False,
 ) -> WorkspaceFacts:
-    """Limit and databases, from the cache when there, otherwise from Notion (then cached)."""
+    """Limit and databases, from the cache when there, otherwise from Notion (then cached,
+    once the schemas are known to fit). `later`: see fetch_facts."""
     key = facts_key(client, database, index)
     cached = cache.facts(key, max_age) if cache else None
     if cached is not None:
         databases = Databases(**cached["databases"])
         return WorkspaceFacts(cached["max_file_size"], databases, cached=True)
-    facts = fetch_facts(client, database, index)
-    if cache:
-        cache.store_facts(key, facts.to_cache())
-    return facts
+
+    def keep(facts: WorkspaceFacts) -> None:
+        if cache:
+            cache.store_facts(key, facts.to_cache())
+
+    return fetch_facts(client, database, index, later=later, on_checked=keep)
 
 
 def contradicts(error: BaseException) -> bool:

@@ -50,6 +50,7 @@ from notion_up.notion.records import (
 from notion_up.notion.workspace import WorkspaceFacts, contradicts
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.upload.budget import BufferPool, MemoryBudget
+from notion_up.upload.facts import RunFacts
 from notion_up.upload.parts import PartPlan, plan_parts
 from notion_up.upload.runs import (
     DEFAULT_MAX_MEMORY,
@@ -81,20 +82,20 @@ class Uploader:
         origin: str | None = None,
         public: bool = False,
         refresh: Callable[[], WorkspaceFacts] | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
-        # Set when `databases` and `max_file_size` came from the facts cache: where Notion
-        # contradicts them, fresh facts are fetched (once per run) and the step tried again.
-        self.refresh = refresh
         # `push --public`: the records say so, and the service serves its /d/<hash> link.
         self.public = public
         # Which workspace the journal files this run under ("sandbox" for the local one).
         self.origin = origin or client.base_url
-        self.databases = databases
+        # Where records go and the limit: from the set-up or the cache, kept current by `facts`
+        # (fetched again where Notion contradicts cached ones; the schema check of a cold run
+        # may still run while the first upload is created, and must pass before any byte).
+        self.facts = RunFacts(databases, max_file_size, refresh, settle)
         self.options = options or EngineOptions()
         self.journal = journal
         self.emit = listener
-        self.max_file_size = max_file_size
         self.cancel = cancel or threading.Event()
         workers = max(1, self.options.workers)
         # workers + 1 buffers: one being read while every worker sends.
@@ -176,11 +177,21 @@ class Uploader:
         self.emit(FileDone(job.name, result))
         return result
 
+    @property
+    def databases(self) -> Databases:
+        """Where this run's records go (current: see RunFacts)."""
+        return self.facts.databases
+
+    @property
+    def max_file_size(self) -> int | None:
+        """The workspace's per-file limit, None when not said."""
+        return self.facts.max_file_size
+
     # -- planning ---------------------------------------------------------------------------
     def plan(self, size: int, name: str) -> tuple[PartPlan, UploadName]:
         """The part plan and upload name for a file, refused before any request if over a limit."""
         over = self.max_file_size is not None and size > self.max_file_size
-        if over and self._refreshed():  # the cached limit may be from before an upgrade
+        if over and self.facts.refreshed():  # the cached limit may be from before an upgrade
             over = self.max_file_size is not None and size > self.max_file_size
         if over:
             raise LimitError(
@@ -246,6 +257,8 @@ class Uploader:
             self.emit(UploadEnded(run.name, run.key))
 
     def _push_run(self, run: FileRun) -> PushResult:
+        if self.facts.failed is not None:
+            self.facts.settle()  # the schema does not fit: no more uploads
         if self.journal:
             run.push_id = self.journal.start(**self._journal_row(run))
         created = self.client.create_file_upload(
@@ -254,6 +267,7 @@ class Uploader:
         run.upload_id = created["id"]
         expiry = created.get("expiry_time")
         self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
+        self._settle(run)
         try:
             sha512 = self._send_all(run, already_sent=set())
             if run.plan.multi:
@@ -274,6 +288,15 @@ class Uploader:
             if not isinstance(exc, RecordError):
                 self._journal(run, error=str(exc))
                 exc.hint = self._left_behind(run, expiry, exc.hint)
+            raise
+
+    def _settle(self, run: FileRun) -> None:
+        """Wait for the schema check, if one runs; a failed one ends this push for good."""
+        try:
+            self.facts.settle()
+        except NotionUpError as exc:
+            # Nothing was sent and nothing can be: there is nothing for `resume` to finish.
+            self._journal(run, state="abandoned", error=str(exc))
             raise
 
     def _unfinished_push_of(self, source: Source) -> PushEntry | None:
@@ -324,7 +347,7 @@ class Uploader:
             "mtime": source.mtime,
             "spooled": int(source.spooled),
             "folder_path": folder_path,
-            **self._databases_row(),
+            **self.facts.journal_fields(),
             "api_url": self.origin,
         }
 
@@ -396,12 +419,12 @@ class Uploader:
                 page_id, index_id = self._write_records(run, record, page_id, look_first)
             except RecordError as exc:
                 files = self.databases.files_data_source
-                if not (contradicts(exc) and self._refreshed()):
+                if not (contradicts(exc) and self.facts.refreshed()):
                     raise
                 # Notion says the cached facts are out of date: once more, with fresh ones,
                 # writing only what is not there yet.
                 self.emit(Notice(f"{run.name}: the workspace changed; recording it again"))
-                self._journal(run, **self._databases_row())
+                self._journal(run, **self.facts.journal_fields())
                 kept = exc.page_id if files == self.databases.files_data_source else None
                 page_id, index_id = self._write_records(run, record, kept or page_id, True)
         except RecordError as exc:
@@ -422,28 +445,6 @@ class Uploader:
             self.client, self.databases, record, page_id, look_first=look_first,
             on_page=lambda found: self._journal(run, state="paged", page_id=found),
         )  # fmt: skip
-
-    def _refreshed(self) -> bool:
-        """Fetch fresh workspace facts (when they were cached); True when they differ."""
-        if self.refresh is None:
-            return False
-        try:
-            fresh = self.refresh()
-        except NotionUpError:
-            # Notion's first answer says what is wrong; the cache is forgotten for next time.
-            self.refresh = None
-            return False
-        changed = (fresh.databases, fresh.max_file_size) != (self.databases, self.max_file_size)
-        self.databases, self.max_file_size = fresh.databases, fresh.max_file_size
-        return changed
-
-    def _databases_row(self) -> dict[str, object]:
-        """The journal fields naming where a push's records go."""
-        return {
-            "files_data_source": self.databases.files_data_source,
-            "index_data_source": self.databases.index_data_source,
-            "user_database_id": self.databases.user_database_id,
-        }
 
     def _journal(self, run: FileRun, **fields: object) -> None:
         if self.journal and run.push_id is not None:
