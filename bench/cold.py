@@ -1,0 +1,200 @@
+"""Scenario 8: cold and warm notion-up against the official SDK, at two network profiles.
+
+    python bench/run.py --only 8
+
+The sandbox reads request bodies at 4 MiB/s per connection, with no added latency and then with
+150 ms per request; no server-side rate limit. For each profile, interleaved: the SDK script
+(bench/sdk_upload.py, parts one after another), notion-up at its defaults cold (a fresh
+--state-dir each time: no cached workspace facts) and warm (a state dir that has them). Then one
+more cold run at no added latency through a relay that notes every request (bench/timeline.py),
+to show where a cold run spends its time.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from harness import (
+    BENCH,
+    PART,
+    Bench,
+    Floor,
+    MiB,
+    Push,
+    Run,
+    Section,
+    Server,
+    ensure_sdk,
+    fmt,
+    med,
+    mib,
+    reps,
+    rotate,
+    say,
+    table,
+)
+from timeline import Relay, token_levels
+
+BANDWIDTH = 4 * MiB
+SIZE = 60 * MiB
+# (key, label, seconds added per request, floor on SDK wall / cold notion-up wall)
+PROFILES = [("0ms", "no added latency", 0.0, 3.6), ("150ms", "150 ms per request", 0.150, 3.4)]
+CLIENT_RATE, CLIENT_BURST = 3.0, 8  # notion-up's defaults (notion_up/notion/retry.py)
+VARIANTS = ("sdk", "cold", "warm")
+
+
+def sdk_command(bench: Bench, server: Server, path: Path) -> list[str]:
+    info = server.info
+    return [
+        bench.python, str(BENCH / "sdk_upload.py"), str(path), "--url", server.url,
+        "--token", server.token, "--files-data-source", info["files_data_source_id"],
+        "--index-data-source", info["index_data_source_id"],
+        "--user-database", info["files_database_id"], "--part-size", str(PART),
+    ]  # fmt: skip
+
+
+def fresh_state(bench: Bench, name: str) -> str:
+    """A new, empty state dir (never used before): notion-up knows nothing of the workspace."""
+    (bench.tmp / "state").mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=bench.tmp / "state")).name
+
+
+def timeline_run(bench: Bench, server: Server, path: Path) -> tuple[Run, list]:
+    """One cold notion-up push through the relay; returns the run and its requests."""
+    relay = Relay(server.url)
+    try:
+        env = server.env(bench.state(fresh_state(bench, "timeline")))
+        env["NOTION_API_URL"] = relay.url
+        cmd = [bench.python, "-m", "notion_up", "push", str(path), "--json"]
+        run, _ = bench.measure(server, cmd, env)
+        return run, sorted(relay.requests, key=lambda r: r.began)
+    finally:
+        relay.close()
+
+
+def timeline_table(run: Run, requests: list) -> tuple[str, list[str]]:
+    levels = token_levels(requests, CLIENT_RATE, CLIENT_BURST)
+    rows, lines = [], []
+    for i, (r, level) in enumerate(zip(requests, levels, strict=True)):
+        left = r.began - run.started
+        done = r.body_done - run.started if r.body_done is not None else float("nan")
+        answered = r.answered - run.started if r.answered is not None else float("nan")
+        waited = "yes" if level < 1.05 else ""
+        rows.append([i + 1, fmt(left, 3), r.endpoint, r.connection, fmt(done, 3),
+                     fmt(answered, 3), f"{level:.2f}", waited])  # fmt: skip
+        lines.append(
+            f"  [8] t={left:6.3f}s  {r.endpoint:<22} conn {r.connection}  answered "
+            f"{answered:6.3f}s  tokens {level:.2f}{'  (waited for a token)' if waited else ''}"
+        )
+    lines.append(f"  [8] t={run.wall:6.3f}s  process exit")
+    text = table(
+        ["#", "left at s", "endpoint", "connection", "body passed on s", "answer at s",
+         "client tokens before (inferred)", "waited for a token?"],
+        rows,
+    )  # fmt: skip
+    return text, lines
+
+
+def scenario_cold(bench: Bench) -> Section:
+    version = ensure_sdk(bench.python)
+    n = reps(bench, 3, 1)
+    path = bench.file(SIZE)
+    server = Server(bench)
+    got: dict[str, dict[str, list]] = {p[0]: {v: [] for v in VARIANTS} for p in PROFILES}
+    try:
+        sdk_cmd = sdk_command(bench, server, path)
+        for key, label, latency, _ in PROFILES:
+            server.options(latency=latency, bandwidth=BANDWIDTH, rate_limit=False)
+            warm_state = f"cold-bench-warm-{key}"
+            bench.warm(server, state=warm_state)  # the workspace facts, cached
+            for rep in range(n):
+                for which in rotate(list(VARIANTS), rep):
+                    if which == "sdk":
+                        run, stats = bench.measure(
+                            server, sdk_cmd, server.env(bench.state("cold-bench-sdk"))
+                        )
+                        got[key]["sdk"].append(Push(run, stats))
+                    else:
+                        state = fresh_state(bench, "cold") if which == "cold" else warm_state
+                        got[key][which].append(bench.push(server, path, state=state))
+                    p = got[key][which][-1]
+                    say(
+                        f"  [8] {label} rep {rep + 1}/{n} {which}: wall {p.run.wall:.2f}s "
+                        f"requests {p.requests}"
+                    )
+        server.options(latency=0.0, bandwidth=BANDWIDTH, rate_limit=False)
+        trace_run, trace = timeline_run(bench, server, path)
+    finally:
+        server.stop()
+
+    rows, floors, summary = [], [], []
+    for key, label, _, floor in PROFILES:
+        walls = {v: med([p.run.wall for p in got[key][v]]) for v in VARIANTS}
+        inner = {
+            "sdk": med([p.run.json_lines()[-1]["seconds"] for p in got[key]["sdk"]]),
+            "cold": med([p.seconds for p in got[key]["cold"]]),
+            "warm": med([p.seconds for p in got[key]["warm"]]),
+        }
+        req = {v: sorted({p.requests for p in got[key][v]}) for v in VARIANTS}
+        names = {
+            "sdk": "SDK script (sequential parts)",
+            "cold": "notion-up defaults, cold (fresh state dir)",
+            "warm": "notion-up defaults, warm (facts cached)",
+        }
+        for v in VARIANTS:
+            ratio = "—" if v == "sdk" else f"{walls['sdk'] / walls[v]:.2f}×"
+            each = ", ".join(fmt(p.run.wall) for p in got[key][v])
+            rows.append([label, names[v], fmt(walls[v]), each, fmt(inner[v]),
+                         "/".join(map(str, req[v])), ratio])  # fmt: skip
+        cold_ratio = walls["sdk"] / walls["cold"]
+        warm_ratio = walls["sdk"] / walls["warm"]
+        summary.append(
+            f"{label}: cold is {cold_ratio:.2f}× the SDK's speed, warm {warm_ratio:.2f}×; cold "
+            f"costs {walls['cold'] - walls['warm']:+.2f} s over warm "
+            f"({walls['cold'] / walls['warm']:.2f}× its wall time)."
+        )
+        floors += [
+            Floor(f"8 cold/warm {key}", "cold notion-up vs SDK script, wall time",
+                  f"{cold_ratio:.2f}× faster", f"≥ {floor}×", cold_ratio >= floor),
+            Floor(f"8 cold/warm {key}", "warm notion-up vs SDK script, wall time",
+                  f"{warm_ratio:.2f}× faster", "reported", None),
+            Floor(f"8 cold/warm {key}", "requests per run: cold / warm / SDK",
+                  f"{'/'.join(map(str, req['cold']))} / {'/'.join(map(str, req['warm']))} / "
+                  f"{'/'.join(map(str, req['sdk']))}", "reported", None),
+        ]  # fmt: skip
+    trace_text, trace_lines = timeline_table(trace_run, trace)
+    for line in trace_lines:
+        say(line)
+    first = trace[0].began - trace_run.started if trace else float("nan")
+    last = max((r.answered or r.began) for r in trace) - trace_run.started if trace else 0.0
+    waits = sum(level < 1.05 for level in token_levels(trace, CLIENT_RATE, CLIENT_BURST))
+    body = "\n\n".join([
+        f"A {mib(SIZE)} file ({SIZE // PART} parts of 5 MiB). The sandbox reads request bodies "
+        f"at {mib(BANDWIDTH)}/s per connection, with no added latency and then with 150 ms per "
+        "request; its rate limit is off. `bench/sdk_upload.py` uses notion-client "
+        f"{version} as its docs show (parts one after another; see scenario 2). notion-up runs "
+        "at its defaults (4 workers, 5 MiB parts, its own `--rate 3`, burst 8, as against "
+        "Notion): **cold** = a fresh `--state-dir` for every repetition, so it first reads the "
+        "workspace; **warm** = a state dir whose workspace facts are cached (one small push "
+        f"before the first repetition). The three run interleaved, {n} repetition(s) each per "
+        "profile, medians of the process wall time (interpreter start-up and imports "
+        "included). Requests are counted by the server (`/__admin/stats`, reset before each "
+        "run).",
+        table(["profile", "program", "wall s (median)", "wall s (each)", "inner s (median)",
+               "requests", "speed vs SDK (wall)"], rows),
+        "\n".join(f"- {line}" for line in summary),
+        "**Where a cold run spends its time** (no added latency). One more cold run, not "
+        "counted above, through a relay in the benchmark process (`bench/timeline.py`) that "
+        "copies the bytes unchanged, one upstream connection per connection, and notes when "
+        "each request's first byte arrives, when the last byte of its body was passed on to "
+        "the server, and when the first byte of the answer came back; times from the spawn of "
+        "the process. The token column replays notion-up's client bucket (3/s, burst 8, full "
+        "at the first request) over these times: a level near 1 means that request left the "
+        "moment a token came, i.e. it had waited for the limiter (an inference from the times; "
+        f"notion-up does not log it). This run: wall {trace_run.wall:.2f} s, first request at "
+        f"{first:.3f} s, last answer at {last:.3f} s, {len(trace)} requests, {waits} of them "
+        "at a token level near 1.",
+        trace_text,
+    ])  # fmt: skip
+    return Section("8. Cold and warm against the SDK, two network profiles", body, floors)
