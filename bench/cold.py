@@ -60,37 +60,75 @@ def fresh_state(bench: Bench, name: str) -> str:
     return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=bench.tmp / "state")).name
 
 
-def timeline_run(bench: Bench, server: Server, path: Path) -> tuple[Run, list]:
-    """One cold notion-up push through the relay; returns the run and its requests."""
+def timeline_runs(bench: Bench, server: Server, path: Path) -> list[tuple[Run, list]]:
+    """A cold push through the relay, then a warm one (same state dir, now holding the facts).
+
+    The cached facts are kept per API URL, so the warm run must also go through the relay.
+    Returns each run with its requests in the order they left.
+    """
     relay = Relay(server.url)
     try:
         env = server.env(bench.state(fresh_state(bench, "timeline")))
         env["NOTION_API_URL"] = relay.url
         cmd = [bench.python, "-m", "notion_up", "push", str(path), "--json"]
-        run, _ = bench.measure(server, cmd, env)
-        return run, sorted(relay.requests, key=lambda r: r.began)
+        out = []
+        for _ in ("cold", "warm"):
+            relay.clear()
+            run, _ = bench.measure(server, cmd, env)
+            out.append((run, sorted(relay.requests, key=lambda r: r.began)))
+        return out
     finally:
         relay.close()
 
 
+def idle_before(requests: list) -> list[float]:
+    """Per request: seconds from the answer it could have followed to the moment it left.
+
+    notion-up keeps one connection per thread, so a request on a connection follows that
+    connection's previous answer; the first request on a connection follows the latest answer
+    of any request before it. A long gap with the client's bucket near 1 token is the limiter.
+    """
+    gaps, last_on = [], {}
+    for r in requests:
+        before = last_on.get(r.connection)
+        if before is None:
+            answers = [q.answered for q in requests if q.answered and q.answered <= r.began]
+            before = max(answers, default=r.began)
+        gaps.append(r.began - before)
+        if r.answered is not None:
+            last_on[r.connection] = r.answered
+    return gaps
+
+
+def trace_summary(run: Run, requests: list) -> tuple[float, float, int, float]:
+    """First request, last answer (from the spawn), requests that waited, and their gaps."""
+    levels = token_levels(requests, CLIENT_RATE, CLIENT_BURST)
+    gaps = idle_before(requests)
+    first = requests[0].began - run.started if requests else float("nan")
+    last = max((r.answered or r.began) for r in requests) - run.started if requests else 0.0
+    waited = [g for g, level in zip(gaps, levels, strict=True) if level < 1.05]
+    return first, last, len(waited), sum(waited)
+
+
 def timeline_table(run: Run, requests: list) -> tuple[str, list[str]]:
     levels = token_levels(requests, CLIENT_RATE, CLIENT_BURST)
+    gaps = idle_before(requests)
     rows, lines = [], []
-    for i, (r, level) in enumerate(zip(requests, levels, strict=True)):
+    for i, (r, level, gap) in enumerate(zip(requests, levels, gaps, strict=True)):
         left = r.began - run.started
-        done = r.body_done - run.started if r.body_done is not None else float("nan")
         answered = r.answered - run.started if r.answered is not None else float("nan")
         waited = "yes" if level < 1.05 else ""
-        rows.append([i + 1, fmt(left, 3), r.endpoint, r.connection, fmt(done, 3),
-                     fmt(answered, 3), f"{level:.2f}", waited])  # fmt: skip
+        rows.append([i + 1, fmt(left, 3), r.endpoint, r.connection, fmt(answered, 3),
+                     fmt(gap, 3), f"{level:.2f}", waited])  # fmt: skip
         lines.append(
             f"  [8] t={left:6.3f}s  {r.endpoint:<22} conn {r.connection}  answered "
-            f"{answered:6.3f}s  tokens {level:.2f}{'  (waited for a token)' if waited else ''}"
+            f"{answered:6.3f}s  idle before {gap:5.3f}s  tokens {level:.2f}"
+            f"{'  (waited for a token)' if waited else ''}"
         )
     lines.append(f"  [8] t={run.wall:6.3f}s  process exit")
     text = table(
-        ["#", "left at s", "endpoint", "connection", "body passed on s", "answer at s",
-         "client tokens before (inferred)", "waited for a token?"],
+        ["#", "left at s", "endpoint", "connection", "answer began s",
+         "idle before it left s", "client tokens before (inferred)", "waited for a token?"],
         rows,
     )  # fmt: skip
     return text, lines
@@ -124,7 +162,7 @@ def scenario_cold(bench: Bench) -> Section:
                         f"requests {p.requests}"
                     )
         server.options(latency=0.0, bandwidth=BANDWIDTH, rate_limit=False)
-        trace_run, trace = timeline_run(bench, server, path)
+        (trace_run, trace), (warm_run, warm_trace) = timeline_runs(bench, server, path)
     finally:
         server.stop()
 
@@ -166,9 +204,16 @@ def scenario_cold(bench: Bench) -> Section:
     trace_text, trace_lines = timeline_table(trace_run, trace)
     for line in trace_lines:
         say(line)
-    first = trace[0].began - trace_run.started if trace else float("nan")
-    last = max((r.answered or r.began) for r in trace) - trace_run.started if trace else 0.0
-    waits = sum(level < 1.05 for level in token_levels(trace, CLIENT_RATE, CLIENT_BURST))
+    first, last, waits, waited = trace_summary(trace_run, trace)
+    w_first, w_last, w_waits, w_waited = trace_summary(warm_run, warm_trace)
+    say(
+        f"  [8] timeline: cold wall {trace_run.wall:.2f}s, first request {first:.3f}s, "
+        f"{waits} waits for a token ({waited:.2f}s of idle); warm wall {warm_run.wall:.2f}s, "
+        f"first request {w_first:.3f}s, {w_waits} waits ({w_waited:.2f}s)"
+    )
+    setup = [r for r in trace if r.endpoint in ("users_me", "retrieve_database",
+                                                 "retrieve_data_source")]  # fmt: skip
+    setup_end = max((r.answered or r.began) for r in setup) - trace_run.started if setup else 0.0
     body = "\n\n".join([
         f"A {mib(SIZE)} file ({SIZE // PART} parts of 5 MiB). The sandbox reads request bodies "
         f"at {mib(BANDWIDTH)}/s per connection, with no added latency and then with 150 ms per "
@@ -192,9 +237,17 @@ def scenario_cold(bench: Bench) -> Section:
         "the process. The token column replays notion-up's client bucket (3/s, burst 8, full "
         "at the first request) over these times: a level near 1 means that request left the "
         "moment a token came, i.e. it had waited for the limiter (an inference from the times; "
-        f"notion-up does not log it). This run: wall {trace_run.wall:.2f} s, first request at "
-        f"{first:.3f} s, last answer at {last:.3f} s, {len(trace)} requests, {waits} of them "
-        "at a token level near 1.",
+        "notion-up does not log it); the idle column is the gap from the answer that request "
+        "could have followed (its connection's previous answer; for a connection's first "
+        f"request, the latest answer before it). This cold run: wall {trace_run.wall:.2f} s, "
+        f"first request at {first:.3f} s (interpreter, imports, settings), the "
+        f"{len(setup)} set-up reads answered by {setup_end:.3f} s, last answer at "
+        f"{last:.3f} s, {len(trace)} requests, {waits} of them left at a token level near 1 "
+        f"after {waited:.2f} s of idle in all. The same relay on a warm run right after it "
+        "(same state dir, facts now cached): "
+        f"wall {warm_run.wall:.2f} s, first request at {w_first:.3f} s, last answer at "
+        f"{w_last:.3f} s, {len(warm_trace)} requests, {w_waits} at a token level near 1 "
+        f"({w_waited:.2f} s idle).",
         trace_text,
     ])  # fmt: skip
     return Section("8. Cold and warm against the SDK, two network profiles", body, floors)
