@@ -34,14 +34,26 @@ from harness import (
     say,
     table,
 )
-from timeline import Relay, token_levels
+from timeline import Relay, limiter_holds
 
 BANDWIDTH = 4 * MiB
 SIZE = 60 * MiB
 # (key, label, seconds added per request, floor on SDK wall / cold notion-up wall)
 PROFILES = [("0ms", "no added latency", 0.0, 3.6), ("150ms", "150 ms per request", 0.150, 3.4)]
-CLIENT_RATE, CLIENT_BURST = 3.0, 8  # notion-up's defaults (notion_up/notion/retry.py)
+CLIENT_RATE = 3.0  # notion-up's default --rate (its limiter: notion_up/notion/retry.py)
 VARIANTS = ("sdk", "cold", "warm")
+
+
+def limiter_model() -> str:
+    """What notion-up's client limit at --rate 3 is in this checkout, read off its limiter."""
+    from notion_up.notion.retry import RateLimiter
+
+    limiter = RateLimiter(rate=CLIENT_RATE)
+    if hasattr(limiter, "budget") and hasattr(limiter, "window"):
+        return f"at most {limiter.budget} requests in any {limiter.window:g} s, a sliding window"
+    if hasattr(limiter, "burst"):
+        return f"a token bucket of {CLIENT_RATE:g}/s with a burst of {limiter.burst}"
+    return (RateLimiter.__doc__ or "").split(".")[0]
 
 
 def sdk_command(bench: Bench, server: Server, path: Path) -> list[str]:
@@ -86,7 +98,7 @@ def idle_before(requests: list) -> list[float]:
 
     notion-up keeps one connection per thread, so a request on a connection follows that
     connection's previous answer; the first request on a connection follows the latest answer
-    of any request before it. A long gap with the client's bucket near 1 token is the limiter.
+    of any request before it. A long gap the limiter accounts for is a wait for the limiter.
     """
     gaps, last_on = [], {}
     for r in requests:
@@ -102,33 +114,33 @@ def idle_before(requests: list) -> list[float]:
 
 def trace_summary(run: Run, requests: list) -> tuple[float, float, int, float]:
     """First request, last answer (from the spawn), requests that waited, and their gaps."""
-    levels = token_levels(requests, CLIENT_RATE, CLIENT_BURST)
+    holds = limiter_holds(requests, CLIENT_RATE)
     gaps = idle_before(requests)
     first = requests[0].began - run.started if requests else float("nan")
     last = max((r.answered or r.began) for r in requests) - run.started if requests else 0.0
-    waited = [g for g, level in zip(gaps, levels, strict=True) if level < 1.05]
+    waited = [g for g, hold in zip(gaps, holds, strict=True) if hold > 0]
     return first, last, len(waited), sum(waited)
 
 
 def timeline_table(run: Run, requests: list) -> tuple[str, list[str]]:
-    levels = token_levels(requests, CLIENT_RATE, CLIENT_BURST)
+    holds = limiter_holds(requests, CLIENT_RATE)
     gaps = idle_before(requests)
     rows, lines = [], []
-    for i, (r, level, gap) in enumerate(zip(requests, levels, gaps, strict=True)):
+    for i, (r, hold, gap) in enumerate(zip(requests, holds, gaps, strict=True)):
         left = r.began - run.started
         answered = r.answered - run.started if r.answered is not None else float("nan")
-        waited = "yes" if level < 1.05 else ""
+        waited = f"yes ({hold:.3f} s)" if hold > 0 else ""
         rows.append([i + 1, fmt(left, 3), r.endpoint, r.connection, fmt(answered, 3),
-                     fmt(gap, 3), f"{level:.2f}", waited])  # fmt: skip
+                     fmt(gap, 3), waited])  # fmt: skip
         lines.append(
             f"  [8] t={left:6.3f}s  {r.endpoint:<22} conn {r.connection}  answered "
-            f"{answered:6.3f}s  idle before {gap:5.3f}s  tokens {level:.2f}"
-            f"{'  (waited for a token)' if waited else ''}"
+            f"{answered:6.3f}s  idle before {gap:5.3f}s"
+            f"{f'  held by the limiter {hold:.3f}s' if waited else ''}"
         )
     lines.append(f"  [8] t={run.wall:6.3f}s  process exit")
     text = table(
         ["#", "left at s", "endpoint", "connection", "answer began s",
-         "idle before it left s", "client tokens before (inferred)", "waited for a token?"],
+         "idle before it left s", "held by notion-up's limiter? (replayed)"],
         rows,
     )  # fmt: skip
     return text, lines
@@ -208,7 +220,7 @@ def scenario_cold(bench: Bench) -> Section:
     w_first, w_last, w_waits, w_waited = trace_summary(warm_run, warm_trace)
     say(
         f"  [8] timeline: cold wall {trace_run.wall:.2f}s, first request {first:.3f}s, "
-        f"{waits} waits for a token ({waited:.2f}s of idle); warm wall {warm_run.wall:.2f}s, "
+        f"{waits} held by the limiter ({waited:.2f}s of idle); warm wall {warm_run.wall:.2f}s, "
         f"first request {w_first:.3f}s, {w_waits} waits ({w_waited:.2f}s)"
     )
     setup = [r for r in trace if r.endpoint in ("users_me", "retrieve_database",
@@ -219,10 +231,11 @@ def scenario_cold(bench: Bench) -> Section:
         f"at {mib(BANDWIDTH)}/s per connection, with no added latency and then with 150 ms per "
         "request; its rate limit is off. `bench/sdk_upload.py` uses notion-client "
         f"{version} as its docs show (parts one after another; see scenario 2). notion-up runs "
-        "at its defaults (4 workers, 5 MiB parts, its own `--rate 3`, burst 8, as against "
-        "Notion): **cold** = a fresh `--state-dir` for every repetition, so it first reads the "
-        "workspace; **warm** = a state dir whose workspace facts are cached (one small push "
-        f"before the first repetition). The three run interleaved, {n} repetition(s) each per "
+        "at its defaults (4 workers, 5 MiB parts, its own client limit `--rate 3` as against "
+        f"Notion: {limiter_model()}): **cold** = a fresh `--state-dir` for every repetition, "
+        "so it first reads the workspace; **warm** = a state dir whose workspace facts are "
+        f"cached (one small push before the first repetition). The three run interleaved, {n} "
+        "repetition(s) each per "
         "profile, medians of the process wall time (interpreter start-up and imports "
         "included). Requests are counted by the server (`/__admin/stats`, reset before each "
         "run).",
@@ -232,21 +245,21 @@ def scenario_cold(bench: Bench) -> Section:
         "**Where a cold run spends its time** (no added latency). One more cold run, not "
         "counted above, through a relay in the benchmark process (`bench/timeline.py`) that "
         "copies the bytes unchanged, one upstream connection per connection, and notes when "
-        "each request's first byte arrives, when the last byte of its body was passed on to "
-        "the server, and when the first byte of the answer came back; times from the spawn of "
-        "the process. The token column replays notion-up's client bucket (3/s, burst 8, full "
-        "at the first request) over these times: a level near 1 means that request left the "
-        "moment a token came, i.e. it had waited for the limiter (an inference from the times; "
-        "notion-up does not log it); the idle column is the gap from the answer that request "
-        "could have followed (its connection's previous answer; for a connection's first "
-        f"request, the latest answer before it). This cold run: wall {trace_run.wall:.2f} s, "
+        "each request's first byte arrives and when the first byte of its answer comes back; "
+        "times from the spawn of the process. The limiter column replays notion-up's own "
+        "`RateLimiter` (its code, with a fake clock) over these times, each request asking 20 ms"
+        " before it was seen to leave: a hold means the limiter had kept it back until then (an"
+        " inference from the times; notion-up does not log its waits); the idle column is the "
+        "gap from the answer that request could have followed (its connection's previous "
+        "answer; for a connection's first request, the latest answer before it). This cold "
+        f"run: wall {trace_run.wall:.2f} s, "
         f"first request at {first:.3f} s (interpreter, imports, settings), the "
         f"{len(setup)} set-up reads answered by {setup_end:.3f} s, last answer at "
-        f"{last:.3f} s, {len(trace)} requests, {waits} of them left at a token level near 1 "
+        f"{last:.3f} s, {len(trace)} requests, {waits} of them held by the limiter, "
         f"after {waited:.2f} s of idle in all. The same relay on a warm run right after it "
         "(same state dir, facts now cached): "
         f"wall {warm_run.wall:.2f} s, first request at {w_first:.3f} s, last answer at "
-        f"{w_last:.3f} s, {len(warm_trace)} requests, {w_waits} at a token level near 1 "
+        f"{w_last:.3f} s, {len(warm_trace)} requests, {w_waits} held by the limiter "
         f"({w_waited:.2f} s idle).",
         trace_text,
     ])  # fmt: skip

@@ -159,20 +159,24 @@ class Relay:
                 dst.shutdown(socket.SHUT_WR)
 
 
-def token_levels(requests: list[Request], rate: float, burst: int) -> list[float]:
-    """The client's token bucket just before each request left (inferred from the times).
+def limiter_holds(requests: list[Request], rate: float, lead: float = 0.02) -> list[float]:
+    """Per request: how long notion-up's own limiter would have held it back (replayed).
 
-    Starts full at the first request (the bucket is made full when the client is built, before
-    it); each request takes one token. A level near 1.0 means the request went as soon as a
-    token came: it had waited for the limiter.
+    notion-up's `RateLimiter` (whatever model it has: the client's own code, not a copy) is
+    driven by a fake clock: each request asks for its turn `lead` seconds before it was seen to
+    leave. A positive answer means the limiter held it until about when it left: the request had
+    waited for the limiter. An inference from the times; notion-up does not log its waits.
     """
-    levels = []
-    tokens = float(burst)
-    last = None
+    from notion_up.notion.retry import RateLimiter
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(rate=rate, clock=lambda: now[0], sleep=sleep)
+    holds = []
     for request in sorted(requests, key=lambda r: r.began):
-        if last is not None:
-            tokens = min(burst, tokens + (request.began - last) * rate)
-        levels.append(tokens)
-        tokens -= 1
-        last = request.began
-    return levels
+        now[0] = max(now[0], request.began - lead)
+        holds.append(limiter.acquire())
+    return holds
