@@ -5,9 +5,9 @@
 The sandbox reads request bodies at 4 MiB/s per connection, with no added latency and then with
 150 ms per request; no server-side rate limit. For each profile, interleaved: the SDK script
 (bench/sdk_upload.py, parts one after another), notion-up at its defaults cold (a fresh
---state-dir each time: no cached workspace facts) and warm (a state dir that has them). Then one
-more cold run at no added latency through a relay that notes every request (bench/timeline.py),
-to show where a cold run spends its time.
+--state-dir each time: no cached workspace facts) and warm (a state dir that has them). Then, at
+each profile, one more cold run and a warm one through a relay that notes every request
+(bench/timeline.py), to show where a cold run spends its time.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ SIZE = 60 * MiB
 PROFILES = [("0ms", "no added latency", 0.0, 3.6), ("150ms", "150 ms per request", 0.150, 3.4)]
 CLIENT_RATE = 3.0  # notion-up's default --rate (its limiter: notion_up/notion/retry.py)
 VARIANTS = ("sdk", "cold", "warm")
+SETUP = ("users_me", "retrieve_database", "retrieve_data_source")
 
 
 def limiter_model() -> str:
@@ -173,8 +174,10 @@ def scenario_cold(bench: Bench) -> Section:
                         f"  [8] {label} rep {rep + 1}/{n} {which}: wall {p.run.wall:.2f}s "
                         f"requests {p.requests}"
                     )
-        server.options(latency=0.0, bandwidth=BANDWIDTH, rate_limit=False)
-        (trace_run, trace), (warm_run, warm_trace) = timeline_runs(bench, server, path)
+        traces = {}
+        for key, _, latency, _ in PROFILES:
+            server.options(latency=latency, bandwidth=BANDWIDTH, rate_limit=False)
+            traces[key] = timeline_runs(bench, server, path)
     finally:
         server.stop()
 
@@ -213,19 +216,32 @@ def scenario_cold(bench: Bench) -> Section:
                   f"{'/'.join(map(str, req['cold']))} / {'/'.join(map(str, req['warm']))} / "
                   f"{'/'.join(map(str, req['sdk']))}", "reported", None),
         ]  # fmt: skip
-    trace_text, trace_lines = timeline_table(trace_run, trace)
-    for line in trace_lines:
-        say(line)
-    first, last, waits, waited = trace_summary(trace_run, trace)
-    w_first, w_last, w_waits, w_waited = trace_summary(warm_run, warm_trace)
-    say(
-        f"  [8] timeline: cold wall {trace_run.wall:.2f}s, first request {first:.3f}s, "
-        f"{waits} held by the limiter ({waited:.2f}s of idle); warm wall {warm_run.wall:.2f}s, "
-        f"first request {w_first:.3f}s, {w_waits} waits ({w_waited:.2f}s)"
-    )
-    setup = [r for r in trace if r.endpoint in ("users_me", "retrieve_database",
-                                                 "retrieve_data_source")]  # fmt: skip
-    setup_end = max((r.answered or r.began) for r in setup) - trace_run.started if setup else 0.0
+    described = []
+    for key, label, _, _ in PROFILES:
+        (run, trace), (warm_run, warm_trace) = traces[key]
+        text, lines = timeline_table(run, trace)
+        say(f"  [8] timeline of a cold run, {label}:")
+        for line in lines:
+            say(line)
+        first, last, waits, waited = trace_summary(run, trace)
+        w_first, w_last, w_waits, w_waited = trace_summary(warm_run, warm_trace)
+        setup = [r for r in trace if r.endpoint in SETUP]
+        setup_end = max((r.answered or r.began) for r in setup) - run.started if setup else 0.0
+        sends = [r for r in trace if r.endpoint.startswith("send")]
+        first_send = min(r.began for r in sends) - run.started if sends else float("nan")
+        w_sends = [r for r in warm_trace if r.endpoint.startswith("send")]
+        w_first_send = min(r.began for r in w_sends) - warm_run.started if w_sends else 0.0
+        summary_line = (
+            f"cold wall {run.wall:.2f} s: first request at {first:.3f} s (interpreter, imports, "
+            f"settings), the {len(setup)} set-up reads answered by {setup_end:.3f} s, first part "
+            f"sent at {first_send:.3f} s, last answer at {last:.3f} s, {len(trace)} requests, "
+            f"{waits} held by the limiter ({waited:.2f} s idle). Warm, same relay and state dir "
+            f"right after: wall {warm_run.wall:.2f} s, first request at {w_first:.3f} s, first "
+            f"part sent at {w_first_send:.3f} s, last answer at {w_last:.3f} s, "
+            f"{len(warm_trace)} requests, {w_waits} held by the limiter ({w_waited:.2f} s)."
+        )
+        say(f"  [8] {label}: {summary_line}")
+        described += [f"**Timeline of a cold run, {label}**: {summary_line}", text]
     body = "\n\n".join([
         f"A {mib(SIZE)} file ({SIZE // PART} parts of 5 MiB). The sandbox reads request bodies "
         f"at {mib(BANDWIDTH)}/s per connection, with no added latency and then with 150 ms per "
@@ -242,25 +258,16 @@ def scenario_cold(bench: Bench) -> Section:
         table(["profile", "program", "wall s (median)", "wall s (each)", "inner s (median)",
                "requests", "speed vs SDK (wall)"], rows),
         "\n".join(f"- {line}" for line in summary),
-        "**Where a cold run spends its time** (no added latency). One more cold run, not "
-        "counted above, through a relay in the benchmark process (`bench/timeline.py`) that "
-        "copies the bytes unchanged, one upstream connection per connection, and notes when "
-        "each request's first byte arrives and when the first byte of its answer comes back; "
-        "times from the spawn of the process. The limiter column replays notion-up's own "
+        "**Where a cold run spends its time.** For each profile one more cold run, not counted "
+        "above, then a warm one, through a relay in the benchmark process (`bench/timeline.py`)"
+        " that copies the bytes unchanged, one upstream connection per connection, and notes "
+        "when each request's first byte arrives and when the first byte of its answer comes "
+        "back; times from the spawn of the process. The limiter column replays notion-up's own "
         "`RateLimiter` (its code, with a fake clock) over these times, each request asking 20 ms"
         " before it was seen to leave: a hold means the limiter had kept it back until then (an"
-        " inference from the times; notion-up does not log its waits); the idle column is the "
+        " inference from the times; notion-up does not log its waits). The idle column is the "
         "gap from the answer that request could have followed (its connection's previous "
-        "answer; for a connection's first request, the latest answer before it). This cold "
-        f"run: wall {trace_run.wall:.2f} s, "
-        f"first request at {first:.3f} s (interpreter, imports, settings), the "
-        f"{len(setup)} set-up reads answered by {setup_end:.3f} s, last answer at "
-        f"{last:.3f} s, {len(trace)} requests, {waits} of them held by the limiter, "
-        f"after {waited:.2f} s of idle in all. The same relay on a warm run right after it "
-        "(same state dir, facts now cached): "
-        f"wall {warm_run.wall:.2f} s, first request at {w_first:.3f} s, last answer at "
-        f"{w_last:.3f} s, {len(warm_trace)} requests, {w_waits} held by the limiter "
-        f"({w_waited:.2f} s idle).",
-        trace_text,
+        "answer; for a connection's first request, the latest answer before it).",
+        *described,
     ])  # fmt: skip
     return Section("8. Cold and warm against the SDK, two network profiles", body, floors)
