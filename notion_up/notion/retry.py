@@ -81,9 +81,6 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
-        # After a 429, requests are spaced at the average rate for one window.
-        self._gentle_until = 0.0
-        self._last = -math.inf
 
     @property
     def unlimited(self) -> bool:
@@ -109,20 +106,13 @@ class RateLimiter:
                 return 0.0
             while self._sent and self._sent[0] <= now - self.window:
                 self._sent.popleft()
-            if now < self._gentle_until and now < self._last + 1 / self.rate:
-                return self._last + 1 / self.rate - now
             if len(self._sent) >= self.budget:
                 return self._sent[0] + self.window - now
             self._sent.append(now)
-            self._last = now
             return 0.0
 
     def pause(self, seconds: float) -> None:
-        """Hold every thread back for `seconds` (after a 429), then go at the average rate."""
+        """Hold every thread back for `seconds` (after a 429: Notion's window resets then)."""
         with self._lock:
             now = self._clock()
             self._paused_until = max(self._paused_until, now + seconds)
-            # Whatever budget Notion saw used up (ours, or the workspace's shared one), resume
-            # slowly: one request per 1/rate for a window, not a second burst.
-            self._gentle_until = self._paused_until + self.window
-            self._last = -math.inf
