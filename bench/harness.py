@@ -323,6 +323,9 @@ class Bench:
             p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p
         )
         self.base_env = env
+        # What `pip install` leaves: bytecode for every module. An editable install (and this
+        # machine's PYTHONDONTWRITEBYTECODE) would otherwise compile notion-up on every start.
+        subprocess.run([self.python, "-m", "compileall", "-q", str(ROOT / "notion_up")], check=True)
 
     def file(self, size: int) -> Path:
         if size not in self.files:
