@@ -218,15 +218,22 @@ def test_database_missing_a_property_names_it_and_suggests_init(sandbox, tmp_pat
     assert "'filename'" in line and "notion-up init" in line
 
 
-def test_file_over_the_workspace_limit_is_refused_before_any_upload(sandbox, tmp_path):
+def test_file_over_the_workspace_limit_is_refused_before_any_byte_is_sent(sandbox, tmp_path):
     sandbox.server.options.max_file_upload_size = 5 * MiB
     path = tmp_path / "big.pdf"
     make_file(path, 5 * MiB + 1)
-    done = run_cli(["push", str(path)], sandbox.env())
+    state = ["--state-dir", str(tmp_path / "state")]
+    # Cold: the upload is created while the limit is being read, and goes no further.
+    done = run_cli(["push", str(path), *state], sandbox.env())
     assert done.returncode == 6
     line = _one_line_error(done)
     assert str(5 * MiB) in line and "--split" in line
-    assert "create_upload" not in sandbox.server.stats()["requests"]
+    requests = sandbox.server.stats()["requests"]
+    assert "send" not in requests and "create_page" not in requests
+    # Warm (the limit cached): refused before any request.
+    sandbox.server.reset_stats()
+    again = run_cli(["push", str(path), *state], sandbox.env())
+    assert again.returncode == 6 and "create_upload" not in sandbox.server.stats()["requests"]
 
 
 def test_empty_file_is_pushed_and_recorded(sandbox, tmp_path):

@@ -119,7 +119,7 @@ def test_a_refused_token_with_cached_facts_fails_the_file_once_and_forgets_them(
     assert cached_facts(state) == []
 
 
-def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_sends_after(
+def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_records_after(
     sandbox, tmp_path, monkeypatch
 ):
     from notion_up.cli.main import app
@@ -128,31 +128,64 @@ def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_sends_aft
 
     created = threading.Event()
     order: list[str] = []
+    lock = threading.Lock()
     read_schema = NotionClient.retrieve_data_source
     create = NotionClient.create_file_upload
-    send = NotionClient.send_file_upload
+    create_page = NotionClient.create_page
+
+    def note(what: str) -> None:
+        with lock:
+            order.append(what)
 
     def slow_schema(self, data_source_id):
         # Answered only once the create has gone out: a push that waited for this answer
         # before creating would never get here with one.
-        order.append("create seen" if created.wait(10) else "no create")
-        return read_schema(self, data_source_id)
+        seen = created.wait(10)
+        reply = read_schema(self, data_source_id)
+        note("schema read, create seen" if seen else "schema read, no create")
+        return reply
 
     def creating(self, *args, **kwargs):
         created.set()
         return create(self, *args, **kwargs)
 
-    def sending(self, *args, **kwargs):
-        order.append("send")
-        return send(self, *args, **kwargs)
+    def recording(self, body):
+        note("page")
+        return create_page(self, body)
 
     monkeypatch.setattr(NotionClient, "retrieve_data_source", slow_schema)
     monkeypatch.setattr(NotionClient, "create_file_upload", creating)
-    monkeypatch.setattr(NotionClient, "send_file_upload", sending)
+    monkeypatch.setattr(NotionClient, "create_page", recording)
     (tmp_path / "a.txt").write_bytes(b"a" * 100)
     result = cli_runner().invoke(
         app, ["push", str(tmp_path / "a.txt"), *FAST, "--state-dir", str(tmp_path / "state")],
         env=sandbox.env(),
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert order == ["create seen", "create seen", "send"]
+    assert order == ["schema read, create seen"] * 2 + ["page"] * 2  # file page, index entry
+
+
+def test_a_push_cut_short_before_its_set_up_reads_came_in_is_finished_by_resume(sandbox, tmp_path):
+    state = tmp_path / "state"
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"a" * 100)
+    b.write_bytes(b"b" * 200)
+    push(sandbox, a, "--state-dir", str(state))
+    # As a push of b.txt killed at once leaves its row: begun, its databases not yet known.
+    info = b.stat()
+    with sqlite3.connect(state / "journal.sqlite") as db:
+        db.execute(
+            "INSERT INTO pushes (name, source_path, size, mtime, mode, part_size, part_count, "
+            "upload_id, upload_name, content_type, salt, folder_path, files_data_source, "
+            "index_data_source, user_database_id, api_url, state, created_at, updated_at) "
+            "SELECT 'b.txt', ?, ?, ?, mode, ?, 1, NULL, 'b.txt', content_type, salt, '/', "
+            "'', '', '', api_url, 'created', created_at, updated_at FROM pushes LIMIT 1",
+            (str(b), info.st_size, info.st_mtime, info.st_size),
+        )
+    unset = {k: v for k, v in sandbox.env().items() if k != "NOTION_UP_DATABASE"}
+    refused = run_cli(["resume", *FAST, "--state-dir", str(state)], unset)
+    assert refused.returncode == 3, refused.stderr.decode()
+    assert "NOTION_UP_DATABASE" in refused.stderr.decode()
+    done = run_cli(["resume", *FAST, "--state-dir", str(state)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()
+    assert records_of(sandbox, "b.txt") == (1, 1)

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
 from notion_up.app.context import Context, connect, open_journal, state_folder
 from notion_up.config import Settings, require
-from notion_up.errors import ExitStatus, Interrupted, batch_status
+from notion_up.errors import ExitStatus, Interrupted, NotionUpError, batch_status
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
 from notion_up.notion.records import ensure_folders
 from notion_up.notion.workspace import (
+    Setup,
     WorkspaceFacts,
+    begin_facts,
     contradicts,
     facts_key,
     fetch_facts,
@@ -165,18 +167,23 @@ def push(
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))
         journal = open_journal(settings)
         database, index = str(settings.database), str(settings.index)
+        facts: WorkspaceFacts | Setup | None = None
         try:
-            # A push checks the schemas while its first upload is created (one round trip
-            # saved); a dry run reports a wrong schema as the real run would, before anything.
-            facts = load_facts(ctx.client, database, index, journal, later=not batch.dry_run)
+            if batch.dry_run:
+                facts = load_facts(ctx.client, database, index, journal)
+            else:
+                # Cached, or the set-up reads begun: the push creates its first upload while
+                # they are under way, and waits for the schema check only to write a record.
+                facts = begin_facts(ctx.client, database, index, journal)
             existing = None
             if batch.skip_existing:
                 remote = ctx.client if batch.check_remote else None
-                data_source = facts.databases.files_data_source
+                data_source = located(facts).databases.files_data_source
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
+                limit = located(facts).max_file_size
                 outcome.planned = dry_run(
-                    inputs, settings.part_size, facts.max_file_size, existing, options.split_size
+                    inputs, settings.part_size, limit, existing, options.split_size
                 )
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
@@ -186,6 +193,11 @@ def push(
             if cancel.is_set():
                 outcome.left = leftovers(journal, ctx.origin, started, jobs, outcome)
         finally:
+            if isinstance(facts, Setup) and not cancel.is_set():
+                # A run that wrote no record did not need the schema check: let it end (it is
+                # what the facts cache keeps for the next run), but not for long.
+                with contextlib.suppress(NotionUpError):
+                    facts.settle(timeout=5.0)
             if any(contradicts(f) for _, f in outcome.failures):
                 journal.forget_facts(facts_key(ctx.client, database, index))
             journal.close()
@@ -193,9 +205,14 @@ def push(
     return outcome
 
 
+def located(facts: WorkspaceFacts | Setup) -> WorkspaceFacts:
+    """The limit and where records go (waiting for the set-up reads if still under way)."""
+    return facts if isinstance(facts, WorkspaceFacts) else facts.facts()
+
+
 def _upload(
     ctx: Context,
-    facts: WorkspaceFacts,
+    facts: WorkspaceFacts | Setup,
     journal: Journal,
     existing: ExistingCheck | None,
     inputs: Inputs,
@@ -230,25 +247,27 @@ def _upload(
         listener(Notice("nothing to push"))
         return 0
     # The service shows only folders that have a row of their own: make the missing ones first.
-    for path in ensure_folders(
-        ctx.client, facts.databases.files_data_source, [job.folder_path for job in jobs]
-    ):
-        listener(Notice(f"made the folder row {path}", verbose=True))
+    folders = [job.folder_path for job in jobs if job.folder_path.strip("/")]
+    if folders:
+        files_ds = located(facts).databases.files_data_source
+        for path in ensure_folders(ctx.client, files_ds, folders):
+            listener(Notice(f"made the folder row {path}", verbose=True))
     # Now the bytes to send are known (unless stdin's size is not).
     stdin_size = inputs.stdin_size if inputs.stdin_job else 0
     listener(BatchPlanned(inputs.count + len(inputs.expansion.skipped), _bytes(files, stdin_size)))
+    known = facts if isinstance(facts, WorkspaceFacts) else None
     with uploader_for(options.split_size)(
         ctx.client,
-        facts.databases,
+        known.databases if known else None,
         engine,
         journal=journal,
         listener=listener,
-        max_file_size=facts.max_file_size,
+        max_file_size=known.max_file_size if known else None,
         cancel=cancel,
         origin=ctx.origin,
         public=options.public,
-        refresh=_refresher(ctx, journal) if facts.cached else None,
-        settle=facts.settle,
+        refresh=_refresher(ctx, journal) if known and known.cached else None,
+        setup=None if known else facts,
     ) as uploader:
         uploader.push_many(jobs, ended)
     return len(jobs)

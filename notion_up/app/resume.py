@@ -8,15 +8,24 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from notion_up.app.context import connect, open_journal, state_folder
+from notion_up.app.context import Context, connect, open_journal, state_folder
 from notion_up.config import Settings
-from notion_up.errors import ExitStatus, Interrupted, NotionUpError, UsageError, batch_status
+from notion_up.errors import (
+    ConfigError,
+    ExitStatus,
+    Interrupted,
+    NotionUpError,
+    UsageError,
+    batch_status,
+)
 from notion_up.events import BatchPlanned, FileDone, FileFailed, Listener, Notice, ignore
 from notion_up.notion.records import Databases
-from notion_up.state.journal import PushEntry
+from notion_up.notion.workspace import load_facts
+from notion_up.state.journal import Journal, PushEntry
 from notion_up.state.lock import run_lock
 from notion_up.units import human_bytes
 from notion_up.upload.engine import EngineOptions, PushResult
+from notion_up.upload.facts import UNKNOWN
 from notion_up.upload.split import uploader_for
 
 OnResumed = Callable[[PushEntry, PushResult | None, NotionUpError | None], None]
@@ -73,9 +82,14 @@ def resume(
             for entry in entries:
                 if cancel.is_set():
                     break
-                databases = Databases(
-                    entry.files_data_source, entry.index_data_source, entry.user_database_id
-                )
+                try:
+                    databases = _databases_of(ctx, entry, journal)
+                except NotionUpError as exc:
+                    outcome.failures.append((entry.name, exc))
+                    listener(FileFailed(entry.name, exc))
+                    if on_result is not None:
+                        on_result(entry, None, exc)
+                    continue
                 # A resumed push keeps its own plan; the part size is for one started over.
                 options = EngineOptions(settings.workers, settings.part_size)
                 split = entry.part_size if entry.mode == "split" else None
@@ -99,6 +113,21 @@ def resume(
         journal.close()
     outcome.interrupted = cancel.is_set()
     return outcome
+
+
+def _databases_of(ctx: Context, entry: PushEntry, journal: Journal) -> Databases:
+    """Where an entry's records go; for one cut short before its set-up reads were in, the
+    configured databases (the push was bound for those)."""
+    if entry.files_data_source != UNKNOWN:
+        return Databases(entry.files_data_source, entry.index_data_source, entry.user_database_id)
+    settings = ctx.settings
+    if not settings.database or not settings.index:
+        raise ConfigError(
+            f"{entry.name}: it was cut short before its databases were known",
+            hint="set NOTION_UP_DATABASE and NOTION_UP_INDEX (or the config file), or run the "
+            "same push again",
+        )
+    return load_facts(ctx.client, str(settings.database), str(settings.index), journal).databases
 
 
 def pending(settings: Settings) -> list[PushEntry]:

@@ -6,7 +6,7 @@ import copy
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from notion_up.errors import APIError, ConfigError
@@ -101,13 +101,6 @@ class WorkspaceFacts:
     max_file_size: int | None
     databases: Databases
     cached: bool = False
-    # The schema check still running (fetch_facts(later=True)); `settle` waits for it.
-    pending: Pending | None = field(default=None, compare=False)
-
-    def settle(self) -> None:
-        """Wait for the schema check if it still runs; raise ConfigError if a schema is wrong."""
-        if self.pending is not None:
-            self.pending.wait()
 
     def to_cache(self) -> dict:
         """What the facts cache keeps."""
@@ -129,65 +122,88 @@ def fetch_facts(
     client: NotionClient,
     database: str,
     index: str,
-    later: bool = False,
     on_checked: Callable[[WorkspaceFacts], None] | None = None,
 ) -> WorkspaceFacts:
-    """The set-up reads at once: the limit and where records go, then both schemas.
+    """The set-up reads (see Setup), waited for: the facts, once both schemas are known to fit."""
+    setup = Setup(client, database, index, on_checked)
+    facts = setup.facts()
+    setup.settle()
+    return facts
 
-    The limit and both databases are read side by side (one round trip), then both data
-    sources' schemas. With `later` the schema check runs on while the caller goes on (a push
-    creates its upload meanwhile) and `settle()` waits for it: the set-up then costs one round
-    trip before the first request of the push, not two. Errors are raised in a fixed order
-    (the token, the file database, the index), whichever answer came first. `on_checked` hears
-    the facts once the schemas fit (to cache them).
+
+class Setup:
+    """The set-up reads of a run, going on in a daemon thread while the run starts.
+
+    First the limit and both databases, side by side (one round trip): `facts()` waits for
+    those, `known()` says whether they are in. Then both data sources' schemas: `settle()`
+    waits for that check. A push creates its first upload and sends its parts meanwhile;
+    only its first record write has to wait for the check. Errors are raised in a fixed order
+    (the token, the file database, the index), whichever answer came first; `on_checked`
+    hears the facts once the schemas fit (to cache them).
     """
-    max_size, files, idx = side_by_side(
-        lambda: max_upload_size(client),
-        lambda: locate_data_source(client, database, "file database"),
-        lambda: locate_data_source(client, index, "index database"),
-    )
-    facts = WorkspaceFacts(
-        max_size, Databases(files.data_source_id, idx.data_source_id, files.database_id)
-    )
 
-    def check() -> None:
-        side_by_side(
-            lambda: check_schema(_properties(client, files, "file database"), FILE_SCHEMA,
-                                 "file database"),
-            lambda: check_schema(_properties(client, idx, "index database"), INDEX_SCHEMA,
-                                 "index database"),
-        )  # fmt: skip
-        if on_checked is not None:
-            on_checked(facts)
-
-    if not later:
-        check()
-        return facts
-    return replace(facts, pending=Pending(check))
-
-
-class Pending:
-    """A check running in a daemon thread; `wait` joins it and raises what it raised."""
-
-    def __init__(self, check: Callable[[], None]) -> None:
-        self._done = threading.Event()
+    def __init__(
+        self,
+        client: NotionClient,
+        database: str,
+        index: str,
+        on_checked: Callable[[WorkspaceFacts], None] | None = None,
+    ) -> None:
+        self._located = threading.Event()
+        self._checked = threading.Event()
+        self._facts: WorkspaceFacts | None = None
         self._error: BaseException | None = None
 
         def run() -> None:
             try:
-                check()
-            except BaseException as exc:  # raised again by every `wait`
+                max_size, files, idx = side_by_side(
+                    lambda: max_upload_size(client),
+                    lambda: locate_data_source(client, database, "file database"),
+                    lambda: locate_data_source(client, index, "index database"),
+                )
+                facts = WorkspaceFacts(
+                    max_size, Databases(files.data_source_id, idx.data_source_id, files.database_id)
+                )
+                self._facts = facts
+                self._located.set()
+                side_by_side(
+                    lambda: check_schema(_properties(client, files, "file database"),
+                                         FILE_SCHEMA, "file database"),
+                    lambda: check_schema(_properties(client, idx, "index database"),
+                                         INDEX_SCHEMA, "index database"),
+                )  # fmt: skip
+                if on_checked is not None:
+                    on_checked(facts)
+            except BaseException as exc:  # raised again by every wait
                 self._error = exc
             finally:
-                self._done.set()
+                self._located.set()
+                self._checked.set()
 
-        threading.Thread(target=run, daemon=True, name="notion-up-schema").start()
+        threading.Thread(target=run, daemon=True, name="notion-up-setup").start()
 
-    def wait(self) -> None:
-        """Block until the check has ended; raise (a copy of) its error, if it failed."""
-        self._done.wait()
+    def known(self) -> WorkspaceFacts | None:
+        """The limit and where records go, if they are in already (never waits)."""
+        return self._facts
+
+    def facts(self) -> WorkspaceFacts:
+        """The limit and where records go (waits for them; raises what the reads raised)."""
+        self._located.wait()
+        if self._facts is None:
+            assert self._error is not None
+            raise copy.copy(self._error)
+        return self._facts
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait for the schema check; raise (a copy of) its error if a schema does not fit.
+
+        False when `timeout` ran out first.
+        """
+        if not self._checked.wait(timeout):
+            return False
         if self._error is not None:
             raise copy.copy(self._error)
+        return True
 
 
 def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
@@ -247,10 +263,25 @@ def load_facts(
     index: str,
     cache: FactsCache | None = None,
     max_age: float = FACTS_MAX_AGE,
-    later: bool = False,
 ) -> WorkspaceFacts:
     """Limit and databases, from the cache when there, otherwise from Notion (then cached,
-    once the schemas are known to fit). `later`: see fetch_facts."""
+    once the schemas are known to fit)."""
+    found = begin_facts(client, database, index, cache, max_age)
+    if isinstance(found, WorkspaceFacts):
+        return found
+    facts = found.facts()
+    found.settle()
+    return facts
+
+
+def begin_facts(
+    client: NotionClient,
+    database: str,
+    index: str,
+    cache: FactsCache | None = None,
+    max_age: float = FACTS_MAX_AGE,
+) -> WorkspaceFacts | Setup:
+    """The cached facts, or the set-up reads begun (cached once the schemas are known to fit)."""
     key = facts_key(client, database, index)
     cached = cache.facts(key, max_age) if cache else None
     if cached is not None:
@@ -261,7 +292,7 @@ def load_facts(
         if cache:
             cache.store_facts(key, facts.to_cache())
 
-    return fetch_facts(client, database, index, later=later, on_checked=keep)
+    return Setup(client, database, index, keep)
 
 
 def contradicts(error: BaseException) -> bool:

@@ -188,28 +188,27 @@ class Journal:
         )
 
     def find_unfinished(
-        self, source_path: str, size: int, mtime: float | None, api_url: str, files: str
+        self, source_path: str, size: int, mtime: float | None, api_url: str
     ) -> PushEntry | None:
-        """The newest unfinished push of this exact file to this file database, if any."""
+        """The newest unfinished push of this exact file to this workspace, if any."""
         rows = self._select(
             "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
             "AND source_path = ? AND size = ? AND mtime IS ? AND api_url = ? "
-            "AND files_data_source = ? AND parent_id IS NULL ORDER BY id DESC LIMIT 1",
-            (source_path, size, mtime, api_url, files),
+            "AND parent_id IS NULL ORDER BY id DESC LIMIT 1",
+            (source_path, size, mtime, api_url),
         )
         return rows[0] if rows else None
 
     def find_unfinished_stream(
-        self, name: str, size: int, sha512: str, api_url: str, files: str
+        self, name: str, size: int, sha512: str, api_url: str
     ) -> PushEntry | None:
         """The newest unfinished push of a stream with this name, size and SHA-512, if any."""
         rows = self._select(
             "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
             "AND name = ? AND size = ? AND sha512 = ? AND api_url = ? "
-            "AND files_data_source = ? AND (source_path IS NULL OR spooled = 1) "
-            "AND parent_id IS NULL "
+            "AND (source_path IS NULL OR spooled = 1) AND parent_id IS NULL "
             "ORDER BY id DESC LIMIT 1",
-            (name, size, sha512, api_url, files),
+            (name, size, sha512, api_url),
         )
         return rows[0] if rows else None
 

@@ -15,7 +15,6 @@ from notion_up.errors import (
     APIError,
     InputError,
     Interrupted,
-    LimitError,
     NotionUpError,
     SourceChanged,
 )
@@ -47,10 +46,10 @@ from notion_up.notion.records import (
     new_salt,
     write_records,
 )
-from notion_up.notion.workspace import WorkspaceFacts, contradicts
+from notion_up.notion.workspace import Setup, WorkspaceFacts, contradicts
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.upload.budget import BufferPool, MemoryBudget
-from notion_up.upload.facts import RunFacts
+from notion_up.upload.facts import UNKNOWN, RunFacts
 from notion_up.upload.parts import PartPlan, plan_parts
 from notion_up.upload.runs import (
     DEFAULT_MAX_MEMORY,
@@ -72,7 +71,7 @@ class Uploader:
     def __init__(
         self,
         client: NotionClient,
-        databases: Databases,
+        databases: Databases | None,
         options: EngineOptions | None = None,
         *,
         journal: Journal | None = None,
@@ -82,17 +81,17 @@ class Uploader:
         origin: str | None = None,
         public: bool = False,
         refresh: Callable[[], WorkspaceFacts] | None = None,
-        settle: Callable[[], None] | None = None,
+        setup: Setup | None = None,
     ) -> None:
         self.client = client
         # `push --public`: the records say so, and the service serves its /d/<hash> link.
         self.public = public
         # Which workspace the journal files this run under ("sandbox" for the local one).
         self.origin = origin or client.base_url
-        # Where records go and the limit: from the set-up or the cache, kept current by `facts`
-        # (fetched again where Notion contradicts cached ones; the schema check of a cold run
-        # may still run while the first upload is created, and must pass before any byte).
-        self.facts = RunFacts(databases, max_file_size, refresh, settle)
+        # Where records go and the limit: from the cache, or from set-up reads still under way
+        # while the first upload is created (`setup`); kept current by `facts` (fetched again
+        # where Notion contradicts cached ones). The schemas must fit before the first record.
+        self.facts = RunFacts(databases, max_file_size, refresh, setup)
         self.options = options or EngineOptions()
         self.journal = journal
         self.emit = listener
@@ -129,17 +128,21 @@ class Uploader:
 
         Files share the part pool, the memory budget and the client's rate limiter, so many
         small files go up concurrently without more requests in flight than the limits allow.
+        Set-up reads that fail (a refused token, a wrong id or schema) fail the run, not each
+        file: that error is raised once the files in flight have ended.
         """
         workers = max(1, self.options.workers)
         with ThreadPoolExecutor(workers, thread_name_prefix="notion-up-file") as files:
             futures: dict[Future, Job] = {}
             for job in jobs:
-                if self.cancel.is_set():
+                if self.cancel.is_set() or self.facts.failed is not None:
                     break
                 futures[files.submit(self.push_job, job)] = job
                 # Keep the queue short so a cancel stops promptly and memory stays flat.
                 self._drain(futures, on_result, most=2 * workers)
             self._drain(futures, on_result, most=0)
+        if self.facts.failed is not None:
+            raise self.facts.failed
 
     def _drain(self, futures: dict[Future, Job], on_result, most: int) -> None:
         """Report files as they end until at most `most` are unfinished.
@@ -161,6 +164,8 @@ class Uploader:
             if future.cancelled():
                 continue
             error = future.exception()
+            if error is not None and self.facts.failed is not None:
+                continue  # the run's own error, raised by push_many
             on_result(job, None if error else future.result(), error)
 
     def push_job(self, job: Job) -> PushResult:
@@ -172,7 +177,8 @@ class Uploader:
             finally:
                 source.close()
         except BaseException as exc:
-            self.emit(FileFailed(job.name, exc))
+            if self.facts.failed is None:
+                self.emit(FileFailed(job.name, exc))
             raise
         self.emit(FileDone(job.name, result))
         return result
@@ -190,15 +196,8 @@ class Uploader:
     # -- planning ---------------------------------------------------------------------------
     def plan(self, size: int, name: str) -> tuple[PartPlan, UploadName]:
         """The part plan and upload name for a file, refused before any request if over a limit."""
-        over = self.max_file_size is not None and size > self.max_file_size
-        if over and self.facts.refreshed():  # the cached limit may be from before an upgrade
-            over = self.max_file_size is not None and size > self.max_file_size
-        if over:
-            raise LimitError(
-                f"{name} is {size} bytes, over this workspace's limit of "
-                f"{self.max_file_size} bytes per file",
-                hint="split it with --split SIZE, or use a workspace on a paid plan",
-            )
+        if self.facts.known():  # else checked once the set-up reads are in, before any byte
+            self.facts.check_limit(size, name)
         return plan_parts(size, self.options.part_size), upload_name(name)
 
     # -- one file ---------------------------------------------------------------------------
@@ -259,15 +258,23 @@ class Uploader:
     def _push_run(self, run: FileRun) -> PushResult:
         if self.facts.failed is not None:
             self.facts.settle()  # the schema does not fit: no more uploads
+        located = self.facts.known()
         if self.journal:
             run.push_id = self.journal.start(**self._journal_row(run))
-        created = self.client.create_file_upload(
-            self._create_body(run.plan, run.upload), on_retry=self._on_retry(run, "create")
-        )
+        try:
+            created = self.client.create_file_upload(
+                run.plan.create_body(run.upload.upload_name, run.upload.content_type),
+                on_retry=self._on_retry(run, "create"),
+            )
+        except NotionUpError:
+            if not located:
+                self._located(run)  # the set-up's own error says more (the token, an id)
+            raise
         run.upload_id = created["id"]
         expiry = created.get("expiry_time")
         self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
-        self._settle(run)
+        if not located:
+            self._located(run)
         try:
             sha512 = self._send_all(run, already_sent=set())
             if run.plan.multi:
@@ -285,9 +292,23 @@ class Uploader:
                 raise
             if run.source is not None and run.source.spooled and self.journal:
                 run.source.keep = True  # resume reads the spool file again
+            if exc is self.facts.failed:
+                raise  # journalled as abandoned: there is nothing to finish
             if not isinstance(exc, RecordError):
                 self._journal(run, error=str(exc))
-                exc.hint = self._left_behind(run, expiry, exc.hint)
+                exc.hint = run.left_behind(self.journal is not None, expiry, exc.hint)
+            raise
+
+    def _located(self, run: FileRun) -> None:
+        """The set-up reads are in (waits for them): where the records go, and the limit.
+
+        The upload was created meanwhile; a file over the limit goes no further (no byte sent).
+        """
+        try:
+            self.facts.check_limit(run.size, run.name)  # waits for the set-up reads
+            self._journal(run, **self.facts.journal_fields())
+        except NotionUpError as exc:
+            self._journal(run, state="abandoned", error=str(exc))
             raise
 
     def _settle(self, run: FileRun) -> None:
@@ -295,7 +316,7 @@ class Uploader:
         try:
             self.facts.settle()
         except NotionUpError as exc:
-            # Nothing was sent and nothing can be: there is nothing for `resume` to finish.
+            # The records cannot be written where the schema does not fit: nothing to finish.
             self._journal(run, state="abandoned", error=str(exc))
             raise
 
@@ -307,15 +328,19 @@ class Uploader:
         """
         if self.journal is None or source.offset is not None:
             return None  # a split file's pieces are matched by the split file's own row
-        files = self.databases.files_data_source
+        found = None
         if source.path is not None and not source.spooled:
-            return self.journal.find_unfinished(
-                source.path, source.size, source.mtime, self.origin, files
+            found = self.journal.find_unfinished(
+                source.path, source.size, source.mtime, self.origin
             )
-        if source.sha512 is not None:
-            return self.journal.find_unfinished_stream(
-                source.name, source.size, source.sha512, self.origin, files
+        elif source.sha512 is not None:
+            found = self.journal.find_unfinished_stream(
+                source.name, source.size, source.sha512, self.origin
             )
+        # Only one bound for this file database (a push cut short before the set-up reads
+        # were in is, whichever it was bound for): asked only when there is one to finish.
+        if found is None or found.files_data_source in (UNKNOWN, self.databases.files_data_source):
+            return found
         return None
 
     def _journal_row(self, run: FileRun) -> dict[str, object]:
@@ -375,25 +400,6 @@ class Uploader:
                     future.result()
             self.buffers.reserve(workers + 1)
 
-    def _left_behind(self, run: FileRun, expiry: str | None, hint: str | None) -> str:
-        """Tell the user what the failed push left and how to finish it."""
-        left = f"upload {run.upload_id} is unfinished"
-        if self.journal and run.source and run.source.path:
-            left += f"; run `notion-up resume` before it expires ({expiry or 'in one hour'})"
-        elif self.journal and run.source and run.source.sha512:
-            left += "; run the same push again with the same input to finish it"
-        return f"{hint}; {left}" if hint else left
-
-    def _create_body(self, plan: PartPlan, upload: UploadName) -> dict:
-        body = {
-            "mode": plan.mode,
-            "filename": upload.upload_name,
-            "content_type": upload.content_type,
-        }
-        if plan.multi:
-            body["number_of_parts"] = plan.count
-        return body
-
     def _record(
         self,
         run: FileRun,
@@ -406,6 +412,7 @@ class Uploader:
         The page id is journalled as soon as it is known, before the index entry is written;
         `look_first` (finishing a push) writes only the records that are not there already.
         """
+        self._settle(run)
         self.emit(Stage(run.name, "recording", run.key))
         record = FileRecord(
             run.name, run.size, run.upload_id, run.upload.upload_name, content, run.folder_path,

@@ -32,6 +32,13 @@ class PartPlan:
         """True for a multi_part upload."""
         return self.mode == "multi_part"
 
+    def create_body(self, filename: str, content_type: str) -> dict:
+        """The body of the File Upload create request for this plan."""
+        body: dict = {"mode": self.mode, "filename": filename, "content_type": content_type}
+        if self.multi:
+            body["number_of_parts"] = self.count
+        return body
+
     def part_length(self, part_number: int) -> int:
         """Bytes in part `part_number` (1-based); the last part may be shorter."""
         if self.count == 1:

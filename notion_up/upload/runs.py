@@ -107,3 +107,12 @@ class FileRun:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The journal row of the split file this is a piece (or the manifest) of.
     parent: int | None = None
+
+    def left_behind(self, journalled: bool, expiry: str | None, hint: str | None) -> str:
+        """What a failed push left, and how to finish it (after `hint`, if any)."""
+        left = f"upload {self.upload_id} is unfinished"
+        if journalled and self.source and self.source.path:
+            left += f"; run `notion-up resume` before it expires ({expiry or 'in one hour'})"
+        elif journalled and self.source and self.source.sha512:
+            left += "; run the same push again with the same input to finish it"
+        return f"{hint}; {left}" if hint else left
