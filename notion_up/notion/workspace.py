@@ -125,10 +125,7 @@ def fetch_facts(
     on_checked: Callable[[WorkspaceFacts], None] | None = None,
 ) -> WorkspaceFacts:
     """The set-up reads (see Setup), waited for: the facts, once both schemas are known to fit."""
-    setup = Setup(client, database, index, on_checked)
-    facts = setup.facts()
-    setup.settle()
-    return facts
+    return Setup(client, database, index, on_checked).wait()
 
 
 class Setup:
@@ -193,6 +190,12 @@ class Setup:
             assert self._error is not None
             raise copy.copy(self._error)
         return self._facts
+
+    def wait(self) -> WorkspaceFacts:
+        """The facts once both schemas are known to fit (raises what the reads raised)."""
+        facts = self.facts()
+        self.settle()
+        return facts
 
     def settle(self, timeout: float | None = None) -> bool:
         """Wait for the schema check; raise (a copy of) its error if a schema does not fit.
@@ -267,11 +270,7 @@ def load_facts(
     """Limit and databases, from the cache when there, otherwise from Notion (then cached,
     once the schemas are known to fit)."""
     found = begin_facts(client, database, index, cache, max_age)
-    if isinstance(found, WorkspaceFacts):
-        return found
-    facts = found.facts()
-    found.settle()
-    return facts
+    return found if isinstance(found, WorkspaceFacts) else found.wait()
 
 
 def begin_facts(
