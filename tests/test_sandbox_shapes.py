@@ -6,7 +6,8 @@ same keys in the same order (recursively) and the same JSON value types; ids, ti
 values may differ. Recordings the server deliberately does not support are listed in OUT_OF_SCOPE
 with the reason, and the test asserts the server refuses them.
 
-The cassettes live in shared/notion-api/ beside the clone (CI copies shared/ there too).
+The recordings are vendored under tests/data/recordings/ (MIT-licensed upstreams; SOURCE.txt says
+where each came from), so the replay runs in a plain clone.
 pyyaml is not a dependency, so a small reader for these VCR files is included.
 """
 
@@ -24,8 +25,8 @@ import requests
 
 from notion_up.sandbox import LocalNotion, ServerOptions
 
-CASSETTES = Path(__file__).resolve().parents[1].parent / "shared" / "notion-api"
-CASSETTES = CASSETTES / "notion-sdk-py-cassettes"
+RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"
+CASSETTES = RECORDINGS / "notion-sdk-py-cassettes"
 
 # (cassette, interaction index) -> why the local server refuses it
 OUT_OF_SCOPE = {
@@ -303,15 +304,7 @@ class IdMap:
 
 
 def _cassette_names() -> list[str]:
-    if not CASSETTES.is_dir():
-        return []
     return sorted(p.name for p in CASSETTES.glob("*.yaml"))
-
-
-needs_cassettes = pytest.mark.skipif(
-    not CASSETTES.is_dir(),
-    reason=f"recordings not found at {CASSETTES} (shared/notion-api must sit beside the clone)",
-)
 
 
 @pytest.fixture
@@ -355,7 +348,6 @@ def _session(server: LocalNotion) -> requests.Session:
     return session
 
 
-@needs_cassettes
 def test_every_cassette_is_replayed_or_listed() -> None:
     names = _cassette_names()
     assert len(names) >= 15
@@ -415,7 +407,6 @@ def _replay(
         ids.learn(recorded, ours)
 
 
-@needs_cassettes
 @pytest.mark.parametrize("name", _cassette_names() or ["(none)"])
 def test_replay_matches_recorded_shapes(name: str, server: LocalNotion) -> None:
     interactions = read_cassette(CASSETTES / name)
@@ -440,10 +431,6 @@ def test_shape_errors_reports_differences() -> None:
 
 MORE = CASSETTES.parent / "more-recordings"
 RUBY = MORE / "notion_ruby_mapping"
-
-needs_more = pytest.mark.skipif(
-    not MORE.is_dir(), reason=f"recordings not found at {MORE} (shared/notion-api beside the clone)"
-)
 
 # more-recordings VCR cassettes, each replayed after its setup (recorded ids -> ours)
 MORE_VCR = (
@@ -492,7 +479,6 @@ def _more_vcr_setup(name: str, srv: LocalNotion, session: requests.Session) -> I
     return ids
 
 
-@needs_more
 @pytest.mark.parametrize("name", MORE_VCR)
 def test_more_vcr_recordings_replay(name: str, server: LocalNotion) -> None:
     session = _session(server)
@@ -578,7 +564,6 @@ def _minute(stamp: str) -> datetime:
     return when
 
 
-@needs_more
 def test_every_ruby_recording_is_replayed_or_listed() -> None:
     names = sorted(p.name[: -len(".json")] for p in RUBY.glob("*.json"))
     covered = {
@@ -592,7 +577,6 @@ def test_every_ruby_recording_is_replayed_or_listed() -> None:
     assert set(names) == covered | set(RUBY_OUT_OF_SCOPE)
 
 
-@needs_more
 def test_ruby_multi_part_flow_matches_the_recording(server: LocalNotion) -> None:
     session = _session(server)
     ids = IdMap(None)
@@ -615,7 +599,6 @@ def test_ruby_multi_part_flow_matches_the_recording(server: LocalNotion) -> None
     assert not server.errors, server.errors[-1]
 
 
-@needs_more
 def test_ruby_files_property_flow_matches_the_recording(server: LocalNotion) -> None:
     session = _session(server)
     ws = server.ensure_workspace()
@@ -661,7 +644,6 @@ def test_ruby_files_property_flow_matches_the_recording(server: LocalNotion) -> 
     assert not server.errors, server.errors[-1]
 
 
-@needs_more
 @pytest.mark.parametrize(
     "name",
     [
@@ -684,7 +666,6 @@ def test_ruby_error_recordings(name: str, server: LocalNotion) -> None:
         assert set(ours["additional_data"]) == {"integration_id"}
 
 
-@needs_more
 @pytest.mark.parametrize("name", sorted(RUBY_OUT_OF_SCOPE))
 def test_ruby_recordings_out_of_scope_are_refused(name: str, server: LocalNotion) -> None:
     session = _session(server)
