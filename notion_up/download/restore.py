@@ -55,7 +55,7 @@ from notion_up.notion.records import (
     remote_file,
     verify,
 )
-from notion_up.notion.replies import query_all
+from notion_up.notion.paging import read_all
 
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
@@ -187,7 +187,9 @@ class Restorer:
             body["filter"] = conditions[0]
         elif conditions:
             body["filter"] = {"and": conditions}
-        pages = query_all(self.client.query_data_source, self.databases.files_data_source, body)
+        pages = read_all(
+            self.client.query_data_source, self.databases.files_data_source, body, what="listing"
+        )
         for page in pages:
             try:
                 yield remote_file(page)
@@ -222,21 +224,16 @@ class Restorer:
 
     def _page_of_hash(self, salted: str) -> Iterator[str]:
         """Pages that may hold the file with this hash: the index's, then the file database's."""
-        found = self.client.query_data_source(
-            self.databases.index_data_source,
-            {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
-        )
-        for entry in found.get("results") or []:
+        query = self.client.query_data_source
+        by_hash = {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}}
+        for entry in read_all(query, self.databases.index_data_source, by_hash, what="index"):
             props = entry.get("properties")
             page_id = plain_text(props.get("File Page ID") if isinstance(props, dict) else None)
             if is_page_id(page_id.strip()):  # never `../../v1/users/me` into a URL path
                 yield page_id.strip()
         # An index entry may be missing (a push that died between the two writes), or wrong.
-        found = self.client.query_data_source(
-            self.databases.files_data_source,
-            {"filter": {"property": "filehash", "rich_text": {"equals": salted}}},
-        )
-        for page in found.get("results") or []:
+        by_hash = {"filter": {"property": "filehash", "rich_text": {"equals": salted}}}
+        for page in read_all(query, self.databases.files_data_source, by_hash, what="hash look-up"):
             if is_page_id(page.get("id")):
                 yield page["id"]
 

@@ -22,6 +22,7 @@ from notion_up.errors import (
     RecordError,
 )
 from notion_up.manifest import MANIFEST_SUFFIX, MAX_MANIFEST_SIZE, is_manifest_name
+from notion_up.notion.paging import read_all
 
 # The property names of the service whose databases we share; not ours to rename.
 FILE_SCHEMA: dict[str, str] = {
@@ -193,13 +194,12 @@ class Databases:
 
 def find_page(client: PageWriter, data_source: str, prop: str, value: str) -> str | None:
     """The id of the page whose rich_text `prop` equals `value`, if one exists."""
-    found = client.query_data_source(
-        data_source,
-        {"filter": {"property": prop, "rich_text": {"equals": value}}, "page_size": 1},
-    )
-    results = found.get("results") or []
-    page_id = results[0].get("id") if results else None
-    return page_id if isinstance(page_id, str) and page_id else None
+    body = {"filter": {"property": prop, "rich_text": {"equals": value}}, "page_size": 1}
+    # Only the first page is asked for: the walk is lazy.
+    for page in read_all(client.query_data_source, data_source, body, what="look-up"):
+        page_id = page.get("id")
+        return page_id if isinstance(page_id, str) and page_id else None
+    return None
 
 
 def write_page_once(
@@ -478,20 +478,15 @@ def folder_properties(name: str, parent: str) -> dict:
 
 
 def existing_folders(client: PageWriter, data_source: str) -> set[str]:
-    """The paths of the folder rows in the file database (every page of results)."""
+    """The paths of the folder rows in the file database (every row, past the query cap)."""
     body: dict = {"filter": {"property": "is_folder", "checkbox": {"equals": True}}}
     body["page_size"] = 100
     paths: set[str] = set()
-    while True:
-        found = client.query_data_source(data_source, body)
-        for page in found.get("results") or []:
-            props = page.get("properties") or {}
-            parent = plain_text(props.get("folder_path")) or "/"
-            paths.add(folder_path_of(parent, plain_text(props.get("filename"))))
-        cursor = found.get("next_cursor")
-        if not found.get("has_more") or not cursor:
-            return paths
-        body = {**body, "start_cursor": cursor}
+    for page in read_all(client.query_data_source, data_source, body, what="folder rows"):
+        props = page.get("properties") or {}
+        parent = plain_text(props.get("folder_path")) or "/"
+        paths.add(folder_path_of(parent, plain_text(props.get("filename"))))
+    return paths
 
 
 def ensure_folders(client: PageWriter, data_source: str, folder_paths: Iterable[str]) -> list[str]:
@@ -527,11 +522,9 @@ def ensure_folders(client: PageWriter, data_source: str, folder_paths: Iterable[
 
 def index_entries(client: PageWriter, index_data_source: str, salted: str) -> list[str]:
     """The ids of the global-index entries for this salted hash (normally one)."""
-    found = client.query_data_source(
-        index_data_source,
-        {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
-    )
-    return [entry["id"] for entry in found.get("results") or []]
+    body = {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}}
+    found = read_all(client.query_data_source, index_data_source, body, what="index entries")
+    return [entry["id"] for entry in found]
 
 
 def set_public(

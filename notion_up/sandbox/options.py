@@ -43,6 +43,8 @@ class ServerOptions:
     # after that many bytes (the connection closed), as a dropped link looks to the client.
     download_cut_after: int = 0
     download_cuts: int = 0
+    # Notion's per-query cap: past it a query stops with `request_status` incomplete.
+    query_result_limit: int = 10_000
     # A hostile host: this many bytes past the range asked for, with no Content-Length.
     download_overrun: int = 0
 

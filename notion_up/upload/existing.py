@@ -13,7 +13,7 @@ from typing import Protocol
 from notion_up.errors import FileMissing
 from notion_up.events import FileSkipped, Listener
 from notion_up.notion.records import RemoteFile, file_sha512, remote_file, verify
-from notion_up.notion.replies import query_all
+from notion_up.notion.paging import read_all
 from notion_up.state.journal import Journal
 from notion_up.upload.inputs import FileInput
 
@@ -86,7 +86,7 @@ def query_by_size(client: DataSourceReader, data_source: str, size: int) -> list
     """Every file-database row whose `filesize` equals `size` (all pages of the query)."""
     body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}, "page_size": 100}
     rows: list[RemoteFile] = []
-    for page in query_all(client.query_data_source, data_source, body):
+    for page in read_all(client.query_data_source, data_source, body, what="size check"):
         # A row that is not a (well-formed) file record cannot be this file.
         with contextlib.suppress(FileMissing):
             rows.append(remote_file(page))
