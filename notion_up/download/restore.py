@@ -47,6 +47,7 @@ from notion_up.events import (
 )
 from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
 from notion_up.notion.client import NotionClient
+from notion_up.notion.paging import read_all
 from notion_up.notion.records import (
     Databases,
     RemoteFile,
@@ -55,7 +56,6 @@ from notion_up.notion.records import (
     remote_file,
     verify,
 )
-from notion_up.notion.paging import read_all
 
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).

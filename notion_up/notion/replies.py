@@ -1,9 +1,9 @@
 """The validated-response layer: every reply from Notion is read and checked here before use.
 
 A shared database, a proxy or a broken network may hand back anything: a body that is not JSON,
-JSON of another shape, a body that never ends (cursors that never end: paging.py). Each typed call of the
-client names the shape it needs; anything else is one clear MalformedReply, never an
-AttributeError or KeyError far from where the reply came in.
+JSON of another shape, a body that never ends (cursors that never end: see paging.py). Each
+typed call of the client names the shape it needs; anything else is one clear MalformedReply,
+never an AttributeError or KeyError far from where the reply came in.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from typing import Protocol
 
 from notion_up.errors import FileMissing
 from notion_up.events import FileSkipped, Listener
-from notion_up.notion.records import RemoteFile, file_sha512, remote_file, verify
 from notion_up.notion.paging import read_all
+from notion_up.notion.records import RemoteFile, file_sha512, remote_file, verify
 from notion_up.state.journal import Journal
 from notion_up.upload.inputs import FileInput
 
