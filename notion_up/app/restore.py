@@ -48,11 +48,15 @@ def ls(
     include_hidden: bool = False,
     sandbox: bool = False,
 ) -> Iterator[RemoteFile]:
-    """The files of the file database, newest first (a name filter; hidden rows on request)."""
+    """The files of the file database, newest first (a name filter; hidden rows on request).
+
+    Rows are shown as they are: a listing never fetches a URL a row names (a shared database's
+    rows may point anywhere, and one slow host would hang it). An older split row, titled
+    `<name>.file.json`, is listed under that title; pull and verify read its manifest.
+    """
     with connect(settings, sandbox) as ctx:
         restorer = Restorer(ctx.client, databases(ctx, need_index=False))
-        for remote in restorer.list_files(name, include_hidden=include_hidden):
-            yield restorer.shown(remote)
+        yield from restorer.list_files(name, include_hidden=include_hidden)
 
 
 def pull(
