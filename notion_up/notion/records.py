@@ -294,6 +294,8 @@ class RemoteFile:
     is_manifest: bool = False
     is_public: bool = False
     folder_path: str = "/"
+    # The attachment is a file Notion holds (an upload), not an external URL.
+    hosted: bool = False
 
     @property
     def maybe_manifest(self) -> bool:
@@ -355,7 +357,7 @@ def remote_file(page: dict) -> RemoteFile:
         raise InvalidRecord(f"page {page_id}: its filehash is not 128 hex digits")
     if not SALT.fullmatch(salt):
         raise InvalidRecord(f"page {page_id}: its salt is not hex")
-    url, upload_name = _attachment(page_id, props.get("file_data"))
+    url, upload_name, hosted = _attachment(page_id, props.get("file_data"))
     created = page.get("created_time", "")
     if not isinstance(created, str) or not CREATED.fullmatch(created):
         raise InvalidRecord(f"page {page_id}: its created_time is not a time")
@@ -372,13 +374,15 @@ def remote_file(page: dict) -> RemoteFile:
         is_manifest=_checkbox(props.get("is_manifest"), False),
         is_public=_checkbox(props.get("is_public"), False),
         folder_path=plain_text(props.get("folder_path")) or "/",
+        hosted=hosted,
     )
 
 
-def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None]:
+def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None, bool]:
+    """The first attachment's URL and name, and whether Notion hosts it (an upload)."""
     files = prop.get("files") if isinstance(prop, dict) else None
     if not isinstance(files, list) or not files:
-        return None, None
+        return None, None, False
     first = files[0]
     if not isinstance(first, dict):
         raise InvalidRecord(f"page {page_id}: its file_data is not a file")
@@ -391,7 +395,7 @@ def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None]:
     ):
         # file://, ftp://, javascript: — never fetched (nor retried as a network failure).
         raise InvalidRecord(f"page {page_id}: its file URL is not an http(s) URL")
-    return url, name if isinstance(name, str) else None
+    return url, name if isinstance(name, str) else None, kind == "file" and url is not None
 
 
 def _size(page_id: str, prop: object) -> int | None:
