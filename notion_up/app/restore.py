@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 from notion_up.app.context import Context, connect, open_journal
 from notion_up.config import Settings, require
 from notion_up.download.restore import Rejected, Restored, Restorer, Verdict
 from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
+from notion_up.download.tree import Pulled, folder_files, plan, pull_all, resolve
+from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.workspace import load_facts, resolve_data_source
@@ -69,14 +72,14 @@ def pull(
     sandbox: bool = False,
     listener: Listener = ignore,
 ) -> Restored:
-    """Download the file with this id or hash, check it, and only then keep it.
+    """Download the file with this id, hash, hash prefix or name, check it, only then keep it.
 
     Into `output` (a file, or a directory to put it in under its real name; default here), or
     with `stream`, onto that stream as the bytes arrive (a mismatch is raised afterwards).
     """
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        remote = restorer.find(key)
+        remote = resolve(restorer, key)
         open_sink: Callable[[str], Sink]
         if stream is not None:
             target = stream
@@ -89,6 +92,38 @@ def pull(
                 return FileSink(target_path(output, name, force), force)
 
         return restorer.restore(remote, open_sink)
+
+
+def pull_many(
+    settings: Settings,
+    refs: list[str],
+    output: str | None = None,
+    *,
+    folder: str | None = None,
+    force: bool = False,
+    sandbox: bool = False,
+    listener: Listener = ignore,
+    on_pulled: Callable[[Pulled], None] = lambda _p: None,
+) -> list[Pulled]:
+    """Get several files back into the directory `output` (default here), `workers` at once.
+
+    REFs are ids, hashes, hash prefixes or exact names; with `folder`, every file in that
+    folder and below it comes back as a tree. A file already there with the same content is
+    skipped; one with other content is refused unless `force`.
+    """
+    out = Path(output or ".")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is not a directory", hint="pulling several files needs -o DIR")
+    with connect(settings, sandbox) as ctx:
+        restorer = _restorer(ctx, settings, listener)
+        remotes = [resolve(restorer, ref) for ref in refs]
+        planned = plan(out, None, remotes)
+        if folder is not None:
+            planned += plan(out, folder, folder_files(restorer, folder))
+        out.mkdir(parents=True, exist_ok=True)
+        return pull_all(
+            restorer, planned, force=force, workers=settings.workers, on_pulled=on_pulled
+        )
 
 
 def verify(

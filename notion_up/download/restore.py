@@ -187,6 +187,12 @@ class Restorer:
             body["filter"] = conditions[0]
         elif conditions:
             body["filter"] = {"and": conditions}
+        return self.rows(body, on_rejected)
+
+    def rows(
+        self, body: dict, on_rejected: Callable[[Rejected], None] | None = None
+    ) -> Iterator[RemoteFile]:
+        """The file records a query of the file database finds (every one, past the cap)."""
         pages = read_all(
             self.client.query_data_source, self.databases.files_data_source, body, what="listing"
         )
