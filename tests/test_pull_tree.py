@@ -52,6 +52,9 @@ def test_push_r_then_pull_r_gives_the_same_tree(sandbox, tmp_path):
     assert done.returncode == 0, done.stderr.decode()
     assert _same_tree(tree, out)
     assert f"pulled {len(TREE)}, skipped 0, failed 0" in done.stderr.decode()
+    # This machine pushed them: its journal knows their modification times.
+    for rel in TREE:
+        assert (out / rel).stat().st_mtime == (tree / rel).stat().st_mtime
     # Again: every file is there with its content, so nothing is fetched.
     sandbox.server.reset_stats()
     again = run_cli(["pull", "-r", "/", "-o", str(out), *FAST], sandbox.env())

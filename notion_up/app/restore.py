@@ -121,9 +121,14 @@ def pull_many(
         if folder is not None:
             planned += plan(out, folder, folder_files(restorer, folder))
         out.mkdir(parents=True, exist_ok=True)
-        return pull_all(
-            restorer, planned, force=force, workers=settings.workers, on_pulled=on_pulled
-        )
+        journal = open_journal(settings)
+        try:
+            return pull_all(
+                restorer, planned, force=force, workers=settings.workers, on_pulled=on_pulled,
+                mtime_of=journal.mtime_of,
+            )  # fmt: skip
+        finally:
+            journal.close()
 
 
 def verify(

@@ -132,8 +132,21 @@ class _Same(Exception):
     """The file at the target already holds this content."""
 
 
-def pull_one(restorer: Restorer, remote: RemoteFile, target: Path, force: bool) -> Pulled:
-    """Get one file back to `target`: skipped when already there, refused when different."""
+MtimeOf = Callable[[str], "float | None"]
+
+
+def pull_one(
+    restorer: Restorer,
+    remote: RemoteFile,
+    target: Path,
+    force: bool,
+    mtime_of: MtimeOf = lambda _salted: None,
+) -> Pulled:
+    """Get one file back to `target`: skipped when already there, refused when different.
+
+    The file's modification time is set back to what it was when pushed, where that is known
+    (the records do not carry it; this machine's journal does for what it pushed).
+    """
     where = str(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +166,9 @@ def pull_one(restorer: Restorer, remote: RemoteFile, target: Path, force: bool) 
                 raise UsageError(f"{target} exists with other content", hint="pass --force")
             return Pulled(status="skipped", file_id=remote.file_id, name=remote.name,
                           path=where, detail="identical")  # fmt: skip
+        mtime = mtime_of(remote.salted)
+        if mtime is not None:
+            os.utime(target, (mtime, mtime))
         return Pulled(status="pulled", file_id=remote.file_id, name=done.name, path=where,
                       restored=done)  # fmt: skip
     except (NotionUpError, OSError) as exc:
@@ -177,12 +193,14 @@ def pull_all(
     force: bool,
     workers: int,
     on_pulled: Callable[[Pulled], None],
+    mtime_of: MtimeOf = lambda _salted: None,
 ) -> list[Pulled]:
     """Pull every planned file, `workers` at once; each outcome is heard as it comes."""
     outcomes: list[Pulled] = []
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-pull") as pool:
         futures: list[Future] = [
-            pool.submit(pull_one, restorer, remote, target, force) for remote, target in planned
+            pool.submit(pull_one, restorer, remote, target, force, mtime_of)
+            for remote, target in planned
         ]
         try:
             for future in as_completed(futures):
