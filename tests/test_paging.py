@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notion_up.errors import ExitStatus, MalformedReply
-from notion_up.notion.paging import Bounds, QueryTooLarge, read_all
+from notion_up.errors import ExitStatus, MalformedReply, QueryTooLarge
+from notion_up.notion.paging import Bounds, read_all
 
 CAP = 50  # the sandbox's cap lowered for speed; the 10,000 one is in test_big_database.py
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from notion_up.errors import MalformedReply, TransientError
+from notion_up.errors import MalformedReply, QueryTooLarge
 
 # Notion's per-query cap (results one query can return before it is cut off).
 QUERY_CAP = 10_000
@@ -30,10 +30,6 @@ MAX_CURSOR = 1024
 MAX_ROWS = 2_000_000
 
 Query = Callable[[str, dict], dict]
-
-
-class QueryTooLarge(TransientError):
-    """A walk that cannot be finished within its bounds (exit 5, like a malformed reply)."""
 
 
 @dataclass(frozen=True, kw_only=True)
