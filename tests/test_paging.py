@@ -177,3 +177,21 @@ def test_a_sort_the_windows_cannot_follow_is_refused():
     query, _ = _replies({"results": []})
     with pytest.raises(ValueError, match="created_time"):
         list(read_all(query, "ds", {"sorts": [{"property": "filesize"}]}))
+
+
+def test_paced_pages_take_a_minute_each_at_one_a_minute(sandbox):
+    from notion_up.notion.client import NotionClient
+    from notion_up.notion.retry import RateLimiter
+
+    sandbox.server.options.page_pace = 1.0
+    client = NotionClient(sandbox.token, sandbox.url, limiter=RateLimiter(rate=0))
+    parent = {"type": "data_source_id", "data_source_id": sandbox.files_data_source_id}
+    made = [client.create_page({"parent": parent, "properties": {}}) for _ in range(3)]
+    minutes = [_minute_of(p["created_time"]) for p in made]
+    assert [b - a for a, b in zip(minutes, minutes[1:], strict=False)] == [60.0, 60.0]
+
+
+def _minute_of(created: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()

@@ -83,3 +83,16 @@ def test_rows_without_a_notion_hosted_upload_do_not_stop_a_backup(sandbox, plant
     per_size = _check(sandbox)
     left = [item for item in files if per_size.reason_to_skip(item.path) is None]
     assert bulk == files and left == files
+
+
+def test_rows_too_dense_to_read_in_windows_fall_back_to_one_query_per_size(
+    sandbox, planter, tmp_path
+):
+    files = _tree(tmp_path / "t", [11, 22, 33])
+    assert run_cli(["push", "-r", str(tmp_path / "t"), *FAST], sandbox.env()).returncode == 0
+    sandbox.server.options.query_result_limit = 50
+    external = [{"type": "external", "name": "x", "external": {"url": "https://example.com/x"}}]
+    planter.plant([planter.row(f"dense-{i}", 5, files=external) for i in range(120)], 120)
+    check = _check(sandbox)
+    left, heard = _skipped(files, check)
+    assert left == [] and len(heard) == 3

@@ -44,6 +44,8 @@ class Pages:
         self._base_url = base_url
         self._uploads = uploads
         self._links = links
+        # The created_time of the last page made under `options.page_pace`.
+        self._paced = 0.0
 
     def props_in(self, schema: dict[str, dict] | None, props: object) -> dict[str, object]:
         """Validate and normalise a request's properties (schema None: a page under a page)."""
@@ -260,6 +262,9 @@ class Pages:
         cover: dict | None = None,
     ) -> dict:
         now = time.time() if created is None else created
+        if created is None and self.options.page_pace > 0:
+            now = max(now, self._paced + 60.0 / self.options.page_pace)
+            self._paced = now
         page = {
             "id": str(uuid.uuid4()),
             "seq": self._store.next_seq(),

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from notion_up.errors import FileMissing
+from notion_up.errors import FileMissing, QueryTooLarge
 from notion_up.events import FileSkipped, Listener
 from notion_up.notion.paging import read_all
 from notion_up.notion.records import file_sha512, remote_file, verify
@@ -117,7 +117,8 @@ class ExistingCheck:
                 row = _recorded(page)
                 if row is not None and row[0] in sizes:
                     found.setdefault(row[0], []).append(row[1])
-        except _TooDear:
+        except (_TooDear, QueryTooLarge):
+            # Dearer than per size, or rows too dense in time to read in windows: per size it is.
             return None
         return found
 
