@@ -9,8 +9,9 @@ plain loop that follows `next_cursor` until `has_more` is false: rows seen, requ
 per row, wall time. Part 2 pushes a tree with `push -r` (time to its first upload, requests,
 peak RSS, pages made), checks it again from a fresh machine with
 `--skip-existing --check-remote` (queries made, uploads made: none), then pulls it back with
-`pull -r / -o DIR` and compares the trees. Every notion-up run is a new process at `--rate 0`
-against the local server (its own process); the numbers are measured side by side in one run.
+`pull -r / -o DIR` and compares the trees. The server paces its pages' created_time at 180 a
+minute, as Notion's request limit paces creation (`--page-pace`). Every notion-up run is a new
+process at `--rate 0` against the local server (its own process), measured side by side.
 """
 
 from __future__ import annotations
@@ -178,7 +179,9 @@ def part_tree(bench: Bench, count: int) -> list[str]:
     make_tree(tree, count)
     sizes = len({p.stat().st_size for p in tree.rglob("*") if p.is_file()})
     say(f"  a tree of {count:,} files, {sizes:,} distinct sizes")
-    server = Server(bench)
+    # At --rate 0 the local server would make thousands of pages a minute, which Notion's
+    # request limit never lets an integration do: their created_time is paced as it would be.
+    server = Server(bench, "--page-pace", str(PER_MINUTE))
     try:
         py = [bench.python, "-m", "notion_up"]
         env = server.env(bench.state("tree"))
