@@ -115,8 +115,11 @@ def tree_path(out: Path, folder: str, remote: RemoteFile) -> Path:
     return out.joinpath(*parts, safe_name(remote.name, remote.file_id))
 
 
-def plan(out: Path, folder: str | None, remotes: Iterable[RemoteFile]) -> list[tuple]:
-    """(remote, target) pairs, one per target: the newest row of a path wins."""
+def plan(
+    out: Path, folder: str | None, remotes: Iterable[RemoteFile]
+) -> list[tuple[RemoteFile, Path]]:
+    """(remote, target) pairs, one per target: the newest row of a path wins (rows come newest
+    first; an older row of the same path is an earlier version of that file)."""
     taken: dict[Path, RemoteFile] = {}
     for remote in remotes:
         if folder is None:
@@ -128,10 +131,6 @@ def plan(out: Path, folder: str | None, remotes: Iterable[RemoteFile]) -> list[t
 
 
 # -- getting back ----------------------------------------------------------------------------
-class _Same(Exception):
-    """The file at the target already holds this content."""
-
-
 MtimeOf = Callable[[str], "float | None"]
 
 
