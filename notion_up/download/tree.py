@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from notion_up.download.restore import Restored, Restorer
 from notion_up.download.sinks import FileSink, NullSink, Sink, safe_name
 from notion_up.errors import ExitStatus, FileMissing, NotionUpError, UsageError
 from notion_up.notion.records import RemoteFile, file_sha512, normal_folder, verify
+from notion_up.workpool import map_bounded
 
 # Shorter prefixes would match by chance in a large database.
 MIN_PREFIX = 12
@@ -196,18 +196,11 @@ def pull_all(
 ) -> list[Pulled]:
     """Pull every planned file, `workers` at once; each outcome is heard as it comes."""
     outcomes: list[Pulled] = []
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-pull") as pool:
-        futures: list[Future] = [
-            pool.submit(pull_one, restorer, remote, target, force, mtime_of)
-            for remote, target in planned
-        ]
-        try:
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes.append(outcome)
-                on_pulled(outcome)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+
+    def one(pair: tuple[RemoteFile, Path]) -> Pulled:
+        return pull_one(restorer, pair[0], pair[1], force, mtime_of)
+
+    for _pair, outcome in map_bounded(one, planned, workers, name="notion-up-pull"):
+        outcomes.append(outcome)
+        on_pulled(outcome)
     return outcomes

@@ -6,7 +6,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +15,7 @@ from notion_up.notion.paging import read_all
 from notion_up.notion.records import file_sha512, remote_file, verify
 from notion_up.state.journal import Journal
 from notion_up.upload.inputs import FileInput
+from notion_up.workpool import map_bounded
 
 
 class DataSourceReader(Protocol):
@@ -180,15 +180,16 @@ def drop_existing(
     in which most files have not changed.
     """
     check.prepare([item.path for item in files])
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-check") as pool:
-        reasons = list(pool.map(lambda item: _reason(check, item), files))
-    keep = []
-    for item, reason in zip(files, reasons, strict=True):
+    kept: list[tuple[int, FileInput]] = []
+    numbered = enumerate(files)
+    checks = map_bounded(lambda pair: _reason(check, pair[1]), numbered, workers,
+                         name="notion-up-check")  # fmt: skip
+    for (i, item), reason in checks:
         if reason is None:
-            keep.append(item)
+            kept.append((i, item))
         else:
             emit(FileSkipped(display_path(item), reason))
-    return keep
+    return [item for _, item in sorted(kept, key=lambda pair: pair[0])]
 
 
 def _reason(check: ExistingCheck, item: FileInput) -> str | None:
