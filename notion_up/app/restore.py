@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -143,8 +144,17 @@ def verify(
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        items: list[str | RemoteFile | Rejected] = list(keys or [])
+        items: Iterator[str | RemoteFile | Rejected] = iter(list(keys or []))
         if every:
-            # A malformed row is one `failed` line, not the end of the run.
-            items += list(restorer.list_files(on_rejected=items.append))
+            items = itertools.chain(items, _every_row(restorer))
         return restorer.check_many(items, settings.workers, on_verdict or (lambda _v: None))
+
+
+def _every_row(restorer: Restorer) -> Iterator[RemoteFile | Rejected]:
+    """Every visible row as it is read; a malformed one is a `failed` line, not the run's end."""
+    rejected: list[Rejected] = []
+    for remote in restorer.list_files(on_rejected=rejected.append):
+        yield from rejected
+        rejected.clear()
+        yield remote
+    yield from rejected

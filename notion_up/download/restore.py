@@ -17,7 +17,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +55,7 @@ from notion_up.notion.records import (
     remote_file,
     verify,
 )
+from notion_up.workpool import map_bounded
 
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
@@ -564,19 +564,14 @@ class Restorer:
         workers: int,
         on_verdict: Callable[[Verdict], None],
     ) -> list[Verdict]:
-        """Check several files at once (the client's rate limiter is shared by all)."""
+        """Check several files at once (the client's rate limiter is shared by all).
+
+        `keys` may be a listing still being read: only a window of it is queued at a time.
+        """
         verdicts: list[Verdict] = []
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-verify") as pool:
-            futures: list[Future] = [pool.submit(self.check, key) for key in keys]
-            try:
-                for future in as_completed(futures):
-                    verdict = future.result()
-                    verdicts.append(verdict)
-                    on_verdict(verdict)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        for _key, verdict in map_bounded(self.check, keys, workers, name="notion-up-verify"):
+            verdicts.append(verdict)
+            on_verdict(verdict)
         return verdicts
 
 
