@@ -40,6 +40,29 @@ PER_MINUTE = 180
 BATCH = 500
 
 
+TIME = Path("/usr/bin/time")
+
+
+def with_peak(cmd: list[str], bench: Bench) -> tuple[list[str], Path | None]:
+    """`cmd` run under GNU time, which reports the peak RSS of the command alone.
+
+    wait4's figure from this process is at least this process's own RSS when it spawned the
+    command (Linux keeps the larger high-water mark across exec), and after planting 10,000
+    rows and reading 20,000 result lines this process is not small.
+    """
+    if not TIME.exists():
+        return cmd, None
+    out = bench.tmp / f"rss-{secrets.token_hex(4)}"
+    return [str(TIME), "-f", "%M", "-o", str(out), *cmd], out
+
+
+def peak(run, out: Path | None) -> int:
+    """The command's own peak RSS in bytes (wait4's figure without GNU time)."""
+    if out is None:
+        return run.maxrss
+    return int(out.read_text().split()[-1]) * 1024
+
+
 def text(value: str) -> list[dict]:
     return [{"type": "text", "text": {"content": value}}]
 
@@ -106,9 +129,11 @@ def part_database(bench: Bench, rows: int) -> list[list[str]]:
             ("notion-up ls --json", ["ls", "--json"]),
             ("notion-up verify --all --json", ["verify", "--all", "--json", "--quiet"]),
         ):
-            run, stats = bench.measure(
-                server, [bench.python, "-m", "notion_up", *argv, "--rate", "0"], env
+            cmd, rss_file = with_peak(
+                [bench.python, "-m", "notion_up", *argv, "--rate", "0"], bench
             )
+            run, stats = bench.measure(server, cmd, env)
+            run.maxrss = peak(run, rss_file)
             lines = run.json_lines()
             if argv[0] == "verify":
                 assert all(v["status"] == "verified" for v in lines), lines[:3]
@@ -186,8 +211,10 @@ def part_tree(bench: Bench, count: int) -> list[str]:
         py = [bench.python, "-m", "notion_up"]
         env = server.env(bench.state("tree"))
         server.reset()
-        first, run = watch_first(server, [*py, "push", "-r", str(tree), "--json", "--rate", "0",
-                                          "--quiet"], env)  # fmt: skip
+        cmd, rss_file = with_peak([*py, "push", "-r", str(tree), "--json", "--rate", "0",
+                                   "--quiet"], bench)  # fmt: skip
+        first, run = watch_first(server, cmd, env)
+        run.maxrss = peak(run, rss_file)
         stats = server.stats()
         files = [x for x in run.json_lines() if "file_id" in x]
         pages = stats["pages_created"]
@@ -197,7 +224,9 @@ def part_tree(bench: Bench, count: int) -> list[str]:
         say("  " + lines[-1])
         fresh = server.env(bench.state("fresh-machine"))
         again = [*py, "push", "-r", str(tree), "--skip-existing", "--check-remote", "--json"]
-        run, stats = bench.measure(server, [*again, "--rate", "0"], fresh)
+        cmd, rss_file = with_peak([*again, "--rate", "0"], bench)
+        run, stats = bench.measure(server, cmd, fresh)
+        run.maxrss = peak(run, rss_file)
         queries = sum(stats["requests"].get("query", {}).values())
         sends = sum(stats["requests"].get("send", {}).values())
         lines.append(f"fresh machine --skip-existing --check-remote: {queries} queries, "
@@ -205,8 +234,10 @@ def part_tree(bench: Bench, count: int) -> list[str]:
                      f"peak RSS {mib(run.maxrss)}")  # fmt: skip
         say("  " + lines[-1])
         out = bench.tmp / "pulled"
-        run, stats = bench.measure(server, [*py, "pull", "-r", "/", "-o", str(out), "--rate", "0",
-                                            "--quiet"], env)  # fmt: skip
+        cmd, rss_file = with_peak([*py, "pull", "-r", "/", "-o", str(out), "--rate", "0",
+                                   "--quiet"], bench)  # fmt: skip
+        run, stats = bench.measure(server, cmd, env)
+        run.maxrss = peak(run, rss_file)
         identical = same_tree(tree, out)
         lines.append(f"pull -r / -o DIR: {run.wall:.1f} s, {stats['total_requests']:,} requests "
                      f"({sum(stats['requests'].get('query', {}).values())} queries), peak RSS "
