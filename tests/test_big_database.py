@@ -36,3 +36,24 @@ def test_verify_all_sees_every_row_of_a_database_past_the_cap(sandbox, planter):
     # The planted rows carry no upload: each one is reported, none passes.
     assert {v["status"] for v in verdicts} == {"missing"}
     assert done.returncode == 1
+
+
+def test_the_admin_endpoint_plants_rows_a_minute_apart(sandbox, planter):
+    import time
+
+    import requests
+
+    ds = sandbox.files_data_source_id
+    rows = [planter.row(f"p{i}") for i in range(4)]
+    start = time.time() - 3600
+    reply = requests.post(
+        f"{sandbox.url}/__admin/data_sources/{ds}/plant",
+        json={"rows": rows, "start": start, "per_minute": 2},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    ids = reply.json()["ids"]
+    found = sandbox.server.query_data_source(ds, {})["results"]
+    assert {p["id"] for p in found} == set(ids)
+    minutes = sorted({p["created_time"] for p in found})
+    assert len(minutes) == 2
