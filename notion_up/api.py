@@ -108,7 +108,7 @@ def pull(
     listener: Listener = ignore,
     **config: Any,
 ) -> Restored:
-    """Download a file by FILE_ID or HASH, check it, then keep it (at `output`, or on `stream`)."""
+    """Download a file by FILE_ID, HASH, hash prefix or exact name, check it, then keep it."""
     target = str(output) if output is not None else None
     return _restore.pull(
         settings(**config), key, target, force=force, stream=stream, sandbox=sandbox,

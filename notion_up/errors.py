@@ -11,7 +11,8 @@ NotionUpError                 1  root: a message, a hint (what to do next)
 ├── Interrupted             130  Ctrl-C (or SIGTERM)
 ├── APIError            by code  Notion's error object: code, message, request_id
 ├── TransientError            5  network failures that outlasted their retries
-│   └── MalformedReply        5  a reply of Notion (or a proxy) that is not what the call needs
+│   ├── MalformedReply        5  a reply of Notion (or a proxy) that is not what the call needs
+│   └── QueryTooLarge         5  a database walk that cannot finish within its bounds
 ├── OutcomeUnknown            5  a write that may have committed (internal: the records
 │                                layer looks before writing again)
 ├── ManifestError             1  bytes that are not a split-file manifest
@@ -159,6 +160,10 @@ class MalformedReply(TransientError):
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(f"Notion's reply was malformed: {message}", hint or "try again later")
+
+
+class QueryTooLarge(TransientError):
+    """A walk over a database that cannot finish within its bounds (rows, one minute's rows)."""
 
 
 def _is_limit_message(message: str) -> bool:

@@ -467,7 +467,7 @@ def test_a_page_without_an_id_is_malformed(requests_mock):
 def test_a_query_answering_the_same_cursor_stops(requests_mock):
     requests_mock.post(
         f"{API}/v1/data_sources/ds/query",
-        json={"results": [], "has_more": True, "next_cursor": "same"},
+        json={"results": [{"id": "r1"}], "has_more": True, "next_cursor": "same"},
     )
     client = _client()
     with pytest.raises(MalformedReply, match="same cursor"):

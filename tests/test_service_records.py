@@ -266,7 +266,7 @@ def test_rm_of_an_unknown_name_exits_4(sandbox, ref):
     assert run_cli(["rm", ref], sandbox.env()).returncode == 4
 
 
-def test_ls_shows_an_older_split_row_by_its_real_name_and_total_size(sandbox):
+def test_ls_shows_an_older_split_row_as_its_row_says_without_fetching_it(sandbox, tmp_path):
     # Older notion-up rows: titled `<name>.file.json` with the manifest's own size.
     client = client_of(sandbox)
     split_id, raw = service_split(client, sandbox, "old.bin", secrets.token_bytes(2500), 1000, "/")
@@ -282,5 +282,11 @@ def test_ls_shows_an_older_split_row_by_its_real_name_and_total_size(sandbox):
         },
     )
     assert page["properties"]["is_manifest"]["checkbox"] is True
+    sandbox.server.reset_stats()
     (row,) = ls_json(sandbox)
-    assert (row["name"], row["size"]) == ("old.bin", 2500)
+    assert (row["name"], row["size"]) == ("old.bin.file.json", raw_size)
+    assert "download" not in sandbox.server.stats()["requests"]
+    # pull still reads its manifest and puts the whole file back under its real name.
+    done = run_cli(["pull", split_id, "-o", f"{tmp_path}/"], sandbox.env())
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "old.bin").stat().st_size == 2500

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 from notion_up.app.context import Context, connect, open_journal
 from notion_up.config import Settings, require
 from notion_up.download.restore import Rejected, Restored, Restorer, Verdict
 from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
+from notion_up.download.tree import Pulled, folder_files, plan, pull_all, resolve
+from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.workspace import load_facts, resolve_data_source
@@ -48,11 +52,15 @@ def ls(
     include_hidden: bool = False,
     sandbox: bool = False,
 ) -> Iterator[RemoteFile]:
-    """The files of the file database, newest first (a name filter; hidden rows on request)."""
+    """The files of the file database, newest first (a name filter; hidden rows on request).
+
+    Rows are shown as they are: a listing never fetches a URL a row names (a shared database's
+    rows may point anywhere, and one slow host would hang it). An older split row, titled
+    `<name>.file.json`, is listed under that title; pull and verify read its manifest.
+    """
     with connect(settings, sandbox) as ctx:
         restorer = Restorer(ctx.client, databases(ctx, need_index=False))
-        for remote in restorer.list_files(name, include_hidden=include_hidden):
-            yield restorer.shown(remote)
+        yield from restorer.list_files(name, include_hidden=include_hidden)
 
 
 def pull(
@@ -65,14 +73,14 @@ def pull(
     sandbox: bool = False,
     listener: Listener = ignore,
 ) -> Restored:
-    """Download the file with this id or hash, check it, and only then keep it.
+    """Download the file with this id, hash, hash prefix or name, check it, only then keep it.
 
     Into `output` (a file, or a directory to put it in under its real name; default here), or
     with `stream`, onto that stream as the bytes arrive (a mismatch is raised afterwards).
     """
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        remote = restorer.find(key)
+        remote = resolve(restorer, key)
         open_sink: Callable[[str], Sink]
         if stream is not None:
             target = stream
@@ -87,6 +95,43 @@ def pull(
         return restorer.restore(remote, open_sink)
 
 
+def pull_many(
+    settings: Settings,
+    refs: list[str],
+    output: str | None = None,
+    *,
+    folder: str | None = None,
+    force: bool = False,
+    sandbox: bool = False,
+    listener: Listener = ignore,
+    on_pulled: Callable[[Pulled], None] = lambda _p: None,
+) -> list[Pulled]:
+    """Get several files back into the directory `output` (default here), `workers` at once.
+
+    REFs are ids, hashes, hash prefixes or exact names; with `folder`, every file in that
+    folder and below it comes back as a tree. A file already there with the same content is
+    skipped; one with other content is refused unless `force`.
+    """
+    out = Path(output or ".")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is not a directory", hint="pulling several files needs -o DIR")
+    with connect(settings, sandbox) as ctx:
+        restorer = _restorer(ctx, settings, listener)
+        remotes = [resolve(restorer, ref) for ref in refs]
+        planned = plan(out, None, remotes)
+        if folder is not None:
+            planned += plan(out, folder, folder_files(restorer, folder))
+        out.mkdir(parents=True, exist_ok=True)
+        journal = open_journal(settings)
+        try:
+            return pull_all(
+                restorer, planned, force=force, workers=settings.workers, on_pulled=on_pulled,
+                mtime_of=journal.mtime_of,
+            )  # fmt: skip
+        finally:
+            journal.close()
+
+
 def verify(
     settings: Settings,
     keys: list[str] | None = None,
@@ -99,8 +144,17 @@ def verify(
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        items: list[str | RemoteFile | Rejected] = list(keys or [])
+        items: Iterator[str | RemoteFile | Rejected] = iter(list(keys or []))
         if every:
-            # A malformed row is one `failed` line, not the end of the run.
-            items += list(restorer.list_files(on_rejected=items.append))
+            items = itertools.chain(items, _every_row(restorer))
         return restorer.check_many(items, settings.workers, on_verdict or (lambda _v: None))
+
+
+def _every_row(restorer: Restorer) -> Iterator[RemoteFile | Rejected]:
+    """Every visible row as it is read; a malformed one is a `failed` line, not the run's end."""
+    rejected: list[Rejected] = []
+    for remote in restorer.list_files(on_rejected=rejected.append):
+        yield from rejected
+        rejected.clear()
+        yield remote
+    yield from rejected

@@ -15,7 +15,8 @@ from notion_up.app.context import connect
 from notion_up.app.restore import databases
 from notion_up.config import Settings
 from notion_up.download.restore import Restorer
-from notion_up.errors import APIError, FileMissing, NotionUpError, UsageError
+from notion_up.download.tree import resolve as resolve_ref
+from notion_up.errors import APIError, NotionUpError
 from notion_up.notion.records import (
     RemoteFile,
     index_entries,
@@ -56,25 +57,12 @@ OnChanged = Callable[[str, Changed | None, BaseException | None], None]
 
 
 def resolve(restorer: Restorer, ref: str) -> RemoteFile:
-    """The one file a REF names: a FILE_ID, a HASH, or an exact (visible) name.
+    """The one file a REF names: a FILE_ID, a HASH, a hash prefix, or an exact (visible) name.
 
     A name that more than one file carries is refused: acting on the wrong one would not be
     undone by running the command again.
     """
-    try:
-        return restorer.find(ref)
-    except UsageError:
-        pass  # not an id or a hash: a name
-    matches = [f for f in map(restorer.shown, restorer.list_files(ref)) if f.name == ref]
-    if not matches:
-        raise FileMissing(f"no file named {ref!r}", hint="`notion-up ls` lists the files")
-    if len(matches) > 1:
-        ids = ", ".join(f.file_id for f in matches)
-        raise UsageError(
-            f"{ref!r} matches {len(matches)} files ({ids})",
-            hint="name the one you mean by its FILE_ID",
-        )
-    return restorer.get(matches[0].file_id, ref)
+    return resolve_ref(restorer, ref)
 
 
 def _each(settings: Settings, refs: list[str], sandbox: bool, on_changed: OnChanged, act) -> int:

@@ -12,13 +12,14 @@ import typer
 from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.cli.output import Output, errors_to_exit, load_settings
-from notion_up.errors import ExitStatus, UsageError
+from notion_up.errors import ExitStatus, UsageError, batch_status
 from notion_up.sanitize import printable
 from notion_up.units import human_bytes
 
 if TYPE_CHECKING:
     from notion_up.cli.render import Renderer
     from notion_up.download.restore import Restored, Verdict
+    from notion_up.download.tree import Pulled
 
 
 def _app() -> ModuleType:
@@ -82,13 +83,24 @@ def ls(
 
 # -- pull ------------------------------------------------------------------------------------
 def pull(
-    key: Annotated[
-        str,
+    refs: Annotated[
+        list[str] | None,
         typer.Argument(
-            metavar="FILE_ID_OR_HASH",
-            help="The FILE_ID or HASH push printed (or `notion-up ls` shows).",
+            metavar="REF...",
+            help="FILE_IDs, HASHes, hash prefixes (12 hex or more) or exact names, as push "
+            "printed or `notion-up ls` shows.",
+            show_default=False,
         ),
-    ],
+    ] = None,
+    folder: Annotated[
+        str | None,
+        typer.Option(
+            "--recursive",
+            "-r",
+            metavar="FOLDER",
+            help="Every file in FOLDER and below it (`/`: all), as a tree under -o DIR.",
+        ),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option(
@@ -96,11 +108,14 @@ def pull(
             "-o",
             metavar="PATH",
             help="File or directory to write to (a path ending in / is created); `-` = stdout. "
-            "Default: the file's own name, here.",
+            "Several files or -r: a directory. Default: here.",
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", "-f", help="Replace an existing file of the same name.")
+        bool,
+        typer.Option(
+            "--force", "-f", help="Replace an existing file (identical ones are skipped)."
+        ),
     ] = False,
     workers: Annotated[
         int | None,
@@ -109,7 +124,7 @@ def pull(
             "-w",
             metavar="N",
             rich_help_panel=o.SPEED,
-            help="Connections for a large file (byte ranges fetched at once). "
+            help="Files fetched at once, and connections for a large file (byte ranges). "
             "Env NOTION_UP_WORKERS. Default: 4.",
         ),
     ] = None,
@@ -126,28 +141,70 @@ def pull(
     state: o.StateDir = None,
     debug: Debug = False,
 ) -> None:
-    """Download a file, check it against its recorded hash, and only then keep it.
+    """Download files, check each against its recorded hash, and only then keep it.
 
     Split files are reassembled. Prints the path written (nothing on stdout with `-o -`).
+    With several REFs or -r, ends with `pulled N, skipped M, failed K` on stderr.
     """
+    refs = list(refs or [])
     with errors_to_exit(debug, listing=output == "-"):
+        if not refs and folder is None:
+            raise UsageError("name the files to pull, or a folder with -r")
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate,
             state_dir=state, workers=workers,
         )  # fmt: skip
+        if len(refs) > 1 or folder is not None:
+            if output == "-":
+                raise UsageError("several files cannot go to stdout", hint="use -o DIR")
+            _pull_many(settings, refs, folder, output, force, as_json, quiet, verbose or debug,
+                       no_progress, sandbox)  # fmt: skip
+            return
         to_stdout = output == "-"
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out, verb="pulling")
         renderer.start()
         try:
             done = _app().pull(
-                settings, key, None if to_stdout else output, force=force,
+                settings, refs[0], None if to_stdout else output, force=force,
                 stream=sys.stdout.buffer if to_stdout else None, sandbox=sandbox,
                 listener=renderer,
             )  # fmt: skip
         finally:
             renderer.stop()
         _report_pull(done, out, to_stdout, quiet, as_json)
+
+
+def _pull_many(
+    settings, refs, folder, output, force, as_json, quiet, verbose, no_progress, sandbox
+):
+    """Several files (or a tree) into a directory; one line each, then the summary line."""
+    out = Output(as_json)
+    renderer = _renderer(quiet, verbose, no_progress, out, verb="pulling")
+
+    def heard(p: Pulled) -> None:
+        if as_json:
+            out.line(json.dumps(p.to_json()))
+        elif p.status == "pulled":
+            out.line(printable(p.path or ""))
+        if p.status == "failed" or (p.status == "skipped" and verbose):
+            renderer.message(f"notion-up: {p.status}: {printable(p.name)}: {printable(p.detail)}")
+
+    renderer.start()
+    try:
+        done = _app().pull_many(
+            settings, refs, output, folder=folder, force=force, listener=renderer,
+            on_pulled=heard, sandbox=sandbox,
+        )  # fmt: skip
+    finally:
+        renderer.stop()
+    counts = {s: sum(p.status == s for p in done) for s in ("pulled", "skipped", "failed")}
+    if not quiet or counts["failed"]:
+        print(", ".join(f"{s} {n}" for s, n in counts.items()), file=sys.stderr, flush=True)
+    if counts["failed"]:
+        failures = [p for p in done if p.status == "failed"]
+        ok = counts["pulled"] + counts["skipped"]
+        raise typer.Exit(int(batch_status(failures, ok)))  # type: ignore[arg-type]
 
 
 def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: bool) -> None:

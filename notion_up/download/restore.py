@@ -17,7 +17,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +46,7 @@ from notion_up.events import (
 )
 from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
 from notion_up.notion.client import NotionClient
+from notion_up.notion.paging import read_all
 from notion_up.notion.records import (
     Databases,
     RemoteFile,
@@ -55,7 +55,7 @@ from notion_up.notion.records import (
     remote_file,
     verify,
 )
-from notion_up.notion.replies import query_all
+from notion_up.workpool import map_bounded
 
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
@@ -187,7 +187,15 @@ class Restorer:
             body["filter"] = conditions[0]
         elif conditions:
             body["filter"] = {"and": conditions}
-        pages = query_all(self.client.query_data_source, self.databases.files_data_source, body)
+        return self.rows(body, on_rejected)
+
+    def rows(
+        self, body: dict, on_rejected: Callable[[Rejected], None] | None = None
+    ) -> Iterator[RemoteFile]:
+        """The file records a query of the file database finds (every one, past the cap)."""
+        pages = read_all(
+            self.client.query_data_source, self.databases.files_data_source, body, what="listing"
+        )
         for page in pages:
             try:
                 yield remote_file(page)
@@ -222,21 +230,16 @@ class Restorer:
 
     def _page_of_hash(self, salted: str) -> Iterator[str]:
         """Pages that may hold the file with this hash: the index's, then the file database's."""
-        found = self.client.query_data_source(
-            self.databases.index_data_source,
-            {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
-        )
-        for entry in found.get("results") or []:
+        query = self.client.query_data_source
+        by_hash = {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}}
+        for entry in read_all(query, self.databases.index_data_source, by_hash, what="index"):
             props = entry.get("properties")
             page_id = plain_text(props.get("File Page ID") if isinstance(props, dict) else None)
             if is_page_id(page_id.strip()):  # never `../../v1/users/me` into a URL path
                 yield page_id.strip()
         # An index entry may be missing (a push that died between the two writes), or wrong.
-        found = self.client.query_data_source(
-            self.databases.files_data_source,
-            {"filter": {"property": "filehash", "rich_text": {"equals": salted}}},
-        )
-        for page in found.get("results") or []:
+        by_hash = {"filter": {"property": "filehash", "rich_text": {"equals": salted}}}
+        for page in read_all(query, self.databases.files_data_source, by_hash, what="hash look-up"):
             if is_page_id(page.get("id")):
                 yield page["id"]
 
@@ -561,19 +564,14 @@ class Restorer:
         workers: int,
         on_verdict: Callable[[Verdict], None],
     ) -> list[Verdict]:
-        """Check several files at once (the client's rate limiter is shared by all)."""
+        """Check several files at once (the client's rate limiter is shared by all).
+
+        `keys` may be a listing still being read: only a window of it is queued at a time.
+        """
         verdicts: list[Verdict] = []
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-verify") as pool:
-            futures: list[Future] = [pool.submit(self.check, key) for key in keys]
-            try:
-                for future in as_completed(futures):
-                    verdict = future.result()
-                    verdicts.append(verdict)
-                    on_verdict(verdict)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        for _key, verdict in map_bounded(self.check, keys, workers, name="notion-up-verify"):
+            verdicts.append(verdict)
+            on_verdict(verdict)
         return verdicts
 
 

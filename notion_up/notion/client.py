@@ -22,6 +22,7 @@ from notion_up.errors import (
 )
 from notion_up.notion import replies
 from notion_up.notion.multipart import MultipartBody
+from notion_up.notion.paging import read_all
 from notion_up.notion.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
 from notion_up.version import __version__
 
@@ -240,8 +241,8 @@ class NotionClient:
         return replies.query_page(self.request("POST", path, json=body), "query")
 
     def query_all(self, data_source_id: str, body: dict) -> Iterator[dict]:
-        """Every result of a query, page after page (a cursor that does not move stops it)."""
-        return replies.query_all(self.query_data_source, data_source_id, body)
+        """Every row a query matches, each once, past Notion's 10,000-result cap (paging.py)."""
+        return read_all(self.query_data_source, data_source_id, body)
 
     def create_file_upload(self, body: dict, on_retry: RetryCallback | None = None) -> dict:
         """Create a file upload. A retried create can only leave an unused upload that expires."""

@@ -22,6 +22,7 @@ from notion_up.errors import (
     RecordError,
 )
 from notion_up.manifest import MANIFEST_SUFFIX, MAX_MANIFEST_SIZE, is_manifest_name
+from notion_up.notion.paging import read_all
 
 # The property names of the service whose databases we share; not ours to rename.
 FILE_SCHEMA: dict[str, str] = {
@@ -193,13 +194,12 @@ class Databases:
 
 def find_page(client: PageWriter, data_source: str, prop: str, value: str) -> str | None:
     """The id of the page whose rich_text `prop` equals `value`, if one exists."""
-    found = client.query_data_source(
-        data_source,
-        {"filter": {"property": prop, "rich_text": {"equals": value}}, "page_size": 1},
-    )
-    results = found.get("results") or []
-    page_id = results[0].get("id") if results else None
-    return page_id if isinstance(page_id, str) and page_id else None
+    body = {"filter": {"property": prop, "rich_text": {"equals": value}}, "page_size": 1}
+    # Only the first page is asked for: the walk is lazy.
+    for page in read_all(client.query_data_source, data_source, body, what="look-up"):
+        page_id = page.get("id")
+        return page_id if isinstance(page_id, str) and page_id else None
+    return None
 
 
 def write_page_once(
@@ -294,6 +294,8 @@ class RemoteFile:
     is_manifest: bool = False
     is_public: bool = False
     folder_path: str = "/"
+    # The attachment is a file Notion holds (an upload), not an external URL.
+    hosted: bool = False
 
     @property
     def maybe_manifest(self) -> bool:
@@ -355,7 +357,7 @@ def remote_file(page: dict) -> RemoteFile:
         raise InvalidRecord(f"page {page_id}: its filehash is not 128 hex digits")
     if not SALT.fullmatch(salt):
         raise InvalidRecord(f"page {page_id}: its salt is not hex")
-    url, upload_name = _attachment(page_id, props.get("file_data"))
+    url, upload_name, hosted = _attachment(page_id, props.get("file_data"))
     created = page.get("created_time", "")
     if not isinstance(created, str) or not CREATED.fullmatch(created):
         raise InvalidRecord(f"page {page_id}: its created_time is not a time")
@@ -372,13 +374,15 @@ def remote_file(page: dict) -> RemoteFile:
         is_manifest=_checkbox(props.get("is_manifest"), False),
         is_public=_checkbox(props.get("is_public"), False),
         folder_path=plain_text(props.get("folder_path")) or "/",
+        hosted=hosted,
     )
 
 
-def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None]:
+def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None, bool]:
+    """The first attachment's URL and name, and whether Notion hosts it (an upload)."""
     files = prop.get("files") if isinstance(prop, dict) else None
     if not isinstance(files, list) or not files:
-        return None, None
+        return None, None, False
     first = files[0]
     if not isinstance(first, dict):
         raise InvalidRecord(f"page {page_id}: its file_data is not a file")
@@ -391,7 +395,7 @@ def _attachment(page_id: str, prop: object) -> tuple[str | None, str | None]:
     ):
         # file://, ftp://, javascript: — never fetched (nor retried as a network failure).
         raise InvalidRecord(f"page {page_id}: its file URL is not an http(s) URL")
-    return url, name if isinstance(name, str) else None
+    return url, name if isinstance(name, str) else None, kind == "file" and url is not None
 
 
 def _size(page_id: str, prop: object) -> int | None:
@@ -478,20 +482,15 @@ def folder_properties(name: str, parent: str) -> dict:
 
 
 def existing_folders(client: PageWriter, data_source: str) -> set[str]:
-    """The paths of the folder rows in the file database (every page of results)."""
+    """The paths of the folder rows in the file database (every row, past the query cap)."""
     body: dict = {"filter": {"property": "is_folder", "checkbox": {"equals": True}}}
     body["page_size"] = 100
     paths: set[str] = set()
-    while True:
-        found = client.query_data_source(data_source, body)
-        for page in found.get("results") or []:
-            props = page.get("properties") or {}
-            parent = plain_text(props.get("folder_path")) or "/"
-            paths.add(folder_path_of(parent, plain_text(props.get("filename"))))
-        cursor = found.get("next_cursor")
-        if not found.get("has_more") or not cursor:
-            return paths
-        body = {**body, "start_cursor": cursor}
+    for page in read_all(client.query_data_source, data_source, body, what="folder rows"):
+        props = page.get("properties") or {}
+        parent = plain_text(props.get("folder_path")) or "/"
+        paths.add(folder_path_of(parent, plain_text(props.get("filename"))))
+    return paths
 
 
 def ensure_folders(client: PageWriter, data_source: str, folder_paths: Iterable[str]) -> list[str]:
@@ -527,11 +526,9 @@ def ensure_folders(client: PageWriter, data_source: str, folder_paths: Iterable[
 
 def index_entries(client: PageWriter, index_data_source: str, salted: str) -> list[str]:
     """The ids of the global-index entries for this salted hash (normally one)."""
-    found = client.query_data_source(
-        index_data_source,
-        {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}},
-    )
-    return [entry["id"] for entry in found.get("results") or []]
+    body = {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}}
+    found = read_all(client.query_data_source, index_data_source, body, what="index entries")
+    return [entry["id"] for entry in found]
 
 
 def set_public(

@@ -1,9 +1,9 @@
 """The validated-response layer: every reply from Notion is read and checked here before use.
 
 A shared database, a proxy or a broken network may hand back anything: a body that is not JSON,
-JSON of another shape, a body that never ends, a cursor that never moves. Each typed call of the
-client names the shape it needs; anything else is one clear MalformedReply, never an
-AttributeError or KeyError far from where the reply came in.
+JSON of another shape, a body that never ends (cursors that never end: see paging.py). Each
+typed call of the client names the shape it needs; anything else is one clear MalformedReply,
+never an AttributeError or KeyError far from where the reply came in.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def page(reply: Any, what: str) -> dict:
 def query_page(reply: Any, what: str) -> dict:
     """One page of query results: a list of objects, has_more, next_cursor."""
     reply = need(reply, what, results=list)
-    optional(reply, what, has_more=bool, next_cursor=str)
+    optional(reply, what, has_more=bool, next_cursor=str, request_status=dict)
     if not all(isinstance(r, dict) for r in reply["results"]):
         raise MalformedReply(f"{what}: 'results' holds something that is not an object")
     return reply
@@ -148,21 +148,6 @@ def file_upload(reply: Any, what: str) -> dict:
     reply = with_id(reply, what)
     optional(reply, what, status=str, expiry_time=str)
     return reply
-
-
-def query_all(query: Any, data_source_id: str, body: dict, what: str = "query") -> Iterator[dict]:
-    """Every result of a query, page after page; stops on a cursor that does not move."""
-    seen: set[str] = set()
-    while True:
-        found = query(data_source_id, body)
-        yield from found.get("results") or []
-        cursor = found.get("next_cursor")
-        if not found.get("has_more") or not cursor:
-            return
-        if cursor in seen:
-            raise MalformedReply(f"{what}: Notion answered the same cursor twice")
-        seen.add(cursor)
-        body = {**body, "start_cursor": cursor}
 
 
 def _types(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -85,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", type=int, default=10)
     parser.add_argument("--max-file-size", type=int, default=ServerOptions.max_file_upload_size)
     parser.add_argument("--expiry-seconds", type=float, default=3600.0)
+    parser.add_argument(
+        "--page-pace", type=float, default=0.0,
+        help="pages a minute at most, in their created_time (Notion's limit paces creation)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
         "--crash-write", type=int, default=0, help="cut off the N-th write (0 = never)"
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         burst=args.burst,
         expiry_seconds=args.expiry_seconds,
         seed=args.seed,
+        page_pace=args.page_pace,
         crash_write=args.crash_write,
         crash_mode=args.crash_mode,
     )

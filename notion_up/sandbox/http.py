@@ -518,6 +518,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             elif method == "POST" and parts == ["expire_download_urls"]:
                 app.expire_download_urls()
                 result = {"ok": True}
+            elif method == "POST" and parts[:1] == ["data_sources"] and parts[2:] == ["plant"]:
+                # Rows made straight in the store (benchmarks of big databases): see plant_pages.
+                ds_id = norm_id(parts[1]) or parts[1]
+                rows, start = body.get("rows"), float(body.get("start", 0))
+                if not isinstance(rows, list):
+                    raise ValueError("rows should be a list of property objects")
+                per_minute = int(body.get("per_minute", 100))
+                result = {"ids": app.plant_pages(ds_id, rows, start=start, per_minute=per_minute)}
             elif len(parts) == 3 and parts[0] == "uploads":
                 upload_id = norm_id(parts[1]) or parts[1]
                 if method == "GET" and parts[2] == "sha512":

@@ -43,6 +43,12 @@ class ServerOptions:
     # after that many bytes (the connection closed), as a dropped link looks to the client.
     download_cut_after: int = 0
     download_cuts: int = 0
+    # Notion's per-query cap: past it a query stops with `request_status` incomplete.
+    query_result_limit: int = 10_000
+    # Pages a minute at most, in their created_time (0: as fast as they come). Notion's request
+    # limit paces page creation (about 180 a minute); a benchmark at --rate 0 otherwise makes
+    # thousands a minute, which no integration can.
+    page_pace: float = 0.0
     # A hostile host: this many bytes past the range asked for, with no Content-Length.
     download_overrun: int = 0
 

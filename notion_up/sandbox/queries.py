@@ -1,8 +1,16 @@
-"""Data source queries: filters, sorts, and the cursors shared with the upload list."""
+"""Data source queries: filters, sorts, the 10,000-result cap, and the cursors shared with the
+upload list.
+
+Notion ("Query large data sources"): "A single data source query returns at most 10,000
+results ... once one reaches the limit, pagination stops. `has_more` comes back `false` and the
+response carries a `request_status`." The documented way round it is `created_time` windows, so
+timestamp filters are served too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from .databases import find_prop
 from .errors import MISSING, bad, invalid
@@ -13,10 +21,13 @@ from .values import norm_id, plain, to_minute
 class Queries:
     """`POST /v1/data_sources/{id}/query`; `render` turns a stored page into its JSON."""
 
-    def __init__(self, store: Store, render: Callable[[dict], dict]) -> None:
+    def __init__(
+        self, store: Store, render: Callable[[dict], dict], cap: Callable[[], int] = lambda: CAP
+    ) -> None:
         self._store = store
         self._lock = store.lock
         self._render = render
+        self._cap = cap
 
     def query(self, ds_id: str, body: dict) -> dict:
         page_size = parse_page_size(body.get("page_size"), "body.page_size")
@@ -42,9 +53,10 @@ class Queries:
             for i, spec in reversed(list(enumerate(sorts))):
                 key, reverse = self.sort_key(spec, schema, f"body.sorts[{i}]")
                 pages.sort(key=key, reverse=reverse)
-            results, next_cursor = paginate(pages, cursor, page_size)
+            capped = len(pages) > self._cap()
+            results, next_cursor = paginate(pages[: self._cap()], cursor, page_size)
             rendered = [self._render(p) for p in results]
-        return {
+        reply = {
             "object": "list",
             "results": rendered,
             "next_cursor": next_cursor,
@@ -52,6 +64,10 @@ class Queries:
             "type": "page_or_data_source",
             "page_or_data_source": {},
         }
+        if capped:
+            # On every page of a capped query, not only the last ("check every response page").
+            reply["request_status"] = dict(INCOMPLETE)
+        return reply
 
     def sort_key(self, spec: object, schema: dict, path: str):
         if not isinstance(spec, dict):
@@ -103,10 +119,12 @@ class Queries:
                 if combinator == "and":
                     return lambda p: all(f(p) for f in preds)
                 return lambda p: any(f(p) for f in preds)
+        if "timestamp" in spec:
+            return timestamp_filter(spec, path)
         if "property" not in spec:
             raise bad(
-                path, "should be a property filter or an `and`/`or` compound filter", spec
-            )  # timestamp filters are not implemented
+                path, "should be a property filter, a timestamp filter or a compound filter", spec
+            )
         prop = find_prop(schema, str(spec["property"]))
         if prop is None:
             raise invalid(f"Could not find property with name or id: {spec['property']}")
@@ -183,6 +201,43 @@ class Queries:
         if ptype == "select" and op == "equals" and isinstance(operand, str):
             return lambda page: bool(get(page)) and get(page)["name"] == operand
         raise invalid(f"Filters on {ptype} properties with `{op}` are not supported here.")
+
+
+# Notion's per-query limit, and the status every page of a query that reached it carries.
+CAP = 10_000
+INCOMPLETE = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
+_TIME_OPS: dict[str, Callable[[float, float], bool]] = {
+    "equals": lambda v, t: v == t,
+    "before": lambda v, t: v < t,
+    "after": lambda v, t: v > t,
+    "on_or_before": lambda v, t: v <= t,
+    "on_or_after": lambda v, t: v >= t,
+}
+
+
+def timestamp_filter(spec: dict, path: str) -> Callable[[dict], bool]:
+    """`{"timestamp": "created_time", "created_time": {"on_or_after": ISO}}` and the like.
+
+    Compared with the page's time as Notion gives it: cut to the minute.
+    """
+    ts = spec["timestamp"]
+    if ts not in ("created_time", "last_edited_time"):
+        raise bad(f"{path}.timestamp", 'should be "created_time" or "last_edited_time"', ts)
+    cond = spec.get(ts)
+    if not isinstance(cond, dict) or len(cond) != 1:
+        raise bad(f"{path}.{ts}", "should be an object with one condition", cond or MISSING)
+    op, operand = next(iter(cond.items()))
+    if op not in _TIME_OPS:
+        raise bad(f"{path}.{ts}", f"should use one of {', '.join(_TIME_OPS)}", cond)
+    try:
+        when = datetime.fromisoformat(str(operand).replace("Z", "+00:00"))
+    except ValueError:
+        raise bad(f"{path}.{ts}.{op}", "should be a valid ISO 8601 date string", operand) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # a time without a zone is read as UTC
+    limit, test = when.timestamp(), _TIME_OPS[op]
+    field_ = "created" if ts == "created_time" else "edited"
+    return lambda page: test(to_minute(page[field_]), limit)
 
 
 def parse_page_size(raw: object, path: str) -> int:

@@ -6,9 +6,11 @@ Notion's 404s.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import MISSING, bad, not_found
@@ -58,6 +60,18 @@ class Store:
             "INSERT OR REPLACE INTO objects (id, kind, seq, data) VALUES (?, ?, ?, ?)",
             (obj["id"], kind, obj["seq"], json.dumps(obj, ensure_ascii=False)),
         )
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes in one transaction (planting thousands of rows takes one commit)."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     def set(self, key: str, value: str) -> None:
         self.kv[key] = value

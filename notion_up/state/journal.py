@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS workspace_facts (
     fetched_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pushes_by_source ON pushes(source_path, size, mtime);
+CREATE INDEX IF NOT EXISTS pushes_by_salted ON pushes(salted);
 """
 # Columns added after the first release: (name, declaration) for journals made before them.
 ADDED_COLUMNS = (
@@ -236,6 +237,16 @@ class Journal:
             (source_path, size, mtime),
         )
         return rows[0] if rows else None
+
+    def mtime_of(self, salted: str) -> float | None:
+        """The modification time the file recorded under this salted hash had when pushed."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT mtime FROM pushes WHERE state = 'done' AND salted = ? "
+                "AND mtime IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (salted,),
+            ).fetchone()
+        return None if row is None else float(row["mtime"])
 
     def facts(self, key: str, max_age: float) -> dict | None:
         """Cached workspace facts under `key`, if younger than `max_age` seconds."""

@@ -6,16 +6,16 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from notion_up.errors import FileMissing
+from notion_up.errors import FileMissing, QueryTooLarge
 from notion_up.events import FileSkipped, Listener
-from notion_up.notion.records import RemoteFile, file_sha512, remote_file, verify
-from notion_up.notion.replies import query_all
+from notion_up.notion.paging import read_all
+from notion_up.notion.records import file_sha512, remote_file, verify
 from notion_up.state.journal import Journal
 from notion_up.upload.inputs import FileInput
+from notion_up.workpool import map_bounded
 
 
 class DataSourceReader(Protocol):
@@ -24,21 +24,35 @@ class DataSourceReader(Protocol):
     def query_data_source(self, data_source_id: str, body: dict) -> dict: ...
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What a remote check keeps of a row: enough to recompute its salted hash, no more."""
+
+    page_id: str
+    salt: str
+    salted: str
+
+
 @dataclass
 class ExistingCheck:
     """Decides whether a file can be skipped (--skip-existing, --check-remote).
 
     The journal check is local: a finished push of the same path, size and mtime whose
-    SHA-512 the file still has. The remote check asks the file database for rows of the same
-    `filesize` and recomputes each row's salted hash from its salt and the file's SHA-512.
+    SHA-512 the file still has. The remote check looks for rows of the same `filesize` in the
+    file database and recomputes each row's salted hash from its salt and the file's SHA-512:
+    one query per distinct size, or (`prepare`) the whole database read once when that is
+    cheaper. Only a row carrying a file Notion holds counts: a row without one, or with an
+    external URL, does not make a backup skip a file.
     """
 
     journal: Journal | None
     workspace: str
     files_data_source: str
     remote: DataSourceReader | None = None
-    _by_size: dict[int, list[RemoteFile]] = field(default_factory=dict, repr=False)
+    _by_size: dict[int, list[Recorded]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Queries made by the remote check (per size and bulk alike), for --stats and the bench.
+    queries: int = 0
 
     def reason_to_skip(self, path: str) -> str | None:
         """Why `path` need not be pushed again, or None when it must be."""
@@ -60,6 +74,59 @@ class ExistingCheck:
                 return f"already in the file database (page {row.page_id})"
         return None
 
+    def prepare(self, paths: Sequence[str]) -> bool:
+        """Read the file database once, in bulk, when that takes fewer queries than one per
+        distinct size the journal cannot answer for; True when it did.
+
+        The bulk read stops as soon as it has cost as many queries as the per-size checks
+        would (then those run instead): at worst twice the cheaper way, never more.
+        """
+        if self.remote is None:
+            return False
+        sizes: set[int] = set()
+        for path in paths:
+            with contextlib.suppress(OSError):
+                info = os.stat(path)
+                if self._journal_entry(path, info.st_size, info.st_mtime) is None:
+                    sizes.add(info.st_size)
+        if len(sizes) < 2:
+            return False
+        found = self._bulk(sizes, max_queries=len(sizes))
+        if found is None:
+            return False
+        with self._lock:
+            for size in sizes:
+                self._by_size[size] = found.get(size, [])
+        return True
+
+    def _bulk(self, sizes: set[int], max_queries: int) -> dict[int, list[Recorded]] | None:
+        spent = 0
+
+        def query(data_source: str, body: dict) -> dict:
+            nonlocal spent
+            if spent >= max_queries:
+                raise _TooDear
+            spent += 1
+            return self._query(data_source, body)
+
+        body = {"filter": {"property": "file_data", "files": {"is_not_empty": True}}}
+        body["page_size"] = 100
+        found: dict[int, list[Recorded]] = {}
+        try:
+            for page in read_all(query, self.files_data_source, body, what="remote check"):
+                row = _recorded(page)
+                if row is not None and row[0] in sizes:
+                    found.setdefault(row[0], []).append(row[1])
+        except (_TooDear, QueryTooLarge):
+            # Dearer than per size, or rows too dense in time to read in windows: per size it is.
+            return None
+        return found
+
+    def _query(self, data_source: str, body: dict) -> dict:
+        with self._lock:
+            self.queries += 1
+        return self.remote.query_data_source(data_source, body)  # type: ignore[union-attr]
+
     def _journal_entry(self, path: str, size: int, mtime: float):
         if self.journal is None:
             return None
@@ -71,26 +138,37 @@ class ExistingCheck:
             return None
         return entry
 
-    def _remote_rows(self, size: int) -> list[RemoteFile]:
+    def _remote_rows(self, size: int) -> list[Recorded]:
         with self._lock:
             cached = self._by_size.get(size)
         if cached is not None:
             return cached
-        rows = list(query_by_size(self.remote, self.files_data_source, size))  # type: ignore[arg-type]
+        body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}}
+        body["page_size"] = 100
+        rows = []
+        for page in read_all(self._query, self.files_data_source, body, what="size check"):
+            row = _recorded(page)
+            if row is not None:
+                rows.append(row[1])
         with self._lock:
             self._by_size[size] = rows
         return rows
 
 
-def query_by_size(client: DataSourceReader, data_source: str, size: int) -> list[RemoteFile]:
-    """Every file-database row whose `filesize` equals `size` (all pages of the query)."""
-    body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}, "page_size": 100}
-    rows: list[RemoteFile] = []
-    for page in query_all(client.query_data_source, data_source, body):
-        # A row that is not a (well-formed) file record cannot be this file.
-        with contextlib.suppress(FileMissing):
-            rows.append(remote_file(page))
-    return rows
+class _TooDear(Exception):
+    """The bulk read has cost what the per-size checks would: they run instead."""
+
+
+def _recorded(page: dict) -> tuple[int, Recorded] | None:
+    """A row's size and what a check needs of it, when it holds a file Notion keeps."""
+    # A row that is not a (well-formed) file record cannot be this file.
+    try:
+        remote = remote_file(page)
+    except FileMissing:
+        return None
+    if not remote.hosted or remote.size is None:
+        return None
+    return remote.size, Recorded(remote.page_id, remote.salt, remote.salted)
 
 
 def drop_existing(
@@ -101,15 +179,17 @@ def drop_existing(
     Checks run `workers` at a time: hashing and the remote queries dominate a nightly run
     in which most files have not changed.
     """
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="notion-up-check") as pool:
-        reasons = list(pool.map(lambda item: _reason(check, item), files))
-    keep = []
-    for item, reason in zip(files, reasons, strict=True):
+    check.prepare([item.path for item in files])
+    kept: list[tuple[int, FileInput]] = []
+    numbered = enumerate(files)
+    checks = map_bounded(lambda pair: _reason(check, pair[1]), numbered, workers,
+                         name="notion-up-check")  # fmt: skip
+    for (i, item), reason in checks:
         if reason is None:
-            keep.append(item)
+            kept.append((i, item))
         else:
             emit(FileSkipped(display_path(item), reason))
-    return keep
+    return [item for _, item in sorted(kept, key=lambda pair: pair[0])]
 
 
 def _reason(check: ExistingCheck, item: FileInput) -> str | None:
