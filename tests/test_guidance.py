@@ -178,6 +178,7 @@ def test_sandbox_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
     assert done.returncode == 2
     line = one_line(done)
     assert f"port {port} is in use" in line and "--port 0" in line
+    assert f"--port {port + 1}," in line  # another port, not the one in use
 
 
 def test_pull_into_a_folder_ending_in_a_slash_creates_it(sandbox, pdf, tmp_path):

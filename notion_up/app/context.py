@@ -61,7 +61,7 @@ def _sandbox(settings: Settings) -> LocalNotion | None:
     note = served(state)
     server = None
     if note is not None:
-        url, token = note["url"], ServerOptions().token
+        url, token = note["url"], str(note.get("token") or ServerOptions().token)
         files_db, index_db = note.get("files_database_id"), note.get("index_database_id")
     else:
         server = LocalNotion(state_dir=state)
