@@ -32,11 +32,8 @@ class Context:
 @contextlib.contextmanager
 def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
     """A client for the configured workspace, or for the sandbox server started here."""
-    server = None
-    origin = settings.api_url
-    if sandbox:
-        server = _sandbox(settings)
-        origin = "sandbox"
+    origin = origin_of(settings, sandbox)
+    server = _sandbox(settings) if sandbox else None
     try:
         require(settings, "token")
         client = NotionClient(
@@ -49,6 +46,12 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
     finally:
         if server is not None:
             server.stop()
+
+
+def origin_of(settings: Settings, sandbox: bool = False) -> str:
+    """The workspace a run talks to, as the journal keys its entries: the API URL, or
+    "sandbox" (whichever server runs it). Known without a request."""
+    return "sandbox" if sandbox else str(settings.api_url)
 
 
 def _sandbox(settings: Settings) -> LocalNotion | None:

@@ -170,7 +170,7 @@ def push(
                     )  # fmt: skip
             finally:
                 renderer.stop()
-            _summary(renderer, out, inputs.batch)
+            print_summary(renderer, out, batch=inputs.batch)
             if sandbox and outcome.results and not quiet and not outcome.interrupted:
                 renderer.message(NEXT_STEPS)
             raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
@@ -184,7 +184,7 @@ NEXT_STEPS = (
 )
 
 
-def _summary(renderer: Renderer, out: Output, batch: bool) -> None:
+def print_summary(renderer: Renderer, out: Output, *, batch: bool) -> None:
     """The closing line on stderr and, with --json, a last summary line.
 
     Shown for batches (several inputs, -r, --files-from); a single file's result says it all.
