@@ -10,7 +10,7 @@ from notion_up.config import Settings, require
 from notion_up.download.restore import Rejected, Restored, Restorer, Verdict
 from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
 from notion_up.events import Listener, ignore
-from notion_up.notion.records import Databases, RemoteFile
+from notion_up.notion.records import Databases, RemoteFile, full_hash_of_prefix
 from notion_up.notion.workspace import load_facts, resolve_data_source
 
 
@@ -39,6 +39,11 @@ def _restorer(ctx: Context, settings: Settings, listener: Listener) -> Restorer:
         workers=settings.workers,
         range_size=settings.part_size,
     )
+
+
+def _whole(restorer: Restorer, key: str) -> str:
+    """A key with a hash prefix (12+ hex digits, as ls shows) made the whole hash."""
+    return full_hash_of_prefix(restorer.client, restorer.databases.files_data_source, key)
 
 
 def ls(
@@ -72,7 +77,7 @@ def pull(
     """
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        remote = restorer.find(key)
+        remote = restorer.find(_whole(restorer, key))
         open_sink: Callable[[str], Sink]
         if stream is not None:
             target = stream
@@ -99,7 +104,7 @@ def verify(
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        items: list[str | RemoteFile | Rejected] = list(keys or [])
+        items: list[str | RemoteFile | Rejected] = [_whole(restorer, k) for k in keys or []]
         if every:
             # A malformed row is one `failed` line, not the end of the run.
             items += list(restorer.list_files(on_rejected=items.append))

@@ -18,6 +18,7 @@ from notion_up.download.restore import Restorer
 from notion_up.errors import APIError, FileMissing, NotionUpError, UsageError
 from notion_up.notion.records import (
     RemoteFile,
+    full_hash_of_prefix,
     index_entries,
     public_link,
     set_public,
@@ -56,15 +57,23 @@ OnChanged = Callable[[str, Changed | None, BaseException | None], None]
 
 
 def resolve(restorer: Restorer, ref: str) -> RemoteFile:
-    """The one file a REF names: a FILE_ID, a HASH, or an exact (visible) name.
+    """The one file a REF names: a FILE_ID, a HASH (or its first 12+ hex digits), or an exact
+    (visible) name.
 
     A name that more than one file carries is refused: acting on the wrong one would not be
     undone by running the command again.
     """
     try:
-        return restorer.find(ref)
-    except UsageError:
-        pass  # not an id or a hash: a name
+        whole: str | None = full_hash_of_prefix(
+            restorer.client, restorer.databases.files_data_source, ref
+        )
+    except FileMissing:
+        whole = None  # hex digits that start no hash: perhaps a name
+    if whole is not None:
+        try:
+            return restorer.find(whole)
+        except UsageError:
+            pass  # not an id or a hash: a name
     matches = [f for f in map(restorer.shown, restorer.list_files(ref)) if f.name == ref]
     if not matches:
         raise FileMissing(f"no file named {ref!r}", hint="`notion-up ls` lists the files")

@@ -152,7 +152,7 @@ def push(
 
             def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:
                 if result is not None:
-                    out.result(result)
+                    out.result(result, path=job.path)
                 elif error is not None:
                     out.failure(job.name, error)
 

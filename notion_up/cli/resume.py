@@ -63,7 +63,7 @@ def resume(
                 entry: PushEntry, result: PushResult | None, error: NotionUpError | None
             ) -> None:
                 if result is not None:
-                    out.result(result)
+                    out.result(result, path=None if entry.spooled else entry.source_path)
                 elif error is not None:
                     out.failure(entry.name, error)
 
