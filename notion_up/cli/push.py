@@ -160,6 +160,8 @@ def push(
                 outcome = run_push(settings, inputs, options, listener=renderer)
                 for planned in outcome.planned:
                     out.line(json.dumps(planned.to_json()) if as_json else planned.line())
+                if not quiet:
+                    renderer.message(dry_run_total([p.to_json() for p in outcome.planned]))
                 raise typer.Exit(int(outcome.exit_status()))
             renderer.start()
             try:
@@ -182,6 +184,17 @@ NEXT_STEPS = (
     "lists it, `notion-up pull --sandbox FILE_ID` gets it back, `notion-up verify --sandbox "
     'FILE_ID` checks it; for Notion itself see README, "Using it with Notion".'
 )
+
+
+def dry_run_total(planned: list[dict]) -> str:
+    """`would push 3 file(s), 21.0 MiB in all; would skip 1` (a stream of unknown size aside)."""
+    pushed = [p for p in planned if p.get("action") == "push"]
+    size = sum(p["size"] for p in pushed if isinstance(p.get("size"), int))
+    text = f"would push {len(pushed)} file(s), {human_bytes(size)} in all"
+    if any(p.get("path") == "-" for p in pushed):
+        text += " and standard input"
+    skipped = len(planned) - len(pushed)
+    return text + (f"; would skip {skipped}" if skipped else "")
 
 
 def print_summary(renderer: Renderer, out: Output, *, batch: bool) -> None:
