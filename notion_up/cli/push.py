@@ -111,7 +111,15 @@ def push(
 ) -> None:
     """Upload files (or standard input) to Notion and record each in the file database and index.
 
-    Prints, per file, the file id (its page in the file database), the salted hash and the name.
+    Prints, per file, FILE_ID (its page in the file database), HASH (the first 12 hex digits of
+    the salted hash; --json for all of it) and its folder/name.
+
+    \b
+    Examples:
+      notion-up push report.pdf
+      notion-up push -r photos/ --skip-existing
+      tar c photos | notion-up push - --name photos.tar
+      notion-up push --sandbox README.md      (try it without a Notion account)
     """
     # Imported here, not at the top: `--help` and the other commands do not load the engine.
     from notion_up.app.batch import BatchFlags, gather
