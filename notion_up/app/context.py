@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notion_up.config import Settings, data_dir, require
-from notion_up.errors import ConfigError
+from notion_up.errors import ConfigError, UsageError
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
@@ -57,6 +57,13 @@ def origin_of(settings: Settings, sandbox: bool = False) -> str:
 def _sandbox(settings: Settings) -> LocalNotion | None:
     """Point `settings` at the sandbox: the running `sandbox serve`, or a server started here
     (returned, to be stopped). Two servers on one sandbox would disagree, so never a second."""
+    for key, flag in (("database", "--database"), ("index", "--index"), ("api_url", "--api-url")):
+        given = settings.values.get(key)
+        if given is not None and given.source == "flag":
+            raise UsageError(
+                f"{flag} does not go with --sandbox: the sandbox has its own workspace",
+                hint=f"drop {flag} to use the sandbox, or drop --sandbox to use {flag}",
+            )
     # Imported here: only --sandbox runs pay for loading the server.
     from notion_up.sandbox import LocalNotion, SandboxBusy, ServerOptions, served
 

@@ -145,6 +145,14 @@ def push(
         with open_log(log_file, settings) as log, log_errors(log):
             declared = parse_size(size) if size is not None else None
             spool = str(settings.state_dir / "spool")
+            if sys.stdin.isatty() and (("-" in (paths or []) and name) or files_from == "-"):
+                # Not a silent wait: a terminal on stdin is usually a forgotten pipe.
+                print(
+                    "notion-up: reading standard input from the terminal; end it with Ctrl-D "
+                    "(or pipe it in: tar c dir | notion-up push - --name dir.tar)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer, spool)
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
