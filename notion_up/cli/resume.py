@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import typer
 
 from notion_up.cli import options as o
-from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors
+from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors, shown_path
 from notion_up.sanitize import printable
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def pending(
                                      "workspace": e.api_url}))  # fmt: skip
                 continue
             where = f"{_workspace(e.api_url)}  " if all_workspaces else ""
-            name = printable(e.folder_path.strip("/") + "/" + e.name).lstrip("/")
+            name = shown_path(e.folder_path, e.name)
             out.line(f"{e.id:>4}  {where}{e.state:<9}  {_upload(e, time.time())}  {name}")
 
 
