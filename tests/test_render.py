@@ -338,3 +338,23 @@ def test_the_name_column_stays_put_when_a_long_name_arrives():
         rows = [r.plain for r in frame(meter, columns, 24, False, clock[0])]
         assert rows[0] == before
         assert {r.index("━") for r in rows} == {before.index("━")}
+
+
+def test_small_files_answers_give_no_rate_while_big_parts_are_still_on_their_way():
+    from notion_up.events import BatchPlanned, BytesSent, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(2, 10 * MiB + 3000))
+    meter.on(FileStarted("big.bin", 10 * MiB, 2, key=1))
+    meter.on(FileStarted("note.txt", 3000, 1, key=2))
+    meter.on(PartStarted("big.bin", 1, 5 * MiB, key=1))
+    clock[0] += 0.5
+    meter.on(PartStarted("note.txt", 1, 3000, key=2))
+    meter.on(PartDone("note.txt", 1, key=2))  # the small file's answer comes first
+    for _ in range(8):  # 8 s of the big part moving at 512 KiB/s, no answer yet
+        clock[0] += 1
+        meter.on(BytesSent("big.bin", 1, 512 * 1024, key=1))
+        assert meter.rate() is None and meter.eta() is None  # not 3 KiB/s and hours left
+    clock[0] += 1.5
+    meter.on(PartDone("big.bin", 1, key=1))
+    assert meter.rate() == pytest.approx((5 * MiB + 3000) / 10)

@@ -180,6 +180,11 @@ class Meter:
             return None
         if now - self._began < WARM_UP_SECONDS and self.acked - self.resumed < WARM_UP_BYTES:
             return None
+        if self.acked - self.resumed < self.moved - self.acked:
+            # Fewer bytes answered than sent and awaiting an answer: the answers so far are
+            # small files' while the big parts are still on their way, and would read as KiB/s
+            # (and hours left) on a link moving MiB/s.
+            return None
         return fresh / (now - start)
 
     def eta(self) -> float | None:
