@@ -48,8 +48,12 @@ class PanelCommand(TyperCommand):
             else:
                 panel = getattr(param, "rich_help_panel", None) or "Other options"
             sections.setdefault(panel, []).append(record)
-        order = ["Arguments", *PANELS, "Other options"]
-        for name in sorted(sections, key=lambda n: order.index(n) if n in order else 99):
+        order = ["Arguments", *PANELS]
+        # A command's own panels after the shared ones; "Other options" (--help) last.
+        last = {"Other options": 100}
+        for name in sorted(
+            sections, key=lambda n: order.index(n) if n in order else last.get(n, 99)
+        ):
             with formatter.section(name):
                 formatter.write_dl(sections[name])
 

@@ -217,7 +217,11 @@ def sandbox_serve(
     """Run the local Notion-compatible server in the foreground; prints the export lines.
 
     While it runs, commands given --sandbox use it (with its knobs).
-    Example: notion-up sandbox serve --latency 0.1 --bandwidth 2MB
+
+    \b
+    Example, a slow link:
+      notion-up sandbox serve --latency 0.1 --bandwidth 2MB
+      notion-up push --sandbox -r photos/      (in another terminal)
     """
     from notion_up.sandbox import LocalNotion, SandboxBusy
     from notion_up.sandbox.command import exports
