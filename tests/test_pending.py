@@ -124,3 +124,47 @@ def test_an_interrupted_rerun_counts_the_push_it_took_up_once(tmp_path):
     assert left.summary() == "0 pushed, 1 cut short, 1 not started"
     assert "finishes the 1 cut short (a.txt) and 1 older" in left.advice()
     assert "the 1 file(s) never started" in left.advice()
+
+
+def test_ctrl_c_in_a_rerun_that_took_up_a_killed_push_counts_that_file_once(sandbox, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    sandbox.server.options.bandwidth = 2 * 1024 * 1024
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(os.urandom(12 * 1024 * 1024))
+    state = tmp_path / "state"
+    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
+    command = [sys.executable, "-m", "notion_up", "push", "-r", str(src), "--rate", "0"]
+
+    first = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not _upload_journalled(state) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()  # the push of clip.mp4 is left unfinished in the journal
+    first.communicate(timeout=30)
+
+    again = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    said = again.stderr.readline().decode()
+    while "finishing the unfinished push of clip.mp4" not in said and said:
+        said = again.stderr.readline().decode()
+    again.send_signal(signal.SIGINT)
+    _, rest = again.communicate(timeout=60)
+    assert again.returncode == 130, rest.decode()
+    text = rest.decode()
+    assert "0 pushed, 1 cut short, 0 not started" in text
+    assert "older" not in text and "never started" not in text
+
+
+def _upload_journalled(state: Path) -> bool:
+    """The journal holds a push whose upload was created."""
+    path = state / "journal.sqlite"
+    if not path.exists():
+        return False
+    journal = Journal(path)
+    try:
+        return any(e.upload_id for e in journal.unfinished())
+    finally:
+        journal.close()
