@@ -197,7 +197,8 @@ class Server:
         self.bench = bench
         self.dir = Path(tempfile.mkdtemp(prefix="server-", dir=bench.tmp))
         module = os.environ.get("BENCH_SERVER_MODULE", "notion_up.sandbox")
-        cmd = [bench.python, "-m", module, "--port", "0", "--state-dir", str(self.dir / "state")]
+        cmd = [bench.python, "-m", module, "--json", "--port", "0"]
+        cmd += ["--state-dir", str(self.dir / "state")]
         self.cmd = [*cmd, *flags]
         self._err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(

@@ -8,6 +8,10 @@ the same exceptions (`notion_up.errors`).
 
 from __future__ import annotations
 
+import inspect
+import io
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,6 +24,7 @@ from notion_up.app.resume import resume as _resume
 from notion_up.app.share import Changed
 from notion_up.config import Settings, resolve
 from notion_up.download.restore import Restored, Verdict
+from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import RemoteFile
 from notion_up.upload.engine import DEFAULT_MAX_MEMORY, PushResult
@@ -53,8 +58,56 @@ def settings(
     return resolve(flags, profile=profile)
 
 
+_SETTINGS = tuple(inspect.signature(settings).parameters)
+
+
+def _settings_for(command: Callable, config: dict[str, Any]) -> Settings:
+    """The settings from a command's `**config`; a keyword neither it nor `settings` takes is
+    a UsageError naming the ones that are (a typo is not silently dropped, nor a TypeError)."""
+    unknown = sorted(set(config) - set(_SETTINGS))
+    if unknown:
+        own = [
+            p.name
+            for p in inspect.signature(command).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        raise UsageError(
+            f"{command.__name__}() got an unknown keyword argument {unknown[0]!r}",
+            hint="it takes " + ", ".join(sorted({*own, *_SETTINGS})),
+        )
+    return settings(**config)
+
+
+PushInput = str | os.PathLike | list | tuple | bytes | bytearray | memoryview | BinaryIO
+
+
+def _push_inputs(
+    what: PushInput, name: str | None, stdin: BinaryIO | None
+) -> tuple[list[str], BinaryIO | None, int | None]:
+    """(paths, stream for `-`, its size if known) for what `push` was given."""
+    if isinstance(what, str | os.PathLike):
+        return [os.fspath(what)], stdin, None
+    if isinstance(what, list | tuple):
+        return [os.fspath(p) for p in what], stdin, None
+    if isinstance(what, bytes | bytearray | memoryview):
+        if not name:
+            raise UsageError("push(bytes) needs name=: the name the file is recorded under")
+        data = bytes(what)
+        return ["-"], io.BytesIO(data), len(data)
+    if hasattr(what, "read"):
+        if isinstance(what, io.TextIOBase):
+            raise UsageError("push() needs a binary file object", hint="open it with 'rb'")
+        if not name:
+            raise UsageError("push(file object) needs name=: the name it is recorded under")
+        return ["-"], what, None
+    raise UsageError(
+        f"push() cannot push a {type(what).__name__}",
+        hint="give a path, a list of paths, bytes, or a binary file object with name=",
+    )
+
+
 def push(
-    paths: list[str | Path],
+    paths: PushInput,
     *,
     name: str | None = None,
     stdin: BinaryIO | None = None,
@@ -68,9 +121,12 @@ def push(
     listener: Listener = ignore,
     **config: Any,
 ) -> list[PushResult]:
-    """Push files (or `stdin` as `"-"` with `name`); returns one PushResult per file pushed.
+    """Push files; returns one PushResult per file pushed.
 
-    Raises the first file's error when any failed (after every other file has ended).
+    `paths` is a path, a list of paths (`"-"` among them for `stdin`, with `name`), bytes, or a
+    binary file object (both with `name`, the name the file is recorded under). Raises the
+    first file's error when any failed (after every other file has ended); an unknown keyword
+    is a UsageError naming the valid ones.
     """
     flags = BatchFlags(
         recursive=recursive,
@@ -78,9 +134,10 @@ def push(
         exclude=list(exclude or []),
         skip_existing=skip_existing,
     )
-    chosen = settings(**config)
+    chosen = _settings_for(push, config)
+    given, stream, size = _push_inputs(paths, name, stdin)
     spool = str(chosen.state_dir / "spool")
-    inputs = gather([str(p) for p in paths], flags, name, None, stdin, spool)
+    inputs = gather(given, flags, name, size, stream, spool)
     options = PushOptions(flags, DEFAULT_MAX_MEMORY, split, sandbox, public)
     outcome = _push(chosen, inputs, options, listener=listener)
     if outcome.failures:
@@ -92,7 +149,7 @@ def resume(
     *, sandbox: bool = False, listener: Listener = ignore, **config: Any
 ) -> list[PushResult]:
     """Finish the journal's unfinished pushes; raises the first failure after trying them all."""
-    outcome = _resume(settings(**config), sandbox=sandbox, listener=listener)
+    outcome = _resume(_settings_for(resume, config), sandbox=sandbox, listener=listener)
     if outcome.failures:
         raise outcome.failures[0][1]
     return outcome.results
@@ -111,7 +168,7 @@ def pull(
     """Download a file by FILE_ID, HASH, hash prefix or exact name, check it, then keep it."""
     target = str(output) if output is not None else None
     return _restore.pull(
-        settings(**config), key, target, force=force, stream=stream, sandbox=sandbox,
+        _settings_for(pull, config), key, target, force=force, stream=stream, sandbox=sandbox,
         listener=listener,
     )  # fmt: skip
 
@@ -126,7 +183,7 @@ def verify(
 ) -> list[Verdict]:
     """Check files against their recorded hashes (keeping no bytes); one Verdict each."""
     return _restore.verify(
-        settings(**config), keys, every=every, sandbox=sandbox, listener=listener
+        _settings_for(verify, config), keys, every=every, sandbox=sandbox, listener=listener
     )
 
 
@@ -139,7 +196,7 @@ def ls(
 ) -> list[RemoteFile]:
     """The files of the file database, newest first."""
     return list(
-        _restore.ls(settings(**config), name, include_hidden=include_hidden, sandbox=sandbox)
+        _restore.ls(_settings_for(ls, config), name, include_hidden=include_hidden, sandbox=sandbox)
     )
 
 
@@ -164,7 +221,7 @@ def share(
     refs: list[str], *, service_url: str | None = None, sandbox: bool = False, **config: Any
 ) -> list[Changed]:
     """Make files public (each Changed's `link` is set when a service URL is configured)."""
-    chosen = settings(**config)
+    chosen = _settings_for(share, config)
     if service_url:
         chosen.set("service_url", service_url, "argument")
     return _changes(_share.share, chosen, refs, public=True, sandbox=sandbox)
@@ -172,11 +229,13 @@ def share(
 
 def unshare(refs: list[str], *, sandbox: bool = False, **config: Any) -> list[Changed]:
     """Make files private again; raises the first failure after trying every REF."""
-    return _changes(_share.share, settings(**config), refs, public=False, sandbox=sandbox)
+    return _changes(
+        _share.share, _settings_for(unshare, config), refs, public=False, sandbox=sandbox
+    )
 
 
 def rm(
     refs: list[str], *, dry_run: bool = False, sandbox: bool = False, **config: Any
 ) -> list[Changed]:
     """Move files (and a split file's pieces) to the trash; raises the first failure."""
-    return _changes(_share.rm, settings(**config), refs, dry_run=dry_run, sandbox=sandbox)
+    return _changes(_share.rm, _settings_for(rm, config), refs, dry_run=dry_run, sandbox=sandbox)

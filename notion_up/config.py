@@ -416,7 +416,16 @@ def require(settings: Settings, *names: str) -> None:
     for name in names:
         if not settings._text(name):
             flag = {"database": " or --database", "index": " or --index"}.get(name, "")
-            raise ConfigError(f"{ENV[name]} is not set", hint=f"export {ENV[name]}=…{flag}")
+            where = ""
+            hint = f"export {ENV[name]}=…{flag}"
+            if settings.profile is not None:
+                # The profile was read: say it lacks the key too, and how to add it there.
+                where = f", nor is {name} in profile {settings.profile} of {settings.config_path}"
+                value = "-" if name == "token" else "…"
+                hint += f", or `notion-up config set {name} {value} --profile {settings.profile}`"
+            if name in ("database", "index"):
+                hint += "; no databases yet? `notion-up init --parent PAGE` creates both"
+            raise ConfigError(f"{ENV[name]} is not set{where}", hint=hint)
 
 
 # -- writing the config file -----------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 The bytes the program writes go through pyte, a terminal emulator, so tests see screens the
 way a person would: frames taken while it runs, and the screen left when it ends.
+
+With `keyboard=True` the pty is the command's controlling terminal and Ctrl-C is typed, not
+sent: the terminal's line discipline raises SIGINT and, as a real terminal does by default
+(echoctl), echoes `^C` where the cursor is.
 """
 
 from __future__ import annotations
@@ -52,16 +56,25 @@ def run_in_terminal(
     lines: int = 40,
     interrupt_when: Callable[[list[str]], bool] | None = None,
     timeout: float = 120.0,
+    keyboard: bool = False,
 ) -> Run:
     """Run `python -m notion_up ARGS` with stderr on a pty of `columns` × `lines`.
 
-    With `interrupt_when`, SIGINT (Ctrl-C) is sent once a frame satisfies it.
+    With `interrupt_when`, SIGINT (Ctrl-C) is sent once a frame satisfies it; with `keyboard`,
+    Ctrl-C is typed on the terminal instead (which echoes it).
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    if keyboard:
+        attrs = termios.tcgetattr(slave)
+        attrs[3] |= termios.ECHO | termios.ECHOCTL | termios.ISIG  # as a terminal starts
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
     proc = subprocess.Popen(
         [sys.executable, "-m", "notion_up", *args],
-        stdin=subprocess.DEVNULL,
+        stdin=slave if keyboard else subprocess.DEVNULL,
+        # A session of its own whose controlling terminal is the pty: typed Ctrl-C reaches it.
+        start_new_session=keyboard,
+        preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if keyboard else None,
         stdout=subprocess.PIPE,
         stderr=slave,
         env={
@@ -95,7 +108,10 @@ def run_in_terminal(
                 if not run.frames or run.frames[-1] != frame:
                     run.frames.append(frame)
                 if interrupt_when and not sent_interrupt and interrupt_when(frame):
-                    proc.send_signal(signal.SIGINT)
+                    if keyboard:
+                        os.write(master, b"\x03")  # Ctrl-C, as typed
+                    else:
+                        proc.send_signal(signal.SIGINT)
                     sent_interrupt = True
             elif proc.poll() is not None:
                 break

@@ -146,7 +146,7 @@ def test_the_log_file_is_appended_timestamped_and_never_holds_the_token(sandbox,
     assert all(re.match(stamp, line) for line in lines), lines
     text = log.read_text()
     assert "pushing a.txt" in text and "pushing a.txt" in ok.stderr.decode()  # stderr's lines
-    assert re.search(r"[0-9a-f-]{36}  [0-9a-f]{128}  a\.txt", text)  # ... the results ...
+    assert re.search(r"[0-9a-f-]{36}  [0-9a-f]{12}  a\.txt", text)  # ... the results ...
     assert "pushed 1, skipped 0, failed 0" in text  # ... the summary ...
     assert "error: no such file" in text and "(exit 4)" in text  # ... and failures
     assert text.count("notion-up started") == 2
@@ -208,10 +208,12 @@ def test_dry_run_says_what_would_happen_and_writes_nothing(sandbox, tmp_path):
     done = run_cli(["push", "-r", str(src), "--dry-run", *FAST], sandbox.env())
     assert done.returncode == 0, done.stderr.decode()
     out = done.stdout.decode()
-    assert "would push big.tar: 21000000 bytes, multi_part, 5 part(s) of 5242880 bytes" in out
+    assert "would push big.tar: 20.0 MiB, multi_part, 5 part(s) of 5.0 MiB" in out
     assert "as big.tar.txt (text/plain), a carrier" in out
-    assert "would push doc.pdf: 8 bytes, single_part, 1 part(s)" in out
+    assert "would push doc.pdf: 8 B, single_part, 1 part(s)" in out
     assert "would skip" in out and "link.pdf: a symlink" in out
+    total = done.stderr.decode().splitlines()[-1]
+    assert total == "would push 2 file(s), 20.0 MiB in all; would skip 1"
     stats = sandbox.server.stats()
     assert stats["pages_created"] == 0 and stats["uploads"] == []
     reads = {"users_me", "retrieve_database", "retrieve_data_source", "query"}

@@ -232,15 +232,15 @@ def test_push_checks_the_workspace_then_prints_one_result_line_on_stdout(env, re
         assert calls.index(db) < calls.index(ds)
     assert calls.index(("POST", "/v1/pages")) > max(calls.index(c) for c in schemas)
     (line,) = result.stdout.splitlines()
-    file_id, salted, name = line.split("  ")
+    file_id, short, name = line.split("  ")
     (page,) = notion.pages_in("ds-files")
     (entry,) = notion.pages_in("ds-index")
     assert file_id == page["id"]
     assert name == "hello.txt"
     salt = text_of(page["properties"]["salt"])
     sha = hashlib.sha512(data).hexdigest()
-    assert salted == hashlib.sha512((sha + salt).encode()).hexdigest()
-    assert text_of(page["properties"]["filehash"]) == salted
+    salted = hashlib.sha512((sha + salt).encode()).hexdigest()
+    assert text_of(page["properties"]["filehash"]) == salted and short == salted[:12]
     assert text_of(entry["properties"]["File Page ID"]) == file_id
     assert text_of(entry["properties"]["User Database ID"]) == DB_FILES
     assert notion.sent == {"fu-1": [data]}

@@ -119,12 +119,16 @@ def test_ls_lists_newest_first_with_a_name_filter_and_json(sandbox):
     result = run(sandbox, "ls")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert [x.split()[0] for x in lines] == [second["file_id"], first["file_id"]]
-    file_id, size, _created, salted, name = [x.strip() for x in lines[0].split("  ") if x.strip()]
-    assert name == "beta.txt" and salted == second["hash"] and file_id == second["file_id"]
+    assert [x.split()[0] for x in lines] == [second["hash"][:12], first["hash"][:12]]
+    short, size, _created, name = [x.strip() for x in lines[0].split("  ") if x.strip()]
+    assert name == "beta.txt" and short == second["hash"][:12]
     assert size == "2 B"  # human units; --json keeps bytes
+    assert all(len(x) <= 80 for x in lines)
+    long = run(sandbox, "ls", "--long").stdout.splitlines()
+    file_id, size, _created, salted, name = [x.strip() for x in long[0].split("  ") if x.strip()]
+    assert (file_id, salted, name) == (second["file_id"], second["hash"], "beta.txt")
     big = push(sandbox, "-", "--name", "gamma.bin", stdin=b"g" * (3 * 1024 * 1024 + 100))
-    (row,) = [x for x in run(sandbox, "ls").stdout.splitlines() if x.startswith(big["file_id"])]
+    (row,) = [x for x in run(sandbox, "ls").stdout.splitlines() if x.startswith(big["hash"][:12])]
     assert "   3.0 MiB  " in row
     filtered = run(sandbox, "ls", "--name", "alp", "--json")
     rows = [json.loads(x) for x in filtered.stdout.splitlines()]

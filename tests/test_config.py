@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import stat
 
+import pytest
+
 from notion_up.cli.main import app
 from notion_up.config import config_dir, resolve
 from tests.conftest import cli_runner
@@ -71,12 +73,39 @@ def test_a_world_readable_config_file_gets_a_warning(isolated_home):
     assert "readable by other users" in done.stderr and "chmod 600" in done.stderr
 
 
-def test_config_init_creates_a_private_file_once(isolated_home):
+def test_config_init_creates_a_private_file_once_and_run_again_keeps_it(isolated_home):
     first = cli("config", "init")
     assert first.exit_code == 0 and mode(config_file()) == 0o600
     assert "[profiles.default]" in config_file().read_text()
+    cli("config", "set", "workers", "7")
+    kept = config_file().read_text()
     again = cli("config", "init")
-    assert again.exit_code == 3 and "already exists" in again.stderr
+    assert again.exit_code == 0 and "exists already; kept as it is" in again.stderr
+    assert again.stdout.strip() == str(config_file()) and config_file().read_text() == kept
+
+
+def test_config_show_json_gives_numbers_as_numbers(isolated_home):
+    cli("config", "set", "part_size", "10MiB")
+    shown = json.loads(cli("config", "show", "--json", env={"NOTION_UP_RATE": "1.5"}).stdout)
+    values = {name: s["value"] for name, s in shown["settings"].items()}
+    assert (values["workers"], values["part_size"], values["rate"]) == (4, 10 * 1024**2, 1.5)
+    assert values["database"] is None and values["api_url"] == "https://api.notion.com"
+
+
+def test_a_setting_missing_from_the_chosen_profile_names_the_profile(isolated_home):
+    from notion_up.config import require
+    from notion_up.errors import ConfigError
+
+    cli("config", "set", "database", "0" * 32, "--profile", "work")
+    settings = resolve({}, env={"NOTION_UP_PROFILE": "work"})
+    with pytest.raises(ConfigError) as caught:
+        require(settings, "token")
+    assert "NOTION_TOKEN is not set, nor is token in profile work of" in caught.value.message
+    assert "`notion-up config set token - --profile work`" in caught.value.hint
+    with pytest.raises(ConfigError) as caught:
+        require(resolve({}, env={}), "index")
+    assert caught.value.message == "NOTION_UP_INDEX is not set"
+    assert "`notion-up init --parent PAGE` creates both" in caught.value.hint
 
 
 def test_an_unknown_key_or_profile_is_a_configuration_error(isolated_home):

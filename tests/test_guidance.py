@@ -121,13 +121,13 @@ def test_part_size_from_the_environment_and_config_takes_units(isolated_home):
     env = {**os.environ, "NOTION_UP_PART_SIZE": "10MiB"}
     shown = run_cli(["config", "show", "--json"], env)
     assert shown.returncode == 0, shown.stderr.decode()
-    assert json.loads(shown.stdout)["settings"]["part_size"]["value"].startswith("10485760")
+    assert json.loads(shown.stdout)["settings"]["part_size"]["value"] == 10485760
     small = run_cli(["config", "show"], {**os.environ, "NOTION_UP_PART_SIZE": "1MB"})
     assert small.returncode == 3
     assert "NOTION_UP_PART_SIZE=1MB" in one_line(small) and "number" not in one_line(small)
     assert run_cli(["config", "set", "part_size", "12MiB"], dict(os.environ)).returncode == 0
     shown = run_cli(["config", "show", "--json"], dict(os.environ))
-    assert json.loads(shown.stdout)["settings"]["part_size"]["value"].startswith("12582912")
+    assert json.loads(shown.stdout)["settings"]["part_size"]["value"] == 12582912
 
 
 @pytest.mark.parametrize(
@@ -178,6 +178,7 @@ def test_sandbox_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
     assert done.returncode == 2
     line = one_line(done)
     assert f"port {port} is in use" in line and "--port 0" in line
+    assert f"--port {port + 1}," in line  # another port, not the one in use
 
 
 def test_pull_into_a_folder_ending_in_a_slash_creates_it(sandbox, pdf, tmp_path):
@@ -232,3 +233,40 @@ def test_no_progress_draws_no_bars_even_on_a_terminal(sandbox, tmp_path):
                           sandbox.env(), 80)  # fmt: skip
     assert run.code == 0
     assert "━" not in run.raw.decode() and "\x1b[" not in run.raw.decode()
+
+
+@pytest.mark.parametrize("flag", ["--database", "--index", "--api-url"])
+def test_sandbox_with_a_workspace_flag_is_refused_not_ignored(tmp_path, flag):
+    path = tmp_path / "a.txt"
+    path.write_text("a")
+    value = "http://127.0.0.1:9" if flag == "--api-url" else "0" * 32
+    done = run_cli(["push", "--sandbox", flag, value, str(path), *FAST], dict(os.environ))
+    assert done.returncode == 2
+    line = one_line(done)
+    assert f"{flag} does not go with --sandbox" in line and f"drop {flag}" in line
+
+
+def test_push_dash_with_a_terminal_on_stdin_says_it_is_reading_it(sandbox):
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notion_up", "push", "-", "--name", "typed.txt", "--json", *FAST],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=sandbox.env(),
+    )
+    os.close(slave)
+    try:
+        said = proc.stderr.readline().decode()
+        assert "reading standard input from the terminal; end it with Ctrl-D" in said
+        os.write(master, b"typed by hand\n\x04")  # a line, then Ctrl-D: the end of input
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    pushed = json.loads(out)
+    assert (pushed["name"], pushed["size"]) == ("typed.txt", len(b"typed by hand\n"))

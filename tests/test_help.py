@@ -82,8 +82,9 @@ def test_push_groups_its_options_into_panels():
               "Run:", "Output:"]  # fmt: skip
     positions = [text.index(p) for p in panels]
     assert positions == sorted(positions)
-    assert text.index("--skip-existing") > text.index("Run:")
-    assert text.index("--part-size") > text.index("Speed and memory:")
+    options = text.index("Arguments:")  # the examples above may name options too
+    assert text.index("--skip-existing", options) > text.index("Run:")
+    assert text.index("--part-size", options) > text.index("Speed and memory:")
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,15 @@ def test_push_groups_its_options_into_panels():
 def test_commands_share_the_same_options(command, options):
     text = _help(command, width=200)
     assert [o for o in options if o not in text] == []
+
+
+@pytest.mark.parametrize("path", _command_paths())
+def test_usage_and_arguments_read_as_written_without_braces_or_doubled_dots(path):
+    text = _help(*path)
+    assert "{" not in text.split("\n\n")[0] and "......" not in text, text
+
+
+def test_push_help_starts_with_examples():
+    text = _help("push")
+    examples = text[text.index("Examples:") : text.index("Arguments:")]
+    assert "notion-up push report.pdf" in examples and "--sandbox" in examples

@@ -129,7 +129,9 @@ def test_rates_count_acknowledged_bytes_not_bytes_written_to_the_socket():
     meter.on(PartDone("clip.mp4", 1, key=1))  # Notion answered after 2 s
     assert meter.rate() == pytest.approx(2.5 * MiB)
     assert meter.transfers[1].rate(clock[0]) == pytest.approx(2.5 * MiB)
-    assert meter.eta() == pytest.approx(2.0)
+    assert meter.eta() is None  # one answer is not enough to project from
+    clock[0] += 3.0
+    assert meter.eta() == pytest.approx(5.0)  # 5 MiB left at 5 MiB in 5 s
 
 
 def test_a_resumed_upload_starts_at_what_was_sent_which_does_not_inflate_its_rate():
@@ -177,10 +179,11 @@ def test_rows_fit_the_width_and_keep_bar_bytes_rate_and_eta_with_a_long_name(col
     meter.on(PartStarted(name, 2, 5 * MiB, key=1))
     clock[0] += 4
     meter.on(PartDone(name, 1, key=1))
+    clock[0] += 4
     rows = [r.plain for r in frame(meter, columns, 24, False, clock[0])]
     assert all(len(r) < columns for r in rows), rows
-    assert "…" in rows[0] and rows[0].rstrip().endswith("0:20")
-    assert "━" in rows[0] and "5.0/30.0 MiB" in rows[0] and "1.2 MiB/s" in rows[0]
+    assert "…" in rows[0] and rows[0].rstrip().endswith("0:40")
+    assert "━" in rows[0] and "5.0/30.0 MiB" in rows[0] and "640.0 KiB/s" in rows[0]
     assert rows[1].lstrip().startswith("└ part 2")
 
 
@@ -194,8 +197,10 @@ def test_plain_progress_lines_say_files_bytes_of_total_percent_rate_and_eta():
     meter.on(PartStarted("a.bin", 1, 5 * MiB, key=1))
     clock[0] += 10
     meter.on(PartDone("a.bin", 1, key=1))
+    assert "ETA –" in progress_line(meter)  # no time left from a single answer
+    clock[0] += 5
     line = progress_line(meter)
-    assert line.startswith("progress: 0/20 files, 5.0/100.0 MiB (5%), 512.0 KiB/s, ETA 3:10")
+    assert line.startswith("progress: 0/20 files, 5.0/100.0 MiB (5%), 341.3 KiB/s, ETA 4:45")
 
 
 def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay():
@@ -262,3 +267,94 @@ def test_lines_printed_from_worker_threads_never_deadlock_with_the_redraw():
         renderer.stop()
     assert stuck == [], "a worker is blocked printing: lock-order deadlock with the redraw"
     assert err.getvalue().count("line 299") == 4
+
+
+def test_a_single_part_files_numbers_move_with_the_bytes_sent_before_its_answer():
+    from notion_up.cli.screen import frame
+    from notion_up.events import BytesSent, FileStarted, PartStarted
+
+    meter, clock = _meter()
+    meter.on(FileStarted("movie.mp4", 18 * MiB, 1, key=1))
+    meter.on(PartStarted("movie.mp4", 1, 18 * MiB, key=1))
+    meter.on(BytesSent("movie.mp4", 1, 6 * MiB, key=1))
+    clock[0] += 1
+    (row,) = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
+    assert "6.0/18.0 MiB" in row
+    assert meter.transfers[1].rate(clock[0]) is None  # the rate waits for Notion's answer
+    meter.on(BytesSent("movie.mp4", 1, 3 * MiB, key=1))
+    (row,) = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
+    assert "9.0/18.0 MiB" in row
+
+
+def test_a_multi_part_files_numbers_add_its_parts_in_flight_and_the_total_follows():
+    from notion_up.cli.screen import frame
+    from notion_up.events import BatchPlanned, BytesSent, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(2, 40 * MiB))
+    meter.on(FileStarted("big.bin", 30 * MiB, 6, key=1))
+    for n in (1, 2):
+        meter.on(PartStarted("big.bin", n, 5 * MiB, key=1))
+    meter.on(BytesSent("big.bin", 1, 5 * MiB, key=1))
+    meter.on(PartDone("big.bin", 1, key=1))
+    meter.on(BytesSent("big.bin", 2, int(3.8 * MiB), key=1))
+    rows = [r.plain for r in frame(meter, 80, 24, True, clock[0])]
+    assert "8.8/30.0 MiB" in rows[0]
+    assert "3.8/5.0 MiB" in rows[1] and "sending" in rows[1]
+    assert rows[-1].startswith("total") and "8.8/40.0 MiB" in rows[-1]
+
+
+def test_no_time_left_before_a_few_seconds_of_answers():
+    from notion_up.cli.meter import WARM_UP_SECONDS
+    from notion_up.events import BatchPlanned, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(1, 100 * MiB))
+    meter.on(FileStarted("a.bin", 100 * MiB, 20, key=1))
+    for n in range(1, 5):
+        meter.on(PartStarted("a.bin", n, 5 * MiB, key=1))
+    clock[0] += 0.5
+    meter.on(PartDone("a.bin", 1, key=1))  # a quick first answer: 10 MiB/s, for now
+    assert meter.rate() is not None
+    clock[0] += WARM_UP_SECONDS - 0.1
+    assert meter.eta() is None and meter.transfers[1].eta(clock[0]) is None
+    meter.on(PartDone("a.bin", 2, key=1))
+    clock[0] += 0.2
+    assert meter.eta() is not None and meter.transfers[1].eta(clock[0]) is not None
+
+
+def test_the_name_column_stays_put_when_a_long_name_arrives():
+    from notion_up.cli.screen import frame
+    from notion_up.events import FileStarted, PartStarted
+
+    meter, clock = _meter()
+    meter.on(FileStarted("a.txt", 10 * MiB, 1, key=1))
+    meter.on(PartStarted("a.txt", 1, 10 * MiB, key=1))
+    for columns in (80, 200):
+        before = frame(meter, columns, 24, False, clock[0])[0].plain
+        long = "a-name-that-goes-on-and-on-" * 4 + ".mp4"
+        meter.on(FileStarted(long, 10 * MiB, 1, key=columns))
+        meter.on(PartStarted(long, 1, 10 * MiB, key=columns))
+        rows = [r.plain for r in frame(meter, columns, 24, False, clock[0])]
+        assert rows[0] == before
+        assert {r.index("━") for r in rows} == {before.index("━")}
+
+
+def test_small_files_answers_give_no_rate_while_big_parts_are_still_on_their_way():
+    from notion_up.events import BatchPlanned, BytesSent, FileStarted, PartDone, PartStarted
+
+    meter, clock = _meter()
+    meter.on(BatchPlanned(2, 10 * MiB + 3000))
+    meter.on(FileStarted("big.bin", 10 * MiB, 2, key=1))
+    meter.on(FileStarted("note.txt", 3000, 1, key=2))
+    meter.on(PartStarted("big.bin", 1, 5 * MiB, key=1))
+    clock[0] += 0.5
+    meter.on(PartStarted("note.txt", 1, 3000, key=2))
+    meter.on(PartDone("note.txt", 1, key=2))  # the small file's answer comes first
+    for _ in range(8):  # 8 s of the big part moving at 512 KiB/s, no answer yet
+        clock[0] += 1
+        meter.on(BytesSent("big.bin", 1, 512 * 1024, key=1))
+        assert meter.rate() is None and meter.eta() is None  # not 3 KiB/s and hours left
+    clock[0] += 1.5
+    meter.on(PartDone("big.bin", 1, key=1))
+    assert meter.rate() == pytest.approx((5 * MiB + 3000) / 10)

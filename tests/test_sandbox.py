@@ -1130,6 +1130,7 @@ def test_module_command_prints_one_json_line(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "notion_up.sandbox",
+            "--json",
             "--port",
             "0",
             "--state-dir",

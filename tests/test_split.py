@@ -288,7 +288,7 @@ def test_split_dry_run_plans_the_pieces_and_manifest_the_real_run_stores(sandbox
     assert [p["size"] for p in plan["pieces"]] == [MiB, MiB, MiB, 5]
     assert plan["manifest"]["name"] == "bigB.bin.file.json"
     line = run_cli([*args, "--dry-run"], sandbox.env()).stdout.decode()
-    assert "split into 4 piece(s) of 1048576 bytes" in line and "bigB.bin.file.json" in line
+    assert "split into 4 piece(s) of 1.0 MiB, the last 5 B" in line and "bigB.bin.file.json" in line
     assert sandbox.server.stats()["uploads"] == []
 
     pushed = run_cli([*args, "--json"], sandbox.env())

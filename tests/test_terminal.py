@@ -123,3 +123,33 @@ def test_ctrl_c_leaves_no_rows_says_what_resume_will_finish_and_resume_starts_fr
     done, total = re.search(r"(\d+\.\d)/(\d+\.\d) MiB", first).groups()
     assert float(done) > 0 and float(total) == 21.0, first
     assert "resuming" in " ".join(resumed.final)
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_a_typed_ctrl_c_echoed_by_the_terminal_leaves_no_row(sandbox, tmp_path, columns):
+    slow(sandbox, 2 * MiB)
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "clip.mp4").write_bytes(os.urandom(12 * MiB))
+    (src / "notes.txt").write_bytes(b"n" * 3000)
+    args = ["push", "-r", str(src), "--rate", "0", "-w", "2"]
+
+    def rows_drawn(frame: list[str]) -> bool:
+        return any("clip.mp4" in x and BAR in x for x in frame)
+
+    cut = run_in_terminal(args, sandbox.env(), columns, interrupt_when=rows_drawn, keyboard=True)
+    assert cut.code == 130, "\n".join(cut.final)
+    assert_clean(cut)
+    assert "finishing the parts in flight" in " ".join(cut.final)
+
+
+def test_a_single_part_files_bytes_move_on_screen_before_notion_answers(sandbox, tmp_path):
+    slow(sandbox, 2 * MiB)
+    path = tmp_path / "movie.mp4"
+    path.write_bytes(os.urandom(8 * MiB))  # one request: no answer until every byte is in
+    run = run_in_terminal(["push", str(path), "--rate", "0"], sandbox.env(), 80)
+    assert run.code == 0, "\n".join(run.final)
+    shown = [m for f in run.frames for x in f if (m := re.search(r"(\d+\.\d)/8\.0 MiB", x))]
+    moving = sorted({float(m.group(1)) for m in shown} - {0.0, 8.0})
+    assert len(moving) >= 2, shown  # several counts between nothing and all of it
+    assert_clean(run)

@@ -120,7 +120,7 @@ def _stdin_job(
 
 def file_job(item: FileInput) -> Job:
     """The engine job for one file found by inputs.expand."""
-    return Job(item.name, lambda: open_file(item.path), item.folder_path)
+    return Job(item.name, lambda: open_file(item.path), item.folder_path, path=str(item.path))
 
 
 def report_left_out(inputs: Inputs, emit: Listener) -> None:

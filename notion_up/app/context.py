@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notion_up.config import Settings, data_dir, require
-from notion_up.errors import ConfigError
+from notion_up.errors import ConfigError, UsageError
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
@@ -32,11 +32,8 @@ class Context:
 @contextlib.contextmanager
 def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
     """A client for the configured workspace, or for the sandbox server started here."""
-    server = None
-    origin = settings.api_url
-    if sandbox:
-        server = _sandbox(settings)
-        origin = "sandbox"
+    origin = origin_of(settings, sandbox)
+    server = _sandbox(settings) if sandbox else None
     try:
         require(settings, "token")
         client = NotionClient(
@@ -51,9 +48,22 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
             server.stop()
 
 
+def origin_of(settings: Settings, sandbox: bool = False) -> str:
+    """The workspace a run talks to, as the journal keys its entries: the API URL, or
+    "sandbox" (whichever server runs it). Known without a request."""
+    return "sandbox" if sandbox else str(settings.api_url)
+
+
 def _sandbox(settings: Settings) -> LocalNotion | None:
     """Point `settings` at the sandbox: the running `sandbox serve`, or a server started here
     (returned, to be stopped). Two servers on one sandbox would disagree, so never a second."""
+    for key, flag in (("database", "--database"), ("index", "--index"), ("api_url", "--api-url")):
+        given = settings.values.get(key)
+        if given is not None and given.source == "flag":
+            raise UsageError(
+                f"{flag} does not go with --sandbox: the sandbox has its own workspace",
+                hint=f"drop {flag} to use the sandbox, or drop --sandbox to use {flag}",
+            )
     # Imported here: only --sandbox runs pay for loading the server.
     from notion_up.sandbox import LocalNotion, SandboxBusy, ServerOptions, served
 
@@ -61,7 +71,7 @@ def _sandbox(settings: Settings) -> LocalNotion | None:
     note = served(state)
     server = None
     if note is not None:
-        url, token = note["url"], ServerOptions().token
+        url, token = note["url"], str(note.get("token") or ServerOptions().token)
         files_db, index_db = note.get("files_database_id"), note.get("index_database_id")
     else:
         server = LocalNotion(state_dir=state)

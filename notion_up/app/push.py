@@ -312,7 +312,9 @@ def leftovers(
     for entry in journal.unfinished():
         if entry.api_url != origin:
             continue
-        if entry.created_at < started:
+        if entry.created_at < started and entry.updated_at < started:
+            # Untouched by this run. One this run took up again (a re-run finishing it) is
+            # this run's, cut short: counted once, not also as a file never started.
             left.older += 1
         elif entry.is_visible or entry.is_manifest:
             left.unfinished.append(entry.name)

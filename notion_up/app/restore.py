@@ -14,7 +14,7 @@ from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
 from notion_up.download.tree import Pulled, folder_files, plan, pull_all, resolve
 from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
-from notion_up.notion.records import Databases, RemoteFile
+from notion_up.notion.records import Databases, RemoteFile, full_hash_of_prefix
 from notion_up.notion.workspace import load_facts, resolve_data_source
 
 
@@ -43,6 +43,11 @@ def _restorer(ctx: Context, settings: Settings, listener: Listener) -> Restorer:
         workers=settings.workers,
         range_size=settings.part_size,
     )
+
+
+def _whole(restorer: Restorer, key: str) -> str:
+    """A key with a hash prefix (12+ hex digits, as ls shows) made the whole hash."""
+    return full_hash_of_prefix(restorer.client, restorer.databases.files_data_source, key)
 
 
 def ls(
@@ -144,7 +149,9 @@ def verify(
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        items: Iterator[str | RemoteFile | Rejected] = iter(list(keys or []))
+        items: Iterator[str | RemoteFile | Rejected] = iter(
+            [_whole(restorer, k) for k in keys or []]
+        )
         if every:
             items = itertools.chain(items, _every_row(restorer))
         return restorer.check_many(items, settings.workers, on_verdict or (lambda _v: None))

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from notion_up.app.context import Context, connect, open_journal, state_folder
+from notion_up.app.context import Context, connect, open_journal, origin_of, state_folder
 from notion_up.config import Settings
 from notion_up.errors import (
     ConfigError,
@@ -71,7 +71,7 @@ def resume(
 
     try:
         with run_lock(state_folder(settings), wait_lock, say), connect(settings, sandbox) as ctx:
-            entries = [e for e in journal.unfinished() if e.api_url == ctx.origin]
+            entries = _unfinished(journal, ctx.origin)
             outcome.found = len(entries)
             if not entries:
                 say("nothing to resume")
@@ -130,13 +130,21 @@ def _databases_of(ctx: Context, entry: PushEntry, journal: Journal) -> Databases
     return load_facts(ctx.client, str(settings.database), str(settings.index), journal).databases
 
 
-def pending(settings: Settings) -> list[PushEntry]:
-    """The journal's unfinished pushes (every workspace), oldest first."""
+def pending(
+    settings: Settings, *, sandbox: bool = False, all_workspaces: bool = False
+) -> list[PushEntry]:
+    """The unfinished pushes `resume` (with the same settings) would finish, oldest first;
+    with `all_workspaces`, every workspace's."""
     journal = open_journal(settings)
     try:
-        return list(journal.unfinished())
+        return _unfinished(journal, None if all_workspaces else origin_of(settings, sandbox))
     finally:
         journal.close()
+
+
+def _unfinished(journal: Journal, origin: str | None) -> list[PushEntry]:
+    """The one selection `pending` and `resume` share: this workspace's (None: all)."""
+    return [e for e in journal.unfinished() if origin is None or e.api_url == origin]
 
 
 def drop_pending(settings: Settings, keys: list[str]) -> list[PushEntry]:

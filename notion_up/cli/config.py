@@ -45,7 +45,10 @@ def show(
                     {
                         "config_file": str(settings.config_path),
                         "profile": settings.profile,
-                        "settings": {n: {"value": v, "source": s} for n, v, s in rows},
+                        "settings": {
+                            n: {"value": _json_value(settings, n, v), "source": s}
+                            for n, v, s in rows
+                        },
                     }
                 )
             )
@@ -54,6 +57,15 @@ def show(
         width = max(len(n) for n, _, _ in rows)
         for name, value, source in rows:
             print(f"{name:<{width}}  {value or '-'}  ({source})")
+
+
+def _json_value(settings, name: str, shown: str) -> object:  # noqa: ANN001 - Settings
+    """A number as a number (`workers`, `part_size`, `rate`); anything else as shown."""
+    setting = settings.values.get(name)
+    value = setting.value if setting is not None else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return shown or None
 
 
 @config_app.command("set", cls=PanelCommand, short_help="Set one key of a profile.")
@@ -106,10 +118,16 @@ def _read_token() -> str:
 
 @config_app.command("init", cls=PanelCommand, short_help="Create an empty config file (0600).")
 def init() -> None:
-    """Create an empty config file (0600) with a `default` profile; never overwrites one."""
+    """Create an empty config file (0600) with a `default` profile; never overwrites one.
+
+    Run again, it leaves the file as it is, says so, and succeeds.
+    """
     with errors_to_exit(False):
         path = config_dir() / "config.toml"
-        init_config(path)
+        if path.exists():
+            print(f"notion-up: {path} exists already; kept as it is", file=sys.stderr, flush=True)
+        else:
+            init_config(path)
         print(path)
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import termios
+from collections.abc import Callable
+from typing import TextIO
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
@@ -22,6 +28,7 @@ class RichRenderer(Renderer):
     def __init__(self, console: Console, verbose: bool = False, batch: bool | None = None) -> None:
         super().__init__(console.file, verbose)
         self.console = console
+        self._restore_echo: Callable[[], None] = _nothing
         self.batch = batch
         self.live = Live(
             _Frame(self),
@@ -54,10 +61,47 @@ class RichRenderer(Renderer):
             return frame(m, self.console.width, self.console.height, batch, m.clock())
 
     def start(self) -> None:
+        self._restore_echo = quiet_control_echo(self.console.file)
         self.live.start()
 
     def stop(self) -> None:
-        self.live.stop()
+        try:
+            self.live.stop()
+        finally:
+            self._restore_echo()
+            self._restore_echo = _nothing
+
+
+def _nothing() -> None:
+    pass
+
+
+def quiet_control_echo(stream: TextIO) -> Callable[[], None]:
+    """Stop the terminal echoing `^C` while rows are drawn; returns what restores it.
+
+    A terminal with echoctl (the default) writes `^C` where the cursor is, at the end of the
+    last row: at the edge of the screen it wraps, the rows take one line more than the erase
+    counts, and a frozen row stays in the scrollback.
+    """
+    flag = getattr(termios, "ECHOCTL", 0)
+    try:
+        fd = stream.fileno()
+        if not flag or not os.isatty(fd):
+            return _nothing
+        saved = termios.tcgetattr(fd)
+        if not saved[3] & flag:
+            return _nothing
+        quiet = list(saved)
+        quiet[3] &= ~flag
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (AttributeError, ValueError, OSError, termios.error):
+        return _nothing
+
+    def restore() -> None:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+    return restore
 
 
 class _Frame:

@@ -2,8 +2,12 @@
 
 Rates count only bytes Notion acknowledged (a part's bytes when its send is answered; a
 download's bytes as they arrive), never bytes merely handed to the socket: a socket buffer
-swallows megabytes at once, which is where rates of GB/s came from. Bytes a resumed upload had
-sent before count towards its total, not towards its rate. The clock is injected for tests.
+swallows megabytes at once, which is where rates of GB/s came from. The byte counts shown
+(`moved`) add the bytes sent of parts still awaiting their answer, so a single-part file's
+numbers move with its bar instead of waiting for its one answer. No time left is given before
+WARM_UP_SECONDS of acknowledged data: the first answers are too lumpy to project from. Bytes a
+resumed upload had sent before count towards its total, not towards its rate. The clock is
+injected for tests.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class Transfer:
     began: float | None = None
     stage: str | None = None
     in_flight: dict[int, Part] = field(default_factory=dict)
+    first_ack: float | None = None
 
     @property
     def sending(self) -> bool:
@@ -80,6 +85,11 @@ class Transfer:
         """Bytes written for parts not yet acknowledged (the bar's lighter stretch)."""
         return sum(p.sent for p in self.in_flight.values())
 
+    @property
+    def moved(self) -> int:
+        """Bytes acknowledged plus bytes sent of parts awaiting their answer (what rows show)."""
+        return self.acked + self.socket_bytes
+
     def rate(self, now: float) -> float | None:
         """Acknowledged bytes per second since this transfer's first byte (None: not yet)."""
         fresh = self.acked - self.resumed
@@ -88,9 +98,9 @@ class Transfer:
         return fresh / (now - self.began)
 
     def eta(self, now: float) -> float | None:
-        """Seconds left at this transfer's rate."""
+        """Seconds left at this transfer's rate (None before a few seconds of answers)."""
         rate = self.rate(now)
-        if rate is None or self.size is None:
+        if rate is None or self.size is None or not _warm(self.first_ack, now):
             return None
         return max(0.0, (self.size - self.acked) / rate)
 
@@ -113,6 +123,7 @@ class Meter:
         self.transfers: dict[int, Transfer] = {}
         self._samples: deque[tuple[float, int]] = deque()
         self._began: float | None = None
+        self._first_ack: float | None = None
 
     # -- counting ---------------------------------------------------------------------------
     @property
@@ -137,9 +148,18 @@ class Meter:
         if handler is not None:
             handler(self, event, now)
 
-    def _ack(self, transfer: Transfer | None, nbytes: int, now: float) -> None:
+    @property
+    def moved(self) -> int:
+        """The run's acknowledged bytes plus those sent of parts awaiting their answer."""
+        return self.acked + sum(t.socket_bytes for t in self.transfers.values())
+
+    def _ack(self, transfer: Transfer | None, nbytes: int, now: float, fresh: bool = True) -> None:
         if transfer is not None:
             transfer.acked += nbytes
+            if fresh and transfer.first_ack is None:
+                transfer.first_ack = now
+        if fresh and self._first_ack is None:
+            self._first_ack = now
         self.acked += nbytes
         self._samples.append((now, self.acked - self.resumed))
 
@@ -160,12 +180,18 @@ class Meter:
             return None
         if now - self._began < WARM_UP_SECONDS and self.acked - self.resumed < WARM_UP_BYTES:
             return None
+        if self.acked - self.resumed < self.moved - self.acked:
+            # Fewer bytes answered than sent and awaiting an answer: the answers so far are
+            # small files' while the big parts are still on their way, and would read as KiB/s
+            # (and hours left) on a link moving MiB/s.
+            return None
         return fresh / (now - start)
 
     def eta(self) -> float | None:
-        """Seconds until every byte is acknowledged, at the current rate."""
+        """Seconds until every byte is acknowledged, at the current rate (None before a few
+        seconds of answers)."""
         rate = self.rate()
-        if rate is None or self.bytes_total is None:
+        if rate is None or self.bytes_total is None or not _warm(self._first_ack, self.clock()):
             return None
         return max(0.0, (self.bytes_total - self.acked) / rate)
 
@@ -174,6 +200,11 @@ class Meter:
         if not self.bytes_total:
             return None
         return min(100.0, 100.0 * self.acked / self.bytes_total)
+
+
+def _warm(first_ack: float | None, now: float) -> bool:
+    """Answers have come in for WARM_UP_SECONDS: enough to project a time left from."""
+    return first_ack is not None and now - first_ack >= WARM_UP_SECONDS
 
 
 # -- event handlers ----------------------------------------------------------------------------
@@ -192,7 +223,7 @@ def _already(m: Meter, e: AlreadySent, now: float) -> None:
     if transfer is not None:
         transfer.resumed += e.nbytes
     m.resumed += e.nbytes
-    m._ack(transfer, e.nbytes, now)
+    m._ack(transfer, e.nbytes, now, fresh=False)
 
 
 def _part_started(m: Meter, e: PartStarted, now: float) -> None:

@@ -27,6 +27,14 @@ class PanelCommand(TyperCommand):
     Plain text: the same in a terminal, a pipe or a man page, with no box drawing.
     """
 
+    def collect_usage_pieces(self, ctx) -> list[str]:  # noqa: ANN001 - click's types
+        """`[OPTIONS] FILE_ID_OR_HASH`, `[OPTIONS] [REF...]`: not typer's `{NAME}`."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(_argument(param))
+        return pieces
+
     def format_options(self, ctx, formatter) -> None:  # noqa: ANN001 - click's types
         """Arguments, then each panel's options, then the rest."""
         sections: dict[str, list[tuple[str, str]]] = {}
@@ -36,18 +44,26 @@ class PanelCommand(TyperCommand):
                 continue
             if param.param_type_name == "argument":
                 panel = "Arguments"
-                # NAME... rather than typer's `NAME <list[str]>`.
-                shown = (param.metavar or str(param.name).upper()) + (
-                    "..." if param.nargs == -1 else ""
-                )
-                record = (shown if param.required else f"[{shown}]", record[1])
+                record = (_argument(param), record[1])
             else:
                 panel = getattr(param, "rich_help_panel", None) or "Other options"
             sections.setdefault(panel, []).append(record)
-        order = ["Arguments", *PANELS, "Other options"]
-        for name in sorted(sections, key=lambda n: order.index(n) if n in order else 99):
+        order = ["Arguments", *PANELS]
+        # A command's own panels after the shared ones; "Other options" (--help) last.
+        last = {"Other options": 100}
+        for name in sorted(
+            sections, key=lambda n: order.index(n) if n in order else last.get(n, 99)
+        ):
             with formatter.section(name):
                 formatter.write_dl(sections[name])
+
+
+def _argument(param) -> str:  # noqa: ANN001 - a click Argument
+    """NAME, NAME... (several), in brackets when optional; rather than typer's `NAME <list>`."""
+    shown = param.metavar or str(param.name).upper()
+    if param.nargs == -1 and not shown.endswith("..."):
+        shown += "..."
+    return shown if param.required else f"[{shown}]"
 
 
 Database = Annotated[

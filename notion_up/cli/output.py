@@ -18,10 +18,18 @@ from notion_up.cli.interrupt import Terminated
 from notion_up.cli.logfile import LogFile
 from notion_up.config import Settings, resolve
 from notion_up.errors import ExitStatus, NotionUpError
+from notion_up.notion.records import short_hash
 from notion_up.sanitize import printable
 
 if TYPE_CHECKING:
     from notion_up.upload.runs import PushResult
+
+
+def shown_path(folder_path: str | None, name: str) -> str:
+    """`folder/name` within what was pushed (`name` at the top), printable on one line."""
+    folder = (folder_path or "/").strip("/")
+    # printable: a name with a newline must not break the one-line-per-file contract.
+    return printable(f"{folder}/{name}" if folder else name)
 
 
 def load_settings(profile: str | None, **flags: Any) -> Settings:
@@ -47,13 +55,14 @@ class Output:
         # above the bars instead of through them.
         self.above: Callable[[str], None] | None = None
 
-    def result(self, result: PushResult) -> None:
-        """Print one pushed file."""
+    def result(self, result: PushResult, path: str | None = None) -> None:
+        """Print one pushed file: `FILE_ID  SHORT_HASH  folder/name` (80 columns), or its JSON
+        line with every value in full and the local `path`."""
         if self.as_json:
-            self.line(json.dumps(result.to_json()))
+            self.line(json.dumps({**result.to_json(), "path": path}))
         else:
-            # printable: a name with a newline must not break the one-line-per-file contract.
-            self.line(f"{result.file_id}  {result.hash.salted}  {printable(result.name)}")
+            shown = shown_path(result.folder_path, result.name)
+            self.line(f"{result.file_id}  {short_hash(result.hash.salted)}  {shown}")
 
     def failure(self, name: str, error: BaseException) -> None:
         """Print one failed file (JSON only; plain failures go to stderr)."""

@@ -111,7 +111,15 @@ def push(
 ) -> None:
     """Upload files (or standard input) to Notion and record each in the file database and index.
 
-    Prints, per file, the file id (its page in the file database), the salted hash and the name.
+    Prints, per file, FILE_ID (its page in the file database), HASH (the first 12 hex digits of
+    the salted hash; --json for all of it) and its folder/name.
+
+    \b
+    Examples:
+      notion-up push report.pdf
+      notion-up push -r photos/ --skip-existing
+      tar c photos | notion-up push - --name photos.tar
+      notion-up push --sandbox README.md      (try it without a Notion account)
     """
     # Imported here, not at the top: `--help` and the other commands do not load the engine.
     from notion_up.app.batch import BatchFlags, gather
@@ -137,6 +145,14 @@ def push(
         with open_log(log_file, settings) as log, log_errors(log):
             declared = parse_size(size) if size is not None else None
             spool = str(settings.state_dir / "spool")
+            if sys.stdin.isatty() and (("-" in (paths or []) and name) or files_from == "-"):
+                # Not a silent wait: a terminal on stdin is usually a forgotten pipe.
+                print(
+                    "notion-up: reading standard input from the terminal; end it with Ctrl-D "
+                    "(or pipe it in: tar c dir | notion-up push - --name dir.tar)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer, spool)
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
@@ -152,7 +168,7 @@ def push(
 
             def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:
                 if result is not None:
-                    out.result(result)
+                    out.result(result, path=job.path)
                 elif error is not None:
                     out.failure(job.name, error)
 
@@ -160,6 +176,8 @@ def push(
                 outcome = run_push(settings, inputs, options, listener=renderer)
                 for planned in outcome.planned:
                     out.line(json.dumps(planned.to_json()) if as_json else planned.line())
+                if not quiet:
+                    renderer.message(dry_run_total([p.to_json() for p in outcome.planned]))
                 raise typer.Exit(int(outcome.exit_status()))
             renderer.start()
             try:
@@ -170,7 +188,7 @@ def push(
                     )  # fmt: skip
             finally:
                 renderer.stop()
-            _summary(renderer, out, inputs.batch)
+            print_summary(renderer, out, batch=inputs.batch)
             if sandbox and outcome.results and not quiet and not outcome.interrupted:
                 renderer.message(NEXT_STEPS)
             raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
@@ -184,7 +202,18 @@ NEXT_STEPS = (
 )
 
 
-def _summary(renderer: Renderer, out: Output, batch: bool) -> None:
+def dry_run_total(planned: list[dict]) -> str:
+    """`would push 3 file(s), 21.0 MiB in all; would skip 1` (a stream of unknown size aside)."""
+    pushed = [p for p in planned if p.get("action") == "push"]
+    size = sum(p["size"] for p in pushed if isinstance(p.get("size"), int))
+    text = f"would push {len(pushed)} file(s), {human_bytes(size)} in all"
+    if any(p.get("path") == "-" for p in pushed):
+        text += " and standard input"
+    skipped = len(planned) - len(pushed)
+    return text + (f"; would skip {skipped}" if skipped else "")
+
+
+def print_summary(renderer: Renderer, out: Output, *, batch: bool) -> None:
     """The closing line on stderr and, with --json, a last summary line.
 
     Shown for batches (several inputs, -r, --files-from); a single file's result says it all.

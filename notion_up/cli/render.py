@@ -61,9 +61,9 @@ def progress_line(m: Meter) -> str:
     if m.bytes_total is not None:
         percent = m.percent()
         shown = f" ({percent:.0f}%)" if percent is not None else ""
-        parts.append(f"{human_pair(m.acked, m.bytes_total)}{shown}")
+        parts.append(f"{human_pair(m.moved, m.bytes_total)}{shown}")
     else:
-        parts.append(f"{human_bytes(m.acked)} sent")
+        parts.append(f"{human_bytes(m.moved)} sent")
     parts.append(human_rate(m.rate()))
     parts.append(f"ETA {human_duration(m.eta())}")
     if m.active or m.waiting:

@@ -11,8 +11,9 @@ import typer
 
 from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
-from notion_up.cli.output import Output, errors_to_exit, load_settings
+from notion_up.cli.output import Output, errors_to_exit, load_settings, shown_path
 from notion_up.errors import ExitStatus, UsageError, batch_status
+from notion_up.notion.records import short_hash
 from notion_up.sanitize import printable
 from notion_up.units import human_bytes
 
@@ -53,6 +54,12 @@ def ls(
     hidden: Annotated[
         bool, typer.Option("--all", "-a", help="Include hidden rows (the pieces of split files).")
     ] = False,
+    long: Annotated[
+        bool,
+        typer.Option(
+            "--long", "-l", help="FILE_ID SIZE CREATED HASH PATH, the hash whole (wider lines)."
+        ),
+    ] = False,
     as_json: JsonOut = False,
     database: Database = None,
     index: Index = None,
@@ -63,9 +70,10 @@ def ls(
     state: o.StateDir = None,
     debug: Debug = False,
 ) -> None:
-    """List the files in the file database, newest first: FILE_ID SIZE CREATED HASH NAME.
+    """List the files in the file database, newest first: HASH SIZE CREATED PATH.
 
-    Sizes are in binary units (KiB, MiB); --json gives them in bytes.
+    HASH is the first 12 hex digits of the salted hash (what pull, verify, share and rm take);
+    PATH is folder/name. Sizes are in binary units (KiB, MiB); --json gives every value whole.
     """
     with errors_to_exit(debug, listing=True):
         settings = load_settings(
@@ -77,8 +85,12 @@ def ls(
                 out.line(json.dumps(f.to_json()))
             else:
                 size = "-" if f.size is None else human_bytes(f.size)
-                shown = printable(f.name)
-                out.line(f"{f.file_id}  {size:>10}  {f.created}  {f.salted}  {shown}")
+                path = shown_path(f.folder_path, f.name)
+                if long:
+                    out.line(f"{f.file_id}  {size:>10}  {f.created}  {f.salted}  {path}")
+                else:
+                    when = printable(f.created[:16].replace("T", " "))
+                    out.line(f"{short_hash(f.salted)}  {size:>10}  {when:<16}  {path}")
 
 
 # -- pull ------------------------------------------------------------------------------------
@@ -291,7 +303,9 @@ def _report_verdict(out, verdict: Verdict, renderer: Renderer) -> None:
     if out.as_json:
         out.line(json.dumps(verdict.to_json()))
         return
-    out.line(f"{verdict.status:<10}  {verdict.file_id or verdict.key}  {printable(verdict.name)}")
+    key = verdict.file_id or verdict.key
+    shown = key if len(key) <= 36 else short_hash(key)  # a whole hash: its first 12 digits
+    out.line(f"{verdict.status:<10}  {shown}  {printable(verdict.name)}")
     if verdict.detail:
         renderer.message(f"notion-up: {verdict.status}: {printable(verdict.detail)}")
 

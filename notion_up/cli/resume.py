@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from notion_up.cli import options as o
-from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors
+from notion_up.cli.output import Output, errors_to_exit, load_settings, log_errors, shown_path
 from notion_up.sanitize import printable
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ def resume(
     from notion_up.app.resume import resume as run_resume
     from notion_up.cli.interrupt import InterruptHandler
     from notion_up.cli.logfile import open_log
+    from notion_up.cli.push import print_summary
     from notion_up.cli.render import with_log
     from notion_up.cli.renderers import choose_renderer
 
@@ -59,7 +63,7 @@ def resume(
                 entry: PushEntry, result: PushResult | None, error: NotionUpError | None
             ) -> None:
                 if result is not None:
-                    out.result(result)
+                    out.result(result, path=None if entry.spooled else entry.source_path)
                 elif error is not None:
                     out.failure(entry.name, error)
 
@@ -72,6 +76,8 @@ def resume(
                     )  # fmt: skip
             finally:
                 renderer.stop()
+            if outcome.found:
+                print_summary(renderer, out, batch=True)
             raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
 
 
@@ -84,22 +90,31 @@ def pending(
             help="Forget this unfinished push (its journal ID or upload id); repeatable.",
         ),
     ] = None,
+    all_workspaces: Annotated[
+        bool,
+        typer.Option(
+            "--all-workspaces",
+            help="List every workspace's unfinished pushes, with a WORKSPACE column.",
+        ),
+    ] = False,
+    api_url: o.ApiUrl = None,
     sandbox: o.Sandbox = False,
     profile: o.Profile = None,
     state: o.StateDir = None,
     as_json: o.JsonOut = False,
     debug: o.Debug = False,
 ) -> None:
-    """List unfinished pushes (ID, upload, state, expiry, name), or forget some with --drop.
+    """List the unfinished pushes `resume` would finish (ID, STATE, UPLOAD, NAME), or forget
+    some with --drop.
 
-    These are what `resume` would finish. With --sandbox, only the local sandbox's; otherwise
-    every workspace's.
+    The same settings give the same list as `resume`: this workspace's (the sandbox's with
+    --sandbox); --all-workspaces for the others too.
     """
     from notion_up.app.resume import drop_pending
     from notion_up.app.resume import pending as list_pending
 
     with errors_to_exit(debug, listing=True):
-        settings = load_settings(profile, state_dir=state)
+        settings = load_settings(profile, api_url=api_url, state_dir=state)
         out = Output(as_json)
         if drop:
             for entry in drop_pending(settings, drop):
@@ -108,17 +123,34 @@ def pending(
                 else:
                     out.line(f"dropped {entry.id}  {printable(entry.name)}")
             return
-        for e in list_pending(settings):
-            if sandbox and e.api_url != "sandbox":
-                continue
+        for e in list_pending(settings, sandbox=sandbox, all_workspaces=all_workspaces):
             if as_json:
                 out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
                                      "upload_id": e.upload_id, "expiry_time": e.expiry_time,
                                      "error": e.error, "source_path": e.source_path,
                                      "workspace": e.api_url}))  # fmt: skip
-            else:
-                shown = printable(e.name)
-                out.line(f"{e.id}  {e.upload_id}  {e.state}  expires {e.expiry_time}  {shown}")
+                continue
+            where = f"{_workspace(e.api_url)}  " if all_workspaces else ""
+            name = shown_path(e.folder_path, e.name)
+            out.line(f"{e.id:>4}  {where}{e.state:<9}  {_upload(e, time.time())}  {name}")
+
+
+def _upload(entry: PushEntry, now: float) -> str:
+    """What `resume` will do with an entry's upload, in a column of one width."""
+    if not entry.upload_id:
+        return f"{'not created, starts over':<28}"
+    try:
+        expiry = datetime.fromisoformat(str(entry.expiry_time).replace("Z", "+00:00"))
+    except ValueError:
+        return f"{'expiry unknown':<28}"
+    if expiry.timestamp() <= now:
+        return f"{'expired, starts over':<28}"
+    return f"expires {expiry.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _workspace(api_url: str) -> str:
+    """`sandbox`, or the API's host (api.notion.com)."""
+    return api_url if api_url == "sandbox" else (urlsplit(api_url).netloc or api_url)
 
 
 def register(app: typer.Typer) -> None:

@@ -58,14 +58,17 @@ def bar(width: int, total: int | None, done: int, flight: int = 0) -> Text:
 
 
 class Layout:
-    """Column widths for one frame: the name column is what gives way on a narrow terminal."""
+    """Column widths for a terminal's width: the name column is what gives way on a narrow one.
 
-    def __init__(self, width: int, names: list[str], indent: int = 0) -> None:
+    The widths depend on the terminal alone, not on the names shown: a long name arriving
+    mid-run is shortened rather than pushing every bar sideways.
+    """
+
+    def __init__(self, width: int) -> None:
         self.width = max(40, width - 1)  # the last column stays empty: no wrap at the edge
         fixed = 1 + BYTES_W + 1 + RATE_W + 1 + ETA_W
-        longest = max((cell_len(n) for n in names), default=MIN_NAME)
         room = self.width - fixed - MIN_BAR - 1
-        self.name = max(MIN_NAME, min(longest, room, max(MIN_NAME, self.width * 2 // 5)))
+        self.name = max(MIN_NAME, min(room, self.width * 2 // 5))
         self.bar = max(MIN_BAR, self.width - fixed - self.name - 1)
 
     def row(self, label: str, bar_text: Text, size: str, rate: str, eta: str = "") -> Text:
@@ -85,7 +88,9 @@ class Layout:
 def file_row(layout: Layout, t: Transfer, now: float) -> Text:
     """A file's row: acknowledged of total, its rate, time left (or what it is doing)."""
     total = t.size
-    size = human_pair(t.acked, total) if total is not None else human_pair(t.acked, t.acked)
+    # Bytes sent of parts awaiting their answer count here (not in the rate): the numbers move
+    # with the bar, a single-part file's included.
+    size = human_pair(t.moved, total if total is not None else t.moved)
     rate, eta = human_rate(t.rate(now)), human_duration(t.eta(now))
     if t.stage and not t.in_flight:
         rate, eta = t.stage, ""
@@ -108,18 +113,17 @@ def overall_row(layout: Layout, m: Meter) -> Text:
     if m.waiting:
         label += f", {m.waiting} waiting"
     total = m.bytes_total
-    size = human_pair(m.acked, total) if total is not None else human_pair(m.acked, m.acked)
+    moved = m.moved
+    size = human_pair(moved, total if total is not None else moved)
     eta = human_duration(m.eta())
-    return layout.row(label, bar(layout.bar, total, m.acked), size, human_rate(m.rate()), eta)
+    drawn = bar(layout.bar, total, m.acked, moved - m.acked)
+    return layout.row(label, drawn, size, human_rate(m.rate()), eta)
 
 
 def frame(m: Meter, width: int, height: int, batch: bool, now: float) -> list[Text]:
     """Every row of one frame, at most `height - 1` of them (the overall line always shows)."""
     shown = [t for t in m.transfers.values() if t.sending]
-    names = [printable(t.name) for t in shown]
-    if batch:
-        names.append(f"total {m.files_done}/{m.files_total} files, {m.waiting} waiting")
-    layout = Layout(width, names)
+    layout = Layout(width)
     rows: list[Text] = []
     room = max(1, height - 1 - (1 if batch else 0))
     hidden = 0

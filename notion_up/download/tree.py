@@ -10,7 +10,6 @@ other content is refused unless forced. A shared database may name any folder: e
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,15 @@ from pathlib import Path
 from notion_up.download.restore import Restored, Restorer
 from notion_up.download.sinks import FileSink, NullSink, Sink, safe_name
 from notion_up.errors import ExitStatus, FileMissing, NotionUpError, UsageError
-from notion_up.notion.records import RemoteFile, file_sha512, normal_folder, verify
+from notion_up.notion.records import (
+    RemoteFile,
+    file_sha512,
+    full_hash_of_prefix,
+    normal_folder,
+    verify,
+)
 from notion_up.workpool import map_bounded
 
-# Shorter prefixes would match by chance in a large database.
-MIN_PREFIX = 12
-_HEX = re.compile(r"[0-9a-f]+")
 # Candidates named when a ref matches several files.
 SHOWN = 10
 
@@ -61,14 +63,12 @@ def resolve(restorer: Restorer, ref: str) -> RemoteFile:
         return restorer.find(ref)
     except UsageError:
         pass
-    text = ref.strip().lower()
-    if MIN_PREFIX <= len(text) < 128 and _HEX.fullmatch(text):
-        matches = _rows(restorer, {"property": "filehash", "rich_text": {"starts_with": text}})
-        what = f"hash prefix {text}"
-    else:
-        matches = _rows(restorer, {"property": "filename", "title": {"equals": ref}})
-        matches = [m for m in matches if m.name == ref]
-        what = f"name {ref!r}"
+    whole = full_hash_of_prefix(restorer.client, restorer.databases.files_data_source, ref)
+    if whole != ref:
+        return restorer.find(whole)
+    matches = _rows(restorer, {"property": "filename", "title": {"equals": ref}})
+    matches = [m for m in matches if m.name == ref]
+    what = f"name {ref!r}"
     if not matches:
         raise FileMissing(f"no file with {what}", hint="`notion-up ls` lists the files")
     if len(matches) > 1:

@@ -20,6 +20,7 @@ from notion_up.errors import (
     NotionUpError,
     OutcomeUnknown,
     RecordError,
+    UsageError,
 )
 from notion_up.manifest import MANIFEST_SUFFIX, MAX_MANIFEST_SIZE, is_manifest_name
 from notion_up.notion.paging import read_all
@@ -200,6 +201,51 @@ def find_page(client: PageWriter, data_source: str, prop: str, value: str) -> st
         page_id = page.get("id")
         return page_id if isinstance(page_id, str) and page_id else None
     return None
+
+
+# As git shows commits: the hash in lines that must fit 80 columns, and the shortest prefix a
+# command that takes a HASH accepts.
+SHORT_HASH = 12
+_HASH_PREFIX = re.compile(rf"[0-9a-f]{{{SHORT_HASH},127}}")
+
+
+def short_hash(salted: str) -> str:
+    """The first 12 hex digits of a salted hash."""
+    return salted[:SHORT_HASH]
+
+
+def full_hash_of_prefix(client: PageWriter, files_data_source: str, key: str) -> str:
+    """The salted hash that `key` names when it is a prefix of 12 to 127 hex digits, but not
+    32 (a file id without its dashes); `key` itself otherwise (a whole hash, a file id or a
+    name is for the caller to look up).
+
+    The prefix is looked for among the file database's own `filehash` values; no match is
+    FileMissing, a prefix of two different hashes a UsageError listing them.
+    """
+    text = key.strip().lower()
+    if not _HASH_PREFIX.fullmatch(text) or len(text) == 32:  # 32 hex digits: a file id
+        return key
+    found = client.query_data_source(
+        files_data_source,
+        {"filter": {"property": "filehash", "rich_text": {"starts_with": text}}, "page_size": 10},
+    )
+    hashes: list[str] = []
+    for page in found.get("results") or []:
+        props = page.get("properties") if isinstance(page, dict) else None
+        salted = plain_text(props.get("filehash") if isinstance(props, dict) else None).strip()
+        # The filter is the server's word; only a whole hash that starts so is taken.
+        if re.fullmatch(r"[0-9a-f]{128}", salted) and salted.startswith(text):
+            if salted not in hashes:
+                hashes.append(salted)
+    if not hashes:
+        raise FileMissing(f"no file with a hash starting {text}", hint="`notion-up ls` lists them")
+    if len(hashes) > 1:
+        shown = ", ".join(h[: len(text) + 4] + "…" for h in hashes[:3])
+        raise UsageError(
+            f"{text} is the start of {len(hashes)} hashes ({shown})",
+            hint="give more of the hash (`notion-up ls --long` shows them whole)",
+        )
+    return hashes[0]
 
 
 def write_page_once(

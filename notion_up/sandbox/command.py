@@ -1,4 +1,4 @@
-"""Running the sandbox in the foreground: `serve_forever`, and `main` for `python -m`."""
+"""Running the sandbox in the foreground: `serve_forever`, `exports`, and `main` for `python -m`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .model import LocalNotion
-from .options import ServerOptions
+from .options import ServerOptions, parse_bytes
 from .workspace import Workspace
 
 
@@ -23,7 +23,11 @@ def serve_forever(
     host: str = "127.0.0.1",
     on_ready: Callable[[LocalNotion, Workspace], None] | None = None,
 ) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM; `on_ready` runs once it listens."""
+    """Serve in the foreground until Ctrl-C or SIGTERM; `on_ready` runs once it listens.
+
+    A kept state folder is advertised (see sharing.py), so commands run with `--sandbox` on that
+    folder use this server, with its knobs, rather than being refused.
+    """
     server = LocalNotion(options, state_dir=state_dir, host=host, port=port)
     stop = threading.Event()
 
@@ -36,6 +40,8 @@ def serve_forever(
     try:
         server.start()
         workspace = server.ensure_workspace()
+        if state_dir is not None:
+            server.advertise()
         if on_ready is not None:
             on_ready(server, workspace)
         while not stop.wait(0.5):
@@ -48,8 +54,28 @@ def serve_forever(
             signal.signal(signal.SIGTERM, previous)
 
 
+def exports(server: LocalNotion, workspace: Workspace) -> list[str]:
+    """The shell lines that point notion-up at this server (what `sandbox serve` prints)."""
+    values = {
+        "NOTION_API_URL": server.url,
+        "NOTION_TOKEN": server.token,
+        "NOTION_UP_DATABASE": workspace.files_database_id,
+        "NOTION_UP_INDEX": workspace.index_database_id,
+    }
+    lines = [f"export {key}={value}" for key, value in values.items()]
+    lines.append(f"# root page for `notion-up init --parent`: {workspace.root_page_id}")
+    return lines
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_bytes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
-    """`python -m notion_up.sandbox`: prints one JSON line with the URL, token and ids."""
+    """`python -m notion_up.sandbox`: prints the export lines (one JSON line with `--json`)."""
     parser = argparse.ArgumentParser(
         prog="python -m notion_up.sandbox", description="A local Notion-compatible server."
     )
@@ -58,11 +84,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", default=None, help="keep state here (default: temporary)")
     parser.add_argument("--token", default=ServerOptions.token)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
-    parser.add_argument("--bandwidth", type=float, default=None, help="bytes/s per connection")
     parser.add_argument(
-        "--download-bandwidth", type=float, default=None,
+        "--json",
+        action="store_true",
+        help="print one JSON line (url, token, database and data source ids) instead of exports",
+    )
+    parser.add_argument(
+        "--bandwidth", type=_size, default=None, help="bytes/s per connection (2MB, 512KiB)"
+    )
+    parser.add_argument(
+        "--download-bandwidth",
+        type=_size,
+        default=None,
         help="bytes/s per connection for file downloads",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--ignore-range", action="store_true",
         help="serve file downloads whole, ignoring Range (as some proxies do)",
@@ -83,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         "limit); 0 for a token bucket of --rate/s and --burst instead",
     )
     parser.add_argument("--burst", type=int, default=10)
-    parser.add_argument("--max-file-size", type=int, default=ServerOptions.max_file_upload_size)
+    parser.add_argument("--max-file-size", type=_size, default=ServerOptions.max_file_upload_size)
     parser.add_argument("--expiry-seconds", type=float, default=3600.0)
     parser.add_argument(
         "--page-pace", type=float, default=0.0,
@@ -121,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     def ready(server: LocalNotion, ws: Workspace) -> None:
+        if not args.json:
+            sys.stdout.write("\n".join(exports(server, ws)) + "\n")
+            sys.stdout.flush()
+            return
         line = {
             "url": server.url,
             "token": server.token,

@@ -129,7 +129,9 @@ class LocalNotion:
     def advertise(self) -> None:
         """Tell other processes on this machine to use this server for its state folder."""
         ws = self.ensure_workspace()
-        note = {"url": self.url, "files_database_id": ws.files_database_id,
+        # The token too: a server started with its own `--token` is still usable. It is the
+        # sandbox's, never a Notion token, and the note is 0600.
+        note = {"url": self.url, "token": self.token, "files_database_id": ws.files_database_id,
                 "index_database_id": ws.index_database_id}  # fmt: skip
         leave_note(self.state_dir, note)
 

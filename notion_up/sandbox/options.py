@@ -1,4 +1,5 @@
-"""`ServerOptions`: the behaviour knobs, and their JSON form for the admin endpoint."""
+"""`ServerOptions`: the behaviour knobs, their JSON form for the admin endpoint, and sizes
+as people type them for the knobs that take one (`--bandwidth 2MB`)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,26 @@ def merge_options(options: ServerOptions, body: dict) -> None:
         elif key == "fault_statuses":
             value = tuple(int(v) for v in value)
         setattr(options, key, value)
+
+
+_SIZE_UNITS = {
+    "": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024,
+    "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3,
+}  # fmt: skip
+
+
+def parse_bytes(text: str) -> int:
+    """'2MB' -> 2000000, '512KiB' -> 524288, '1048576' -> 1048576; ValueError otherwise.
+
+    The same units as the command line's sizes (notion_up.units), kept here because the server
+    imports only the standard library.
+    """
+    raw = str(text).strip().lower().replace(" ", "").replace("_", "")
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(number) :]
+    if not number or unit not in _SIZE_UNITS:
+        raise ValueError(f"not a size: {text!r} (use bytes, or a unit: 2MB, 512KiB)")
+    value = float(number)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"not a size: {text!r}")
+    return int(value * _SIZE_UNITS[unit])

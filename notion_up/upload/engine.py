@@ -227,6 +227,8 @@ class Uploader:
                     f"(journal entry {entry.id}) instead of starting a new one"
                 )
             )
+            if self.journal:
+                self.journal.update(entry.id)  # taken up by this run: counted once if cut short
             return self.resume(entry, source)
         return self._push_new(
             source, folder_path, is_visible=is_visible, is_manifest=is_manifest, whole=whole

@@ -109,18 +109,18 @@ class Preview:
         if self.upload.carrier:
             travel += ", a carrier for an unsupported type"
         return (
-            f"would push {where}: {self.size} bytes, {self.plan.mode}, "
-            f"{self.plan.count} part(s) of {self.plan.part_size} bytes, {travel}"
+            f"would push {where}: {human_bytes(self.size)}, {self.plan.mode}, "
+            f"{self.plan.count} part(s) of {human_bytes(self.plan.part_size)}, {travel}"
         )
 
     def _split_line(self, where: str) -> str:
         first, last = self.pieces[0], self.pieces[-1]
         modes = sorted({p.plan.mode for p in self.pieces})
         parts = sum(p.plan.count for p in self.pieces)
-        shorter = f", the last {last.size} bytes" if last.size != first.size else ""
+        shorter = f", the last {human_bytes(last.size)}" if last.size != first.size else ""
         return (
-            f"would push {where}: {self.size} bytes, split into {len(self.pieces)} piece(s) of "
-            f"{first.size} bytes ({human_bytes(first.size)}){shorter}, {'/'.join(modes)}, "
+            f"would push {where}: {human_bytes(self.size)}, split into {len(self.pieces)} "
+            f"piece(s) of {human_bytes(first.size)}{shorter}, {'/'.join(modes)}, "
             f"{parts} part(s) in all, as {first.name} … {last.name} (hidden rows), "
             f"plus the manifest {self.name + MANIFEST_SUFFIX}: {len(self.pieces) + 1} uploads"
         )

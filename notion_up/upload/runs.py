@@ -33,6 +33,8 @@ class Job:
     name: str
     open: Callable[[], Source]
     folder_path: str = "/"
+    # The local file (None for standard input), for the --json line's `path`.
+    path: str | None = None
 
 
 @dataclass

@@ -151,8 +151,11 @@ def _read_up_to(stream: BinaryIO, limit: int) -> bytearray:
     buffer = bytearray(limit)
     view = memoryview(buffer)
     got = 0
+    # One read of the source at a time where the stream allows: a buffered readinto goes on
+    # past a terminal's Ctrl-D (an empty read) and waits for a second one.
+    readinto = getattr(stream, "readinto1", None) or stream.readinto
     while got < limit:
-        n = stream.readinto(view[got:])
+        n = readinto(view[got:])
         if not n:
             break
         got += n

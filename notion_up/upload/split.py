@@ -103,6 +103,8 @@ class SplitUploader(Uploader):
                     f"(journal entry {entry.id}) instead of starting a new one"
                 )
             )
+            if self.journal:
+                self.journal.update(entry.id)  # taken up by this run: counted once if cut short
             return self._resume_split(entry, source)
         return self._push_split(source, folder_path)
 
