@@ -1,0 +1,70 @@
+"""Robust at the edges (issue 21): deadlines, files kept inside, decoys, errors that never crash.
+
+Each test plants one hostile input (in the sandbox, a small local server or the filesystem) and
+pins the behaviour that now holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+
+import pytest
+
+from notion_up import errors
+from notion_up.errors import APIError, NotionUpError
+from tests.conftest import run_cli
+from tests.hostserver import HostServer, notion_error, send_json
+
+FILES_ID = "f11e5000000040008000000000000001"
+INDEX_ID = "1d3e7000000040008000000000000002"
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    """The real command's environment, pointed at `url` with a well-formed configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTION")}
+    env.update(
+        NOTION_API_URL=url,
+        NOTION_TOKEN="ntn_EDGE_SECRET_TOKEN",
+        NOTION_UP_DATABASE=FILES_ID,
+        NOTION_UP_INDEX=INDEX_ID,
+    )
+    env.update(extra)
+    return env
+
+
+def _every_error() -> list[NotionUpError]:
+    cause = APIError(503, "service_unavailable", "down", "req-1", {"k": 1}, hint="wait")
+    return [
+        cause,
+        errors.ConfigError("bad id", hint="check it"),
+        errors.MalformedReply("not JSON"),
+        errors.Interrupted("stopped", terminated=True),
+        errors.RecordError("could not write", "up-1", "page-1", cause),
+        errors.OutcomeUnknown(cause, "page-2"),
+    ]
+
+
+@pytest.mark.parametrize("error", _every_error(), ids=lambda e: type(e).__name__)
+def test_every_error_survives_copy_and_pickle_with_its_fields(error):
+    for again in (copy.copy(error), pickle.loads(pickle.dumps(error))):
+        assert type(again) is type(error)
+        assert str(again) == str(error)
+        assert again.exit_status == error.exit_status
+        assert again.hint == error.hint
+        assert vars(again).keys() == vars(error).keys()
+
+
+@pytest.mark.parametrize("status,code", [(401, 3), (429, 5), (500, 5)])
+def test_a_refused_set_up_read_is_one_line_with_its_exit_code(tmp_path, status, code):
+    (tmp_path / "a.txt").write_bytes(b"hello")
+
+    def refuse(handler):
+        send_json(handler, status, notion_error(status), Retry_After="0")
+
+    with HostServer(refuse) as notion:
+        done = run_cli(["push", str(tmp_path / "a.txt")], _env(notion.url), timeout=60)
+    assert done.returncode == code, done.stderr
+    assert b"Traceback" not in done.stderr and b"TypeError" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith(b"notion-up: error: Notion")
