@@ -7,13 +7,18 @@ pins the behaviour that now holds.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import pickle
 
 import pytest
 
 from notion_up import errors
-from notion_up.errors import APIError, NotionUpError
+from notion_up.errors import APIError, MalformedReply, ManifestError, NotionUpError
+from notion_up.manifest import parse_manifest
+from notion_up.notion.client import NotionClient
+from notion_up.notion.retry import RateLimiter, RetryPolicy
+from notion_up.notion.workspace import max_upload_size
 from tests.conftest import run_cli
 from tests.hostserver import HostServer, notion_error, send_json
 
@@ -68,3 +73,47 @@ def test_a_refused_set_up_read_is_one_line_with_its_exit_code(tmp_path, status, 
     assert done.returncode == code, done.stderr
     assert b"Traceback" not in done.stderr and b"TypeError" not in done.stderr
     assert done.stderr.splitlines()[-1].startswith(b"notion-up: error: Notion")
+
+
+def _me(limit) -> dict:
+    return {"object": "user", "id": "bot", "bot": {"workspace_limits": {
+        "max_file_upload_size_in_bytes": limit}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        json.dumps(_me(1)).replace("1}", "NaN}").encode(),
+        json.dumps(_me(1)).replace("1}", "Infinity}").encode(),
+        json.dumps(_me(1)).replace("1}", "1e999}").encode(),
+        json.dumps(_me("lots")).encode(),
+        json.dumps(_me(-1)).encode(),
+        json.dumps(_me(2.5)).encode(),
+    ],
+    ids=["deep", "nan", "infinity", "huge-float", "string", "negative", "fraction"],
+)
+def test_garbage_json_and_impossible_limits_are_malformed_replies(requests_mock, body):
+    requests_mock.get("https://api.notion.com/v1/users/me", content=body)
+    client = NotionClient("ntn_t", limiter=RateLimiter(rate=0), policy=RetryPolicy(max_attempts=1))
+    with pytest.raises(MalformedReply):
+        max_upload_size(client)
+
+
+def test_a_sound_limit_still_reads(requests_mock):
+    requests_mock.get("https://api.notion.com/v1/users/me", json=_me(5 * 1024**3))
+    client = NotionClient("ntn_t", limiter=RateLimiter(rate=0))
+    assert max_upload_size(client) == 5 * 1024**3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"original_filename": "x", "total_size": Infinity, "parts": []}',
+    ],
+    ids=["deep", "infinite-size"],
+)
+def test_a_garbage_manifest_is_a_manifest_error(data):
+    with pytest.raises(ManifestError):
+        parse_manifest(data)

@@ -341,7 +341,7 @@ def api_error(response: requests.Response, deadline: float | None = None) -> API
             payload = response.json()
         else:
             payload = replies.read_json(response, "error", deadline, limit=1024 * 1024)
-    except (ValueError, MalformedReply, requests.RequestException):
+    except (ValueError, RecursionError, MalformedReply, requests.RequestException):
         payload = None
     if not isinstance(payload, dict) or payload.get("object") != "error":
         reason = response.reason or "error"
