@@ -68,10 +68,14 @@ class BadValue(Exception):
         self.hint = hint
 
 
+MAX_WORKERS = 64
+
+
 def _workers(value: Any) -> int:
     number = _number(value, int)
-    if number < 1:
-        raise BadValue("must be 1 or more (parts sent at once)")
+    # Past a few dozen, Notion's rate limit is the bottleneck; each worker holds a part in memory.
+    if not 1 <= number <= MAX_WORKERS:
+        raise BadValue(f"must be 1 to {MAX_WORKERS} (parts sent at once)")
     return number
 
 
@@ -314,11 +318,7 @@ def load_profile(
     mode = path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         warnings.append(f"{path} is readable by other users; run: chmod 600 {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    profiles = data.get("profiles", {})
+    profiles = read_config(path).get("profiles", {})
     name = profile or "default"
     if name not in profiles:
         if profile:
@@ -396,8 +396,17 @@ def check(name: str, value: Any, where: str, flag: bool = False) -> Any:
         raise kind(f"{where}: {label} {exc.message}", hint=exc.hint) from None
 
 
+def _rank(source: str) -> int:
+    """How strong a setting's source is: flag 0, env 1, profile (or token file) 2, default 3."""
+    return {"flag": 0, "env": 1, "profile": 2, "token": 2}.get(source.split(" ")[0], 3)
+
+
 def _load_token_file(settings: Settings) -> None:
-    if settings.token or not settings.token_file:
+    # A token file named more strongly than the token wins (NOTION_TOKEN_FILE over a profile's
+    # token: switching accounts by environment must not push to the profile's workspace).
+    if not settings.token_file:
+        return
+    if settings.token and _rank(settings.source("token")) <= _rank(settings.source("token_file")):
         return
     path = Path(str(settings.token_file)).expanduser()
     try:
@@ -480,9 +489,20 @@ def read_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        return tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, OSError) as exc:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+    profiles = data.get("profiles", {})
+    if isinstance(profiles, dict):
+        bad = [f"profiles.{n}" for n, table in profiles.items() if not isinstance(table, dict)]
+    else:
+        bad = ["profiles"]
+    if bad:
+        raise ConfigError(
+            f"{path}: {bad[0]} is not a table",
+            hint='write each profile as a table: [profiles.default] then key = "value" lines',
+        )
+    return data
 
 
 def set_profile_value(path: Path, profile: str, key: str, value: Any) -> None:

@@ -14,7 +14,15 @@ import pickle
 import pytest
 
 from notion_up import errors
-from notion_up.errors import APIError, MalformedReply, ManifestError, NotionUpError
+from notion_up.config import resolve
+from notion_up.errors import (
+    APIError,
+    ConfigError,
+    MalformedReply,
+    ManifestError,
+    NotionUpError,
+    UsageError,
+)
 from notion_up.manifest import parse_manifest
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter, RetryPolicy
@@ -117,3 +125,43 @@ def test_a_sound_limit_still_reads(requests_mock):
 def test_a_garbage_manifest_is_a_manifest_error(data):
     with pytest.raises(ManifestError):
         parse_manifest(data)
+
+
+# -- settings ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    ['profiles = "default"', "[profiles]\ndefault = 5", "profiles = [1, 2]"],
+    ids=["string", "number-profile", "list"],
+)
+def test_a_config_file_of_the_wrong_shape_is_a_config_error(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text + "\n")
+    path.chmod(0o600)
+    with pytest.raises(ConfigError, match="not a table"):
+        resolve({}, env={}, config_path=path)
+    done = run_cli(["config", "show"], {**_env("https://x"), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert done.returncode in (0, 3) and b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("workers", ["0", "65", "100000000"])
+def test_workers_are_capped_in_the_one_validator(workers):
+    with pytest.raises(ConfigError, match="1 to 64"):
+        resolve({}, env={"NOTION_UP_WORKERS": workers})
+    with pytest.raises(UsageError, match="1 to 64"):
+        resolve({"workers": int(workers)}, env={})
+
+
+def test_a_token_file_from_the_environment_beats_the_profiles_token(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.default]\ntoken = "ntn_PROFILE"\n')
+    config.chmod(0o600)
+    token_file = tmp_path / "token"
+    token_file.write_text("ntn_FROM_ENV_FILE\n")
+    token_file.chmod(0o600)
+    env = {"NOTION_TOKEN_FILE": str(token_file)}
+    chosen = resolve({}, env=env, config_path=config)
+    assert chosen.token == "ntn_FROM_ENV_FILE"
+    assert chosen.source("token") == f"token file {token_file}"
+    # The same two in one place: the token itself still wins.
+    both = resolve({}, env={**env, "NOTION_TOKEN": "ntn_ENV"}, config_path=config)
+    assert both.token == "ntn_ENV"

@@ -121,7 +121,7 @@ Workers = Annotated[
         "-w",
         metavar="N",
         rich_help_panel=SPEED,
-        help="Parts (or files) sent at once. Env NOTION_UP_WORKERS. Default: 4.",
+        help="Parts (or files) sent at once, 1 to 64. Env NOTION_UP_WORKERS. Default: 4.",
     ),
 ]
 JsonOut = Annotated[
