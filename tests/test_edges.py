@@ -12,9 +12,11 @@ import os
 import pickle
 
 import pytest
+import requests
 
 from notion_up import errors
 from notion_up.config import resolve
+from notion_up.download.restore import Restored, Restorer
 from notion_up.errors import (
     APIError,
     ConfigError,
@@ -25,6 +27,7 @@ from notion_up.errors import (
 )
 from notion_up.manifest import parse_manifest
 from notion_up.notion.client import NotionClient
+from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import max_upload_size
 from tests.conftest import run_cli
@@ -165,3 +168,58 @@ def test_a_token_file_from_the_environment_beats_the_profiles_token(tmp_path):
     # The same two in one place: the token itself still wins.
     both = resolve({}, env={**env, "NOTION_TOKEN": "ntn_ENV"}, config_path=config)
     assert both.token == "ntn_ENV"
+
+
+# -- names that are not text ---------------------------------------------------------------------
+def _api(sandbox, method: str, path: str, **kwargs) -> dict:
+    headers = {"Authorization": f"Bearer {sandbox.token}", "Notion-Version": "2025-09-03"}
+    reply = requests.request(method, sandbox.url + path, headers=headers, timeout=30, **kwargs)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def _push(sandbox, path) -> dict:
+    done = run_cli(["push", "--json", "--rate", "0", str(path)], sandbox.env())
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_name_with_a_lone_surrogate_is_verified_and_pulled(sandbox, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"first")
+    (tmp_path / "b.txt").write_bytes(b"second")
+    lone, other = _push(sandbox, tmp_path / "a.txt"), _push(sandbox, tmp_path / "b.txt")
+    title = {"title": [{"type": "text", "text": {"content": "\ud800bad.txt"}}]}
+    _api(sandbox, "PATCH", f"/v1/pages/{lone['file_id']}", json={"properties": {"filename": title}})
+
+    done = run_cli(["verify", "--all", "--json"], sandbox.env())
+    assert b"Traceback" not in done.stderr and b"UnicodeEncodeError" not in done.stderr
+    verdicts = {v["file_id"]: v["status"] for v in map(json.loads, done.stdout.splitlines())}
+    assert verdicts == {lone["file_id"]: "verified", other["file_id"]: "verified"}, done.stderr
+
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_cli(["pull", lone["hash"], "-o", str(out / "got.txt")], sandbox.env())
+    assert done.returncode == 0, done.stderr
+    assert (out / "got.txt").read_bytes() == b"first"
+    done = run_cli(["pull", lone["hash"], "-o", str(out) + "/"], sandbox.env())
+    assert done.returncode == 0, done.stderr
+    assert [p.read_bytes() for p in out.iterdir() if p.name != "got.txt"] == [b"first"]
+
+
+def _remote(name: str) -> RemoteFile:
+    return RemoteFile(file_id=f"id-{name}", name=name, size=0, salted="a" * 128, salt="b" * 64,
+                      created="", url=None, upload_name=None)  # fmt: skip
+
+
+def test_any_error_for_one_file_is_its_failed_verdict_and_the_batch_goes_on(monkeypatch):
+    restorer = Restorer(NotionClient("ntn_t"), Databases("fs", "ix", "db"))
+
+    def restore(remote, _open_sink):
+        if remote.name == "bad":
+            raise ValueError("a surprise")
+        return Restored(name=remote.name, file_id=remote.file_id, size=0, sha512="")
+
+    monkeypatch.setattr(restorer, "restore", restore)
+    files = [_remote("bad"), _remote("good")]
+    verdicts = restorer.check_many(files, 2, lambda _v: None)
+    assert sorted((v.name, v.status) for v in verdicts) == [("bad", "failed"), ("good", "verified")]

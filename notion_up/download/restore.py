@@ -553,6 +553,8 @@ class Restorer:
             return _verdict(label, "missing", remote, str(exc))
         except NotionUpError as exc:
             return _verdict(label, "failed", remote, str(exc))
+        except Exception as exc:  # one file's surprise is that file's verdict, not the batch's end
+            return _verdict(label, "failed", remote, f"unexpected error: {exc}")
         return Verdict(label, "verified", done.name, done.file_id)
 
     def check_many(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -56,11 +57,29 @@ def read_json(
 def decode_json(body: bytes, what: str, kind: str = "unknown type") -> Any:
     """`body` as strict JSON: NaN, Infinity, numbers past a float and deep nesting refused."""
     try:
-        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        # A lone surrogate (`"\\ud800"`, valid JSON) is no text: it cannot be printed, written
+        # to a file name or stored. Replaced here, once, so no caller ever meets one.
+        return _whole_text(value) if _SURROGATE.search(body) else value
     except RecursionError:
         raise MalformedReply(f"{what}: the reply is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise MalformedReply(f"{what}: the reply is not JSON ({kind})") from None
+
+
+# A surrogate written as an escape, or as the (invalid) UTF-8 that json.loads lets through.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_text(v) for v in value]
+    if isinstance(value, dict):
+        return {_whole_text(k): _whole_text(v) for k, v in value.items()}
+    return value
 
 
 def _no_constant(name: str) -> Any:

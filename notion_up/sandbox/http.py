@@ -270,8 +270,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send_json(self, status: int, obj: dict, headers: dict | None = None) -> str:
         obj = for_version(obj, self._version)
         obj["request_id"] = self._request_id
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._write(status, data, "application/json; charset=utf-8", headers)
+        self._write(status, _utf8_json(obj), "application/json; charset=utf-8", headers)
         return str(status)
 
     def _send_error(self, exc: ApiError) -> str:
@@ -284,7 +283,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if exc.additional_data:
             body["additional_data"] = exc.additional_data
         body["request_id"] = self._request_id
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = _utf8_json(body)
         if exc.status in (429, 529):
             self.app.note_retry_after(exc.headers.get("Retry-After"), self.connection)
         self._write(exc.status, data, "application/json; charset=utf-8", exc.headers)
@@ -555,3 +554,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _admin_reply(self, status: int, obj: dict) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode()
         self._write(status, data, "application/json")
+
+
+def _utf8_json(obj: object) -> bytes:
+    """JSON as UTF-8, as Notion (JavaScript's well-formed JSON.stringify) writes it: a lone
+    surrogate a client sent in a string comes back as its \\u escape."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")

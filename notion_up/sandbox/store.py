@@ -56,7 +56,8 @@ class Store:
         self.objects[kind][obj["id"]] = obj
         self.db.execute(
             "INSERT OR REPLACE INTO objects (id, kind, seq, data) VALUES (?, ?, ?, ?)",
-            (obj["id"], kind, obj["seq"], json.dumps(obj, ensure_ascii=False)),
+            # ASCII: a lone surrogate in a name (valid JSON) cannot be stored as UTF-8 text.
+            (obj["id"], kind, obj["seq"], json.dumps(obj)),
         )
 
     def set(self, key: str, value: str) -> None:
