@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notion_up.errors import ConfigError, NotionUpError, UsageError
+from notion_up.localfile import read_regular
 from notion_up.units import MiB, binary_reading, human_bytes, parse_size
 
 ENV = {
@@ -315,10 +316,10 @@ def load_profile(
         if profile:
             raise ConfigError(f"profile {profile!r} asked for, but {path} does not exist")
         return {}, None
-    mode = path.stat().st_mode
+    data, mode = _read_config(path)
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         warnings.append(f"{path} is readable by other users; run: chmod 600 {path}")
-    profiles = read_config(path).get("profiles", {})
+    profiles = data.get("profiles", {})
     name = profile or "default"
     if name not in profiles:
         if profile:
@@ -410,8 +411,8 @@ def _load_token_file(settings: Settings) -> None:
         return
     path = Path(str(settings.token_file)).expanduser()
     try:
-        token = path.read_text().strip(" \t\r\n")
-        mode = path.stat().st_mode
+        data, info = read_regular(path)
+        token, mode = data.decode().strip(" \t\r\n"), info.st_mode
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not text"
         raise ConfigError(f"cannot read the token file {path}: {reason}") from None
@@ -488,10 +489,17 @@ def read_config(path: Path) -> dict[str, Any]:
     """The config file as a dict ({} when it does not exist)."""
     if not path.exists():
         return {}
+    return _read_config(path)[0]
+
+
+def _read_config(path: Path) -> tuple[dict[str, Any], int]:
     try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        text, info = read_regular(path)
+        data = tomllib.loads(text.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     profiles = data.get("profiles", {})
     if isinstance(profiles, dict):
         bad = [f"profiles.{n}" for n, table in profiles.items() if not isinstance(table, dict)]
@@ -502,7 +510,7 @@ def read_config(path: Path) -> dict[str, Any]:
             f"{path}: {bad[0]} is not a table",
             hint='write each profile as a table: [profiles.default] then key = "value" lines',
         )
-    return data
+    return data, info.st_mode
 
 
 def set_profile_value(path: Path, profile: str, key: str, value: Any) -> None:

@@ -15,11 +15,13 @@ import pytest
 import requests
 
 from notion_up import errors
+from notion_up.app.batch import file_job
 from notion_up.config import resolve
 from notion_up.download.restore import Restored, Restorer
 from notion_up.errors import (
     APIError,
     ConfigError,
+    InputError,
     MalformedReply,
     ManifestError,
     NotionUpError,
@@ -30,6 +32,7 @@ from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import max_upload_size
+from notion_up.upload.inputs import InputOptions, expand
 from tests.conftest import run_cli
 from tests.hostserver import HostServer, notion_error, send_json
 
@@ -223,3 +226,95 @@ def test_any_error_for_one_file_is_its_failed_verdict_and_the_batch_goes_on(monk
     files = [_remote("bad"), _remote("good")]
     verdicts = restorer.check_many(files, 2, lambda _v: None)
     assert sorted((v.name, v.status) for v in verdicts) == [("bad", "failed"), ("good", "verified")]
+
+
+# -- local files: opened once, safely -------------------------------------------------------------
+def _incoming(tmp_path):
+    incoming = tmp_path / "incoming"
+    (incoming / "sub").mkdir(parents=True)
+    for name in ("f1.txt", "f5.txt", "sub/f.txt"):
+        (incoming / name).write_bytes(b"public " + name.encode())
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "f.txt").write_bytes(b"SECRET")
+    (secret / "key").write_bytes(b"SECRET")
+    found = expand([str(incoming)], InputOptions(recursive=True))
+    return incoming, secret, {item.name: item for item in found.files}
+
+
+def test_a_file_swapped_for_a_symlink_after_the_walk_is_refused_not_read(tmp_path):
+    incoming, secret, items = _incoming(tmp_path)
+    (incoming / "f5.txt").unlink()
+    (incoming / "f5.txt").symlink_to(secret / "key")
+    with pytest.raises(InputError, match="symlink"):
+        items["f5.txt"].open()
+    source = items["f1.txt"].open()
+    assert source.stream.read() == b"public f1.txt"
+    source.close()
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_walk_is_refused_not_read(tmp_path):
+    incoming, secret, items = _incoming(tmp_path)
+    (incoming / "sub").rename(tmp_path / "moved")
+    (incoming / "sub").symlink_to(secret)
+    with pytest.raises(InputError, match="replaced"):
+        items["f.txt"].open()
+
+
+def test_a_file_swapped_for_another_file_after_the_walk_is_refused(tmp_path):
+    incoming, secret, items = _incoming(tmp_path)
+    os.replace(secret / "key", incoming / "f5.txt")
+    with pytest.raises(InputError, match="replaced"):
+        items["f5.txt"].open()
+
+
+def test_the_push_job_of_a_swapped_file_reads_nothing_of_the_secret(tmp_path):
+    incoming, secret, items = _incoming(tmp_path)
+    (incoming / "f5.txt").unlink()
+    (incoming / "f5.txt").symlink_to(secret / "key")
+    read = []
+    for job in map(file_job, items.values()):
+        try:
+            source = job.open()
+        except InputError:
+            read.append(None)
+            continue
+        read.append(source.stream.read())
+        source.close()
+    assert b"SECRET" not in read and read.count(None) == 1
+
+
+@pytest.mark.parametrize("where", ["log", "config", "token"])
+def test_a_fifo_where_a_file_belongs_is_refused_at_once(tmp_path, where):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "cfg" / "notion-up").mkdir(parents=True)
+    env = _env("http://127.0.0.1:9", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    args = ["ls"]
+    if where == "log":
+        (tmp_path / "a.txt").write_bytes(b"a")
+        args = ["push", "--log-file", str(fifo), str(tmp_path / "a.txt")]
+    elif where == "config":
+        os.mkfifo(tmp_path / "cfg" / "notion-up" / "config.toml")
+    else:
+        del env["NOTION_TOKEN"]
+        env["NOTION_TOKEN_FILE"] = str(fifo)
+    done = run_cli(args, env, timeout=20)
+    assert done.returncode in (2, 3), done.stderr
+    assert b"not a regular file" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_a_file_whose_name_is_not_utf8_is_pushed_under_a_readable_name(sandbox, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(folder), b"caf\xe9.txt")
+    with open(raw, "wb") as file:
+        file.write(b"latin-1 name")
+    for args in (["push", "--json", os.fsdecode(raw)], ["push", "--json", "-r", str(folder)]):
+        done = run_cli([*args[:1], "--rate", "0", *args[1:]], sandbox.env())
+        assert done.returncode == 0, done.stderr
+        names = [json.loads(line).get("name") for line in done.stdout.splitlines()]
+        assert "caf\ufffd.txt" in names, done.stdout
+    # A second push of the same file finds it done (the journal kept its path).
+    done = run_cli(["push", "--rate", "0", "--json", os.fsdecode(raw)], sandbox.env())
+    assert done.returncode == 0, done.stderr
