@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from notion_up.errors import ConfigError, NotionUpError, UsageError
 from notion_up.localfile import read_regular
+from notion_up.notion.transport import DEFAULT_TIMEOUT, is_local
 from notion_up.units import MiB, binary_reading, human_bytes, parse_size
 
 ENV = {
@@ -31,6 +32,8 @@ ENV = {
     "rate": "NOTION_UP_RATE",
     "state_dir": "NOTION_UP_STATE_DIR",
     "service_url": "NOTION_UP_SERVICE_URL",
+    "timeout": "NOTION_UP_TIMEOUT",
+    "insecure_http": "NOTION_UP_INSECURE_HTTP",
 }
 DEFAULTS: dict[str, Any] = {
     "token": None,
@@ -43,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "rate": 3.0,
     "state_dir": None,
     "service_url": None,
+    "timeout": DEFAULT_TIMEOUT,
+    "insecure_http": False,
 }
 SECRET = {"token"}
 # The flag each setting has (for saying where a bad value came from).
@@ -54,6 +59,7 @@ FLAGS = {
     "part_size": "--part-size",
     "rate": "--rate",
     "state_dir": "--state-dir",
+    "timeout": "--timeout",
 }
 # Which workspace and where: a bad one is a configuration error (exit 3) wherever it came from.
 # A number out of range is a usage error (exit 2) as a flag, configuration (3) otherwise.
@@ -85,6 +91,24 @@ def _rate(value: Any) -> float:
     if not math.isfinite(number) or number < 0:
         raise BadValue("must be 0 (no limit) or more requests per second")
     return number
+
+
+def _timeout(value: Any) -> float:
+    number = _number(value, float)
+    if not math.isfinite(number) or not 1 <= number <= 3600:
+        raise BadValue("must be 1 to 3600 seconds (the longest a request may wait for an answer)")
+    return number
+
+
+def _yes(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise BadValue("must be 1 or 0 (true or false)")
 
 
 def _number(value: Any, kind: type) -> Any:
@@ -180,6 +204,8 @@ VALIDATE: dict[str, Callable[[Any], Any]] = {
     "part_size": _part_size,
     "rate": _rate,
     "state_dir": _path,
+    "timeout": _timeout,
+    "insecure_http": _yes,
 }
 
 
@@ -252,6 +278,11 @@ class Settings:
     def rate(self) -> float:
         """Requests per second for the whole run (0: no limit)."""
         return float(self._value("rate"))
+
+    @property
+    def timeout(self) -> float:
+        """The longest a request may wait for its answer, in seconds."""
+        return float(self._value("timeout"))
 
     @property
     def state_dir(self) -> Path:
@@ -355,10 +386,26 @@ def resolve(
         else:
             settings.set(name, default, "default")
     _load_token_file(settings)
+    _refuse_plain_http(settings)
     token = settings.values.get("token")
     if token is not None and token.value not in (None, ""):
         token.value = check_token(str(token.value), token.source)
     return settings
+
+
+def _refuse_plain_http(settings: Settings) -> None:
+    """The token never crosses a network in clear text without the user saying so."""
+    url = settings.api_url
+    if (
+        url.lower().startswith("http://")
+        and not is_local(url, private=False)
+        and not settings._value("insecure_http")
+    ):
+        raise ConfigError(
+            f"{url} ({settings.source('api_url')}) is plain http: the token would cross the "
+            "network unencrypted",
+            hint="use https://, or set NOTION_UP_INSECURE_HTTP=1 if this is really meant",
+        )
 
 
 def _shown(name: str, value: Any) -> str:
@@ -432,12 +479,12 @@ def require(settings: Settings, *names: str) -> None:
 # -- writing the config file -----------------------------------------------------------------
 PROFILE_KEYS = (
     "token", "token_file", "database", "index", "api_url", "workers", "part_size", "rate",
-    "state_dir", "service_url",
+    "state_dir", "service_url", "timeout", "insecure_http",
 )  # fmt: skip
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
 # api_url, workers, part_size (bytes or with a unit: "10MiB"), rate (requests per second),
-# state_dir, service_url.
+# state_dir, service_url, timeout (seconds a request may wait for an answer), insecure_http.
 # Keep this file private (chmod 600): it may hold your token.
 """
 

@@ -10,6 +10,8 @@ import copy
 import json
 import os
 import pickle
+import socket
+import time
 
 import pytest
 import requests
@@ -22,15 +24,18 @@ from notion_up.errors import (
     APIError,
     ConfigError,
     InputError,
+    InvalidRecord,
     MalformedReply,
     ManifestError,
     NotionUpError,
+    TransientError,
     UsageError,
 )
 from notion_up.manifest import parse_manifest
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
+from notion_up.notion.transport import MAX_REDIRECTS
 from notion_up.notion.workspace import max_upload_size
 from notion_up.upload.inputs import InputOptions, expand
 from tests.conftest import run_cli
@@ -318,3 +323,166 @@ def test_a_file_whose_name_is_not_utf8_is_pushed_under_a_readable_name(sandbox, 
     # A second push of the same file finds it done (the journal kept its path).
     done = run_cli(["push", "--rate", "0", "--json", os.fsdecode(raw)], sandbox.env())
     assert done.returncode == 0, done.stderr
+
+
+# -- one transport -------------------------------------------------------------------------------
+def _file_host(body: bytes = b"hello", location: str | None = None):
+    def answer(handler):
+        if location is not None:
+            handler.send_response(302)
+            handler.send_header("Location", location)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return HostServer(answer)
+
+
+def _remote_at(url: str, data: bytes = b"hello") -> RemoteFile:
+    return RemoteFile(
+        file_id="f" * 32, name="a.txt", size=len(data), salted="a" * 128, salt="b" * 64,
+        created="", url=url, upload_name="a.txt",
+    )  # fmt: skip
+
+
+def _restorer(api_url: str, **kwargs) -> Restorer:
+    client = NotionClient("ntn_EDGE", api_url, limiter=RateLimiter(rate=0),
+                          policy=RetryPolicy(max_attempts=3), **kwargs)  # fmt: skip
+    return Restorer(client, Databases("fs", "ix", "db"), sleep=lambda _s: None, workers=1)
+
+
+def test_netrc_credentials_go_neither_to_the_api_nor_to_a_file_host(tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login someone password NETRC_SECRET\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with HostServer(lambda h: send_json(h, 200, {"object": "user", "id": "u"})) as api:
+        NotionClient("ntn_EDGE", api.url, limiter=RateLimiter(rate=0)).users_me()
+    assert api.seen[0].headers["Authorization"] == "Bearer ntn_EDGE"
+    with _file_host() as host:
+        restorer = _restorer(host.url)
+        restorer.download(_remote_at(f"{host.url}/f?sig=1"), lambda _b: None)
+    assert "Authorization" not in host.seen[0].headers
+
+
+def test_the_api_never_follows_a_redirect(tmp_path):
+    with _file_host(location="https://elsewhere.example/v1/users/me") as api:
+        client = NotionClient("ntn_EDGE", api.url, limiter=RateLimiter(rate=0))
+        with pytest.raises(ConfigError, match="redirect"):
+            client.users_me()
+    assert len(api.seen) == 1
+
+
+@pytest.mark.parametrize(
+    "location", ["file:///etc/passwd", "/again", "http://127.0.0.1:9/x", "gopher://x/"]
+)
+def test_a_download_redirect_is_checked_hop_by_hop_and_never_retried(location):
+    with _file_host(location=location) as host:
+        # The API is not local: a loopback or private address is never fetched.
+        restorer = _restorer("https://api.notion.com")
+        restorer.allow_local = True  # the first hop is the (local) test server itself
+        if location.startswith("http://127."):
+            restorer.allow_local = False
+        with pytest.raises(InvalidRecord, match="refused"):
+            restorer.download(_remote_at(f"{host.url}/f"), lambda _b: None)
+    assert len(host.seen) <= MAX_REDIRECTS + 1
+
+
+def test_a_record_url_on_this_machine_is_refused_unless_the_api_is_local():
+    with _file_host() as host:
+        with pytest.raises(InvalidRecord, match="local address"):
+            _restorer("https://api.notion.com").download(_remote_at(host.url), lambda _b: None)
+        assert host.seen == []
+        got = []
+        _restorer(host.url).download(_remote_at(host.url), got.append)
+        assert b"".join(got) == b"hello"
+
+
+def test_a_signed_url_is_never_shown_when_a_download_retries():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/file?X-Amz-Signature=SIGNED_SECRET&X-Amz-Credential=K"
+    heard: list = []
+    restorer = _restorer(f"http://127.0.0.1:{port}")
+    restorer.listener = heard.append
+    with pytest.raises(TransientError) as caught:
+        restorer.download(_remote_at(url), lambda _b: None)
+    shown = " ".join(str(e) for e in heard) + str(caught.value)
+    assert "Retrying" in shown and "SIGNED_SECRET" not in shown and "Credential" not in shown
+
+
+@pytest.mark.parametrize("url", ["http://api.example.com", "http://10.0.0.5:8080"])
+def test_plain_http_to_another_host_is_refused_without_an_opt_in(url):
+    with pytest.raises(ConfigError, match="plain http"):
+        resolve({}, env={"NOTION_API_URL": url})
+    allowed = resolve({}, env={"NOTION_API_URL": url, "NOTION_UP_INSECURE_HTTP": "1"})
+    assert allowed.api_url == url
+    assert resolve({}, env={"NOTION_API_URL": "http://127.0.0.1:8080"}).api_url
+
+
+def test_plain_http_is_refused_by_the_real_command(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"a")
+    done = run_cli(["push", str(tmp_path / "a.txt")], _env("http://api.example.com"))
+    assert done.returncode == 3 and b"plain http" in done.stderr, done.stderr
+
+
+# -- one deadline --------------------------------------------------------------------------------
+def _drip_headers(handler):
+    """A status line and headers at a byte a second: no recv ever waits long."""
+    for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"a" * 60:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(0.2)
+
+
+def _drip_body(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", "5")
+    handler.end_headers()
+    for byte in b"hello":
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(0.5)
+
+
+def test_headers_dripping_in_are_cut_at_the_requests_deadline():
+    with HostServer(_drip_headers) as slow:
+        client = NotionClient("ntn_EDGE", slow.url, limiter=RateLimiter(rate=0), timeout=1,
+                              policy=RetryPolicy(max_attempts=2, base=0.01))  # fmt: skip
+        with pytest.raises(TransientError, match="no answer within 1 s"):
+            client.users_me()
+    assert len(slow.seen) == 2
+
+
+def test_a_download_trickling_below_the_floor_is_cut_and_counted_as_failures():
+    with HostServer(_drip_body) as slow:
+        restorer = _restorer(slow.url, timeout=1)
+        heard: list = []
+        restorer.listener = heard.append
+        with pytest.raises(TransientError, match="too slow"):
+            restorer.download(_remote_at(f"{slow.url}/f"), lambda _b: None)
+    assert len(slow.seen) == 3  # max_attempts, though each attempt brought a byte
+
+
+def test_the_timeout_setting_comes_from_env_or_profile_and_is_checked(tmp_path):
+    assert resolve({}, env={}).timeout == 120
+    assert resolve({}, env={"NOTION_UP_TIMEOUT": "15"}).timeout == 15
+    config = tmp_path / "config.toml"
+    config.write_text("[profiles.default]\ntimeout = 30\n")
+    config.chmod(0o600)
+    assert resolve({}, env={}, config_path=config).timeout == 30
+    for bad in ("0", "nan", "soon"):
+        with pytest.raises(ConfigError, match="timeout"):
+            resolve({}, env={"NOTION_UP_TIMEOUT": bad})
+
+
+def test_a_run_against_a_dripping_server_ends_with_a_temporary_error():
+    with HostServer(_drip_headers) as slow:
+        done = run_cli(["ls"], _env(slow.url, NOTION_UP_TIMEOUT="1"), timeout=90)
+    assert done.returncode == 5, done.stderr
+    assert b"no answer within 1 s" in done.stderr and b"Traceback" not in done.stderr

@@ -44,6 +44,7 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
             settings.api_url,
             limiter=RateLimiter(rate=settings.rate),
             pool_size=settings.workers * 2 + 4,
+            timeout=settings.timeout,
         )
         yield Context(settings, client, origin)
     finally:

@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -24,7 +23,15 @@ from typing import Any
 import requests
 
 from notion_up.download import bounded
-from notion_up.download.host import Cut, Expired, check_status, content_length, content_range
+from notion_up.download.host import (
+    Cut,
+    Expired,
+    Stalled,
+    check_status,
+    content_length,
+    content_range,
+    stalls_cut,
+)
 from notion_up.download.ranges import MAX_REFRESHES, Fallback, Link, Placement, RangedDownload
 from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
@@ -46,6 +53,7 @@ from notion_up.events import (
     ignore,
 )
 from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
+from notion_up.notion import transport
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import (
     Databases,
@@ -60,7 +68,6 @@ from notion_up.notion.replies import query_all
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
 RANGE_SIZE = 5 * 1024 * 1024
-DOWNLOAD_TIMEOUT = (10.0, 120.0)
 
 _HASH = re.compile(r"[0-9a-f]{128}")
 _PAGE_ID = re.compile(r"[0-9a-f]{32}")
@@ -141,10 +148,10 @@ class Restorer:
         databases: Databases,
         *,
         listener: Listener = ignore,
-        session_factory: Callable[[], requests.Session] = requests.Session,
-        sleep: Callable[[float], None] = time.sleep,
+        session_factory: Callable[[], requests.Session] = transport.download_session,
+        sleep: Callable[[float], None] = transport.WATCHDOG.sleep,
         chunk_size: int = CHUNK,
-        timeout: tuple[float, float] = DOWNLOAD_TIMEOUT,
+        timeout: float | None = None,
         workers: int = 4,
         range_size: int = RANGE_SIZE,
     ) -> None:
@@ -155,7 +162,10 @@ class Restorer:
         self._session_factory = session_factory
         self._sleep = sleep
         self.chunk_size = chunk_size
-        self.timeout = timeout
+        # The longest a file host may keep us waiting (the client's --timeout unless given).
+        self.timeout = client.timeout if timeout is None else timeout
+        # A file URL on this machine or a private network only when the API is there too.
+        self.allow_local = transport.is_local(client.base_url)
         self.workers = max(1, workers)
         self.range_size = max(1, range_size)
         self._local = threading.local()
@@ -322,6 +332,7 @@ class Restorer:
             self.listener,
             self.timeout,
             self.chunk_size,
+            self.allow_local,
         )
         fetch = RangedDownload(
             link, remote, url, key, workers=self.workers, range_size=self.range_size,
@@ -338,6 +349,7 @@ class Restorer:
         refreshes = failures = 0
         while True:
             before = transfer.got
+            stalled = False
             try:
                 if self._fetch(url, transfer):
                     break
@@ -354,9 +366,11 @@ class Restorer:
                 url = self.get(remote.file_id, salted=remote.salted).url or url
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = str(exc) if isinstance(exc, Cut) else f"{type(exc).__name__}: {exc}"
+                reason = transport.without_query(str(exc)) if isinstance(exc, Cut) else (
+                    transport.describe(exc))  # fmt: skip
+                stalled = isinstance(exc, Stalled)
             # Progress resets the count: a long file on a flaky link still finishes.
-            failures = 1 if transfer.got > before else failures + 1
+            failures = 1 if transfer.got > before and not stalled else failures + 1
             if failures >= self.client.policy.max_attempts:
                 raise TransientError(
                     f"{remote.name}: download failed at byte {transfer.got}: {reason}",
@@ -379,7 +393,14 @@ class Restorer:
         headers = dict(bounded.HEADERS)
         if offset:
             headers["Range"] = f"bytes={offset}-"
-        with self._session().get(url, headers=headers, stream=True, timeout=self.timeout) as r:
+        with (
+            transport.WATCHDOG.watch(self.timeout) as watch,
+            stalls_cut(watch),
+            transport.get_following(
+                self._session(), url, headers=headers, timeout=self.timeout,
+                allow_local=self.allow_local, what=what,
+            ) as r,
+        ):  # fmt: skip
             status = r.status_code
             if status == 416 and offset and offset == t.total:
                 return True
@@ -409,6 +430,7 @@ class Restorer:
                 t.digest.update(chunk)
                 t.write(chunk)
                 t.got += len(chunk)
+                watch.progress(t.got - offset, transport.THROUGHPUT_FLOOR)
                 self.listener(BytesReceived(t.remote.name, len(chunk), t.key))
         return t.total is None or t.got >= t.total
 

@@ -15,20 +15,19 @@ import requests
 from notion_up.errors import (
     APIError,
     ConfigError,
+    Interrupted,
     InvalidRecord,
     MalformedReply,
     OutcomeUnknown,
     TransientError,
 )
-from notion_up.notion import replies
+from notion_up.notion import replies, transport
 from notion_up.notion.multipart import MultipartBody
 from notion_up.notion.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
 from notion_up.version import __version__
 
 NOTION_VERSION = "2025-09-03"
 DEFAULT_API_URL = "https://api.notion.com"
-# (connect, read): a part of 20 MiB on a slow link needs a generous read timeout.
-DEFAULT_TIMEOUT = (10.0, 120.0)
 # What an id may hold to go into a URL path: no `/`, `.`, `?`, `%` or `#` to change the path.
 # (Records are held to the stricter uuid shape where they are read: notion/records.py.)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -63,16 +62,22 @@ class NotionClient:
         *,
         limiter: RateLimiter | None = None,
         policy: RetryPolicy | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = transport.DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = transport.WATCHDOG.sleep,
         pool_size: int = 16,
         deadline: float = replies.DEFAULT_DEADLINE,
+        on_slow: Callable[[float], None] | None = None,
     ) -> None:
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter or RateLimiter()
         self.policy = policy or RetryPolicy()
-        self.timeout = timeout
+        # The longest a request may wait for its answer, status line to last byte (--timeout).
+        self.timeout = float(timeout)
+        self._timeouts = (min(transport.CONNECT_TIMEOUT, self.timeout), self.timeout)
+        self._proxies = transport.proxies_for(self.base_url)
+        # Hears how long the oldest request has waited, every few seconds while it waits.
+        self.on_slow = on_slow
         # Seconds one attempt may take in all: a reply trickling in byte by byte is cut off.
         self.deadline = deadline
         self._sleep = sleep
@@ -94,19 +99,11 @@ class NotionClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=1, pool_maxsize=self._pool_size, max_retries=0
-            )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
             # No session-wide Content-Type: it would override the multipart boundary.
-            session.headers.update(
-                {
-                    "Authorization": f"Bearer {self._token}",
-                    "Notion-Version": NOTION_VERSION,
-                    "User-Agent": f"notion-up/{__version__}",
-                }
+            session = transport.api_session(
+                self._token,
+                self._pool_size,
+                {"Notion-Version": NOTION_VERSION, "User-Agent": f"notion-up/{__version__}"},
             )
             self._local.session = session
         return session
@@ -138,17 +135,27 @@ class NotionClient:
             self.stats.add(requests_=1)
             retry_after: float | None = None
             throttled = False
+            if transport.WATCHDOG.stopping.is_set():
+                raise Interrupted("interrupted")
+            watch = None
             try:
-                kwargs: dict[str, Any] = {"json": json, "params": params, "timeout": self.timeout}
+                kwargs: dict[str, Any] = {
+                    "json": json, "params": params, "timeout": self._timeouts,
+                    "allow_redirects": False, "proxies": self._proxies,
+                }  # fmt: skip
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
-                deadline = time.monotonic() + self.deadline
-                response = self._session().request(method, url, stream=True, **kwargs)
-                self._answered = True
-                if response.status_code < 400:
-                    return replies.read_json(response, what, deadline)
-                failure = api_error(response, deadline)
+                with transport.WATCHDOG.watch(self.timeout, self.on_slow) as watch:
+                    deadline = time.monotonic() + self.deadline
+                    response = self._session().request(method, url, stream=True, **kwargs)
+                    self._answered = True
+                    if response.is_redirect:
+                        response.close()
+                        raise _redirected(self.base_url, response)
+                    if response.status_code < 400:
+                        return replies.read_json(response, what, deadline)
+                    failure = api_error(response, deadline)
             except requests.ConnectTimeout as exc:
                 failure = TransientError(
                     f"could not connect to {self.base_url}: {self._scrub(str(exc))}"
@@ -173,14 +180,17 @@ class NotionClient:
                 requests.exceptions.ChunkedEncodingError,
                 MalformedReply,
             ) as exc:
+                if transport.WATCHDOG.stopping.is_set():
+                    raise Interrupted("interrupted") from None
                 if not self._answered and _refused(exc):
                     # Nothing listens there: no retry will change that, say so at once.
                     raise nothing_listens(self.base_url) from None
-                failure = (
-                    exc
-                    if isinstance(exc, MalformedReply)
-                    else TransientError(f"{what}: {type(exc).__name__}: {self._scrub(str(exc))}")
-                )
+                if watch is not None and watch.cut:
+                    failure = TransientError(f"{what}: no answer within {self.timeout:g} s")
+                elif isinstance(exc, MalformedReply):
+                    failure = exc
+                else:
+                    failure = TransientError(f"{what}: {self._scrub(transport.describe(exc))}")
                 if not idempotent:
                     raise OutcomeUnknown(failure) from None
             else:
@@ -327,6 +337,17 @@ def nothing_listens(base_url: str) -> ConfigError:
             "NOTION_API_URL to use), or set NOTION_API_URL / --api-url to a server that is up"
         )
     return ConfigError(f"nothing is listening at {base_url} (connection refused)", hint=hint)
+
+
+def _redirected(base_url: str, response: requests.Response) -> ConfigError:
+    """The API answered a redirect: never followed (the token would go with it)."""
+    target = transport.without_query(str(response.headers.get("Location", "")))[:200]
+    return ConfigError(
+        f"the API at {base_url} answered {response.status_code}, a redirect to {target!r}; "
+        "not followed",
+        hint="NOTION_API_URL (or --api-url) must be the API's own address, like "
+        "https://api.notion.com (without /v1)",
+    )
 
 
 def _blocked(error: APIError) -> bool:
