@@ -11,7 +11,9 @@ import json
 import os
 import pickle
 import socket
+import stat
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -486,3 +488,18 @@ def test_a_run_against_a_dripping_server_ends_with_a_temporary_error():
         done = run_cli(["ls"], _env(slow.url, NOTION_UP_TIMEOUT="1"), timeout=90)
     assert done.returncode == 5, done.stderr
     assert b"no answer within 1 s" in done.stderr and b"Traceback" not in done.stderr
+
+
+# -- private from the start ----------------------------------------------------------------------
+def test_the_state_folder_and_the_sandboxs_files_are_private(sandbox, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"private")
+    state = tmp_path / "state"
+    done = run_cli(["push", "--rate", "0", str(tmp_path / "a.txt")],
+                   sandbox.env(NOTION_UP_STATE_DIR=str(state)))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    server = Path(sandbox.server.state_dir)
+    modes = {p: stat.S_IMODE(p.lstat().st_mode) for p in [server, *server.rglob("*")]}
+    assert any(p.is_file() and "blobs" in p.parts for p in modes)
+    wrong = {str(p): oct(m) for p, m in modes.items() if m != (0o700 if p.is_dir() else 0o600)}
+    assert wrong == {}

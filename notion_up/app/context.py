@@ -15,6 +15,7 @@ from notion_up.errors import ConfigError
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
+from notion_up.state.private import private_dir
 
 if TYPE_CHECKING:
     from notion_up.sandbox import LocalNotion
@@ -94,7 +95,7 @@ def state_folder(settings: Settings) -> Path:
     """
     path = settings.state_dir
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)  # 0700: what was pushed from where is the owner's business
         with tempfile.TemporaryFile(dir=path, prefix=".notion-up-probe-"):
             pass
     except OSError as exc:

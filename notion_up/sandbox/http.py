@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import http.server
 import json
+import os
 import re
 import socket
 import struct
@@ -367,7 +368,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         tmp = app.part_tmp_path(upload_id)
         installed = False
         try:
-            with open(tmp, "wb", buffering=0) as sink:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with open(fd, "wb", buffering=0) as sink:
                 parser = FormParser(boundary.encode("latin-1"), sink)
                 buf = bytearray(self._body.chunk_size())
                 view = memoryview(buf)

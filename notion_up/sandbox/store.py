@@ -7,6 +7,7 @@ Notion's 404s.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -22,7 +23,9 @@ class Store:
         self.lock = threading.RLock()
         self.root = root
         self.blobs = root / "blobs"
-        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.blobs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        os.close(os.open(root / "state.sqlite3", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
         self.db = sqlite3.connect(
             str(root / "state.sqlite3"), check_same_thread=False, isolation_level=None
         )
