@@ -20,6 +20,7 @@ import requests
 
 from notion_up import errors
 from notion_up.app.batch import file_job
+from notion_up.app.context import connect
 from notion_up.config import resolve
 from notion_up.download.restore import Restored, Restorer
 from notion_up.errors import (
@@ -33,7 +34,9 @@ from notion_up.errors import (
     TransientError,
     UsageError,
 )
+from notion_up.events import Notice
 from notion_up.manifest import parse_manifest
+from notion_up.notion import transport
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
@@ -503,3 +506,49 @@ def test_the_state_folder_and_the_sandboxs_files_are_private(sandbox, tmp_path):
     assert any(p.is_file() and "blobs" in p.parts for p in modes)
     wrong = {str(p): oct(m) for p, m in modes.items() if m != (0o700 if p.is_dir() else 0o600)}
     assert wrong == {}
+
+
+# -- waiting, said and capped --------------------------------------------------------------------
+def test_a_calls_retry_waits_are_capped_and_said(requests_mock):
+    requests_mock.get(
+        "https://api.notion.com/v1/users/me",
+        status_code=503, headers={"Retry-After": "50"}, json=notion_error(503, "unavailable"),
+    )  # fmt: skip
+    slept: list[float] = []
+    said: list[str] = []
+    client = NotionClient("ntn_t", limiter=RateLimiter(rate=0), sleep=slept.append,
+                          on_notice=said.append)  # fmt: skip
+    with pytest.raises(APIError):
+        client.users_me()
+    # 50 s, 50 s, then a third wait would pass the cap of 120 s for one call: given up.
+    assert len(slept) == 2 and sum(slept) <= client.policy.max_total_wait
+    assert len(said) == 2 and said[0].startswith("waiting for Notion (50 s) to retry GET")
+
+
+def test_a_retry_after_past_the_cap_is_not_waited_for(requests_mock):
+    requests_mock.get(
+        "https://api.notion.com/v1/users/me",
+        status_code=503, headers={"Retry-After": "300"}, json=notion_error(503, "unavailable"),
+    )  # fmt: skip
+    slept: list[float] = []
+    client = NotionClient("ntn_t", limiter=RateLimiter(rate=0), sleep=slept.append)
+    with pytest.raises(APIError):
+        client.users_me()
+    assert slept == [] and requests_mock.call_count == 1
+
+
+def test_a_slow_answer_is_said_while_it_is_awaited(monkeypatch):
+    monkeypatch.setattr(transport, "SLOW_AFTER", 0.3)
+
+    def late(handler):
+        time.sleep(1.5)
+        send_json(handler, 200, {"object": "user", "id": "u"})
+
+    heard: list = []
+    settings = resolve({}, env={"NOTION_TOKEN": "ntn_EDGE"})
+    with HostServer(late) as slow:
+        settings.set("api_url", slow.url, "test")
+        with connect(settings, listener=heard.append) as ctx:
+            ctx.client.users_me()
+    assert heard and all(isinstance(e, Notice) for e in heard)
+    assert heard[0].text.startswith("waiting for Notion (")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from notion_up.config import Settings, data_dir, require
 from notion_up.errors import ConfigError
+from notion_up.events import Listener, Notice, ignore
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
@@ -31,8 +32,13 @@ class Context:
 
 
 @contextlib.contextmanager
-def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
-    """A client for the configured workspace, or for the sandbox server started here."""
+def connect(
+    settings: Settings, sandbox: bool = False, listener: Listener = ignore
+) -> Iterator[Context]:
+    """A client for the configured workspace, or for the sandbox server started here.
+
+    A request that keeps the run waiting is said to `listener` ("waiting for Notion (N s)").
+    """
     server = None
     origin = settings.api_url
     if sandbox:
@@ -46,6 +52,7 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
             limiter=RateLimiter(rate=settings.rate),
             pool_size=settings.workers * 2 + 4,
             timeout=settings.timeout,
+            on_notice=lambda text: listener(Notice(text)),
         )
         yield Context(settings, client, origin)
     finally:

@@ -161,7 +161,7 @@ def push(
         else run_lock(state_folder(settings), batch.wait_lock, say)
     )
     started = time.time()
-    with lock, connect(settings, options.sandbox) as ctx:
+    with lock, connect(settings, options.sandbox, listener) as ctx:
         require(settings, "database", "index")
         for key, value, source in settings.describe():
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))

@@ -70,7 +70,7 @@ def pull(
     Into `output` (a file, or a directory to put it in under its real name; default here), or
     with `stream`, onto that stream as the bytes arrive (a mismatch is raised afterwards).
     """
-    with connect(settings, sandbox) as ctx:
+    with connect(settings, sandbox, listener) as ctx:
         restorer = _restorer(ctx, settings, listener)
         remote = restorer.find(key)
         open_sink: Callable[[str], Sink]
@@ -97,7 +97,7 @@ def verify(
     on_verdict: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
-    with connect(settings, sandbox) as ctx:
+    with connect(settings, sandbox, listener) as ctx:
         restorer = _restorer(ctx, settings, listener)
         items: list[str | RemoteFile | Rejected] = list(keys or [])
         if every:

@@ -66,7 +66,7 @@ class NotionClient:
         sleep: Callable[[float], None] = transport.WATCHDOG.sleep,
         pool_size: int = 16,
         deadline: float = replies.DEFAULT_DEADLINE,
-        on_slow: Callable[[float], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self._token = token
         self.base_url = base_url.rstrip("/")
@@ -76,8 +76,8 @@ class NotionClient:
         self.timeout = float(timeout)
         self._timeouts = (min(transport.CONNECT_TIMEOUT, self.timeout), self.timeout)
         self._proxies = transport.proxies_for(self.base_url)
-        # Hears how long the oldest request has waited, every few seconds while it waits.
-        self.on_slow = on_slow
+        # Hears a line for the user when a request keeps us waiting (every few seconds).
+        self.on_notice = on_notice
         # Seconds one attempt may take in all: a reply trickling in byte by byte is cut off.
         self.deadline = deadline
         self._sleep = sleep
@@ -129,6 +129,7 @@ class NotionClient:
             raise ConfigError(f"the API URL {self.base_url!r} is not an http(s) URL")
         what = f"{method} {path}"
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             self.limiter.acquire()
@@ -146,7 +147,7 @@ class NotionClient:
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
-                with transport.WATCHDOG.watch(self.timeout, self.on_slow) as watch:
+                with transport.WATCHDOG.watch(self.timeout, self._slow) as watch:
                     deadline = time.monotonic() + self.deadline
                     response = self._session().request(method, url, stream=True, **kwargs)
                     self._answered = True
@@ -202,17 +203,24 @@ class NotionClient:
                 if not throttled and not idempotent:
                     committed = failure.additional_data.get("committed_resource_id")
                     raise OutcomeUnknown(failure, committed)
-            if self.policy.gives_up(attempt, retry_after):
-                raise failure
             wait = self.policy.delay(attempt - 1, retry_after)
+            waited += wait
+            if self.policy.gives_up(attempt, retry_after, waited):
+                raise failure
             self.stats.add(retries=1, throttled=int(throttled))
             if on_retry:
                 on_retry(path, attempt, str(failure), wait)
+            elif wait >= transport.SLOW_AFTER and self.on_notice is not None:
+                self.on_notice(f"waiting for Notion ({wait:.0f} s) to retry {what}: {failure}")
             if throttled:
                 # Every thread waits, not just this one: the limit is per integration.
                 self.limiter.pause(wait)
             else:
                 self._sleep(wait)
+
+    def _slow(self, seconds: float) -> None:
+        if self.on_notice is not None:
+            self.on_notice(f"waiting for Notion ({seconds:.0f} s)")
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[redacted]") if self._token else text
