@@ -10,8 +10,12 @@ import copy
 import json
 import os
 import pickle
+import signal
 import socket
 import stat
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -552,3 +556,25 @@ def test_a_slow_answer_is_said_while_it_is_awaited(monkeypatch):
             ctx.client.users_me()
     assert heard and all(isinstance(e, Notice) for e in heard)
     assert heard[0].text.startswith("waiting for Notion (")
+
+
+def test_the_first_ctrl_c_ends_a_push_within_two_seconds_while_a_request_hangs(tmp_path):
+    hung = threading.Event()
+
+    def never(handler):
+        hung.wait(60)
+
+    (tmp_path / "a.txt").write_bytes(b"a")
+    with HostServer(never) as silent:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "notion_up", "push", str(tmp_path / "a.txt")],
+            env=_env(silent.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        while not silent.seen:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        # Bounded well under the request's own deadline (120 s): the cut is what ends it.
+        _out, err = proc.communicate(timeout=20)
+        hung.set()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err

@@ -20,9 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from notion_up.errors import ExitStatus, Interrupted
+from notion_up.notion.transport import WATCHDOG
 
 # Seconds SIGTERM leaves the parts in flight before the process exits regardless.
 TERM_GRACE = 5.0
+# Seconds the first Ctrl-C leaves requests in flight before cutting them (and every later one).
+CUT_AFTER = 1.5
 
 
 class Terminated(KeyboardInterrupt):
@@ -98,6 +101,11 @@ class InterruptHandler:
                 "notion-up: interrupted; finishing the parts in flight, starting no new file "
                 "(Ctrl-C again to quit now)"
             )
+            # A request that hangs (a server that never answers) must not hold the run:
+            # what is still in flight shortly after is cut, so the run ends within 2 s.
+            timer = threading.Timer(CUT_AFTER, WATCHDOG.stop_all)
+            timer.daemon = True
+            timer.start()
 
     def _deadline(self) -> None:
         self._exit_now(
