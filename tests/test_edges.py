@@ -578,3 +578,52 @@ def test_the_first_ctrl_c_ends_a_push_within_two_seconds_while_a_request_hangs(t
         hung.set()
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
+
+
+# -- decoys ---------------------------------------------------------------------------------------
+def _rich(value: str) -> dict:
+    return {"rich_text": [{"type": "text", "text": {"content": value}}]}
+
+
+def _plant_decoy(sandbox, tmp_path) -> tuple[dict, dict]:
+    """The victim's file, and a decoy row carrying its filehash and salt (another file's bytes)
+    with an index entry of its own, as anyone who can write to the databases may make."""
+    (tmp_path / "victim.txt").write_bytes(b"the real file")
+    (tmp_path / "decoy.txt").write_bytes(b"something else")
+    victim, decoy = _push(sandbox, tmp_path / "victim.txt"), _push(sandbox, tmp_path / "decoy.txt")
+    props = {"filehash": _rich(victim["hash"]), "salt": _rich(victim["salt"])}
+    _api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}", json={"properties": props})
+    entry = {
+        "parent": {"type": "data_source_id", "data_source_id": sandbox.index_data_source_id},
+        "properties": {
+            "Original Filename": {"title": [{"type": "text", "text": {"content": "x"}}]},
+            "Salted SHA512 Hash": _rich(victim["hash"]),
+            "File Page ID": _rich(decoy["file_id"]),
+        },
+    }
+    _api(sandbox, "POST", "/v1/pages", json=entry)
+    return victim, decoy
+
+
+@pytest.mark.parametrize("command", ["rm", "share", "unshare"])
+def test_acting_by_a_hash_a_decoy_carries_too_is_refused(sandbox, tmp_path, command):
+    victim, decoy = _plant_decoy(sandbox, tmp_path)
+    done = run_cli([command, victim["hash"]], sandbox.env())
+    assert done.returncode == 2, done.stderr
+    assert victim["file_id"].encode() in done.stderr and decoy["file_id"].encode() in done.stderr
+    page = _api(sandbox, "GET", f"/v1/pages/{victim['file_id']}")
+    assert not page.get("in_trash") and not page.get("archived")
+    # By its FILE_ID the real file is acted on.
+    assert run_cli([command, victim["file_id"]], sandbox.env()).returncode == 0
+
+
+def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path):
+    victim, _decoy = _plant_decoy(sandbox, tmp_path)
+    done = run_cli(["verify", "--json", victim["hash"]], sandbox.env())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "verified"
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_cli(["pull", victim["hash"], "-o", str(out / "got.txt")], sandbox.env())
+    assert done.returncode == 0, done.stderr
+    assert (out / "got.txt").read_bytes() == b"the real file"

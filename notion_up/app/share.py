@@ -62,9 +62,19 @@ def resolve(restorer: Restorer, ref: str) -> RemoteFile:
     undone by running the command again.
     """
     try:
-        return restorer.find(ref)
+        found = restorer.find_all(ref)
     except UsageError:
         pass  # not an id or a hash: a name
+    else:
+        if len(found) > 1:
+            # A row anyone may write can copy a hash: acting on the decoy would leave the
+            # real file as it was, and say it was done.
+            ids = ", ".join(f.file_id for f in found)
+            raise UsageError(
+                f"{ref[:16]}… is carried by {len(found)} files ({ids})",
+                hint="name the one you mean by its FILE_ID",
+            )
+        return found[0]
     matches = [f for f in map(restorer.shown, restorer.list_files(ref)) if f.name == ref]
     if not matches:
         raise FileMissing(f"no file named {ref!r}", hint="`notion-up ls` lists the files")

@@ -219,6 +219,36 @@ class Restorer:
             hint="use the FILE_ID or HASH that push or `notion-up ls` printed",
         )
 
+    def find_all(self, key: str) -> list[RemoteFile]:
+        """Every file `key` may name: one for a page id; for a hash, each page of the file
+        database that carries it (a row may copy another's `filehash` and `salt`: a decoy).
+        FileMissing when there is none."""
+        text = key.strip().lower()
+        if not _HASH.fullmatch(text):
+            return [self.find(key)]
+        found: dict[str, RemoteFile] = {}
+        for page_id in self._page_of_hash(text):
+            if page_id.replace("-", "").lower() in found:
+                continue
+            with contextlib.suppress(FileMissing):
+                found[page_id.replace("-", "").lower()] = self.get(
+                    page_id, text[:16] + "…", salted=text
+                )
+        if not found:
+            raise FileMissing(f"no file with hash {text[:16]}…")
+        return list(found.values())
+
+    def restore_any(self, key: str, open_sink: Callable[[str], Sink]) -> Restored:
+        """The first file `key` names whose bytes prove intact (a decoy's do not): restored.
+
+        IntegrityError only when none of them does.
+        """
+        remotes = self.find_all(key)
+        for remote in remotes[:-1]:
+            with contextlib.suppress(IntegrityError):
+                return self.restore(remote, open_sink)
+        return self.restore(remotes[-1], open_sink)
+
     def _by_hash(self, salted: str) -> RemoteFile:
         """The file whose own `filehash` is `salted`, in the configured file database.
 
@@ -565,8 +595,11 @@ class Restorer:
             return Verdict(label, "failed", "", label, str(key.error))
         remote: RemoteFile | None = None
         try:
-            remote = self.find(key) if isinstance(key, str) else key
-            done = self.restore(remote, lambda _name: NullSink())
+            if isinstance(key, str):
+                done = self.restore_any(key, lambda _name: NullSink())
+            else:
+                remote = key
+                done = self.restore(remote, lambda _name: NullSink())
         except IntegrityError as exc:
             return _verdict(label, "mismatched", remote, str(exc))
         except InvalidRecord as exc:
