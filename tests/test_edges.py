@@ -627,3 +627,21 @@ def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path):
     done = run_cli(["pull", victim["hash"], "-o", str(out / "got.txt")], sandbox.env())
     assert done.returncode == 0, done.stderr
     assert (out / "got.txt").read_bytes() == b"the real file"
+
+
+# -- fail before the bytes -------------------------------------------------------------------------
+def test_a_file_database_of_the_wrong_shape_stops_the_upload_under_way(sandbox, tmp_path):
+    sandbox.server.options.bandwidth = 2 * 1024 * 1024  # a 20 MB part takes ~10 s to send
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(20_000_000))
+    swapped = sandbox.env(
+        NOTION_UP_DATABASE=sandbox.index_database_id, NOTION_UP_INDEX=sandbox.files_database_id
+    )
+    done = run_cli(["push", "--rate", "0", str(path)], swapped, timeout=60)
+    sandbox.server.options.bandwidth = None
+    assert done.returncode == 3, done.stderr
+    assert b"Traceback" not in done.stderr
+    stats = sandbox.server.stats()
+    assert stats["pages_created"] == 0
+    # Cut while it was being sent: no upload of the run ever arrived whole.
+    assert [u["status"] for u in stats["uploads"]] in ([], ["pending"]), stats["uploads"]

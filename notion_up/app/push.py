@@ -174,7 +174,9 @@ def push(
             else:
                 # Cached, or the set-up reads begun: the push creates its first upload while
                 # they are under way, and waits for the schema check only to write a record.
-                facts = begin_facts(ctx.client, database, index, journal)
+                facts = begin_facts(
+                    ctx.client, database, index, journal, on_failed=ctx.client.abort
+                )
             existing = None
             if batch.skip_existing:
                 remote = ctx.client if batch.check_remote else None

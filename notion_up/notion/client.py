@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import threading
@@ -18,6 +19,7 @@ from notion_up.errors import (
     Interrupted,
     InvalidRecord,
     MalformedReply,
+    NotionUpError,
     OutcomeUnknown,
     TransientError,
 )
@@ -86,6 +88,13 @@ class NotionClient:
         self.stats = ClientStats()
         # Set by the first answer: a refused connection before it means a wrong URL.
         self._answered = False
+        self._aborted: NotionUpError | None = None
+
+    def abort(self, error: NotionUpError) -> None:
+        """Stop every request of this client: those in flight are cut at once, later ones
+        raise `error` (the run cannot go on: its set-up reads failed)."""
+        self._aborted = error
+        transport.WATCHDOG.cut(self)
 
     @property
     def token_fingerprint(self) -> str:
@@ -138,6 +147,8 @@ class NotionClient:
             throttled = False
             if transport.WATCHDOG.stopping.is_set():
                 raise Interrupted("interrupted")
+            if self._aborted is not None:
+                raise copy.copy(self._aborted)
             watch = None
             try:
                 kwargs: dict[str, Any] = {
@@ -147,7 +158,7 @@ class NotionClient:
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
-                with transport.WATCHDOG.watch(self.timeout, self._slow) as watch:
+                with transport.WATCHDOG.watch(self.timeout, self._slow, owner=self) as watch:
                     deadline = time.monotonic() + self.deadline
                     response = self._session().request(method, url, stream=True, **kwargs)
                     self._answered = True
@@ -183,6 +194,8 @@ class NotionClient:
             ) as exc:
                 if transport.WATCHDOG.stopping.is_set():
                     raise Interrupted("interrupted") from None
+                if self._aborted is not None:
+                    raise copy.copy(self._aborted) from None
                 if not self._answered and _refused(exc):
                     # Nothing listens there: no retry will change that, say so at once.
                     raise nothing_listens(self.base_url) from None

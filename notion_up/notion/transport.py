@@ -66,8 +66,11 @@ class BearerAuth(requests.auth.AuthBase):
 class Watch:
     """One request in flight: its deadline, and the connection to cut when it passes."""
 
-    def __init__(self, timeout: float, on_slow: Callable[[float], None] | None) -> None:
+    def __init__(
+        self, timeout: float, on_slow: Callable[[float], None] | None, owner: object = None
+    ) -> None:
         self.timeout = timeout
+        self.owner = owner
         self.started = time.monotonic()
         # Until the request is sent, the socket timeouts bound connect and send.
         self.deadline = float("inf")
@@ -97,10 +100,10 @@ class Watchdog:
 
     @contextmanager
     def watch(
-        self, timeout: float, on_slow: Callable[[float], None] | None = None
+        self, timeout: float, on_slow: Callable[[float], None] | None = None, owner: object = None
     ) -> Iterator[Watch]:
         """Watch the request made inside (its connection is registered as it is sent)."""
-        watch = Watch(timeout, on_slow)
+        watch = Watch(timeout, on_slow, owner)
         if self.stopping.is_set():
             watch.deadline = 0.0
         with self._lock:
@@ -128,6 +131,13 @@ class Watchdog:
         with self._lock:
             for watch in self._watches:
                 watch.deadline = 0.0
+
+    def cut(self, owner: object) -> None:
+        """Cut the requests in flight that `owner` (a client) made, at the next tick."""
+        with self._lock:
+            for watch in self._watches:
+                if watch.owner is owner:
+                    watch.deadline = 0.0
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake as soon as the run is being stopped."""
