@@ -490,11 +490,19 @@ def test_the_timeout_setting_comes_from_env_or_profile_and_is_checked(tmp_path):
             resolve({}, env={"NOTION_UP_TIMEOUT": bad})
 
 
-def test_a_run_against_a_dripping_server_ends_with_a_temporary_error():
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_a_run_against_a_dripping_server_ends_with_a_temporary_error(how):
     with HostServer(_drip_headers) as slow:
-        done = run_cli(["ls"], _env(slow.url, NOTION_UP_TIMEOUT="1"), timeout=90)
+        env = _env(slow.url, NOTION_UP_TIMEOUT="1") if how == "env" else _env(slow.url)
+        args = ["ls"] if how == "env" else ["ls", "--timeout", "1"]
+        done = run_cli(args, env, timeout=90)
     assert done.returncode == 5, done.stderr
     assert b"no answer within 1 s" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_a_timeout_flag_out_of_range_is_a_usage_error():
+    done = run_cli(["ls", "--timeout", "0"], _env("http://127.0.0.1:9"))
+    assert done.returncode == 2 and b"--timeout 0" in done.stderr, done.stderr
 
 
 # -- private from the start ----------------------------------------------------------------------

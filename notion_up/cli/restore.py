@@ -57,6 +57,7 @@ def ls(
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
+    timeout: o.Timeout = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
     state: o.StateDir = None,
@@ -68,8 +69,9 @@ def ls(
     """
     with errors_to_exit(debug, listing=True):
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state
-        )
+            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state,
+            timeout=timeout,
+        )  # fmt: skip
         out = Output(as_json)
         for f in _app().ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
@@ -121,6 +123,7 @@ def pull(
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
+    timeout: o.Timeout = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
     state: o.StateDir = None,
@@ -133,7 +136,7 @@ def pull(
     with errors_to_exit(debug, listing=output == "-"):
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers,
+            state_dir=state, workers=workers, timeout=timeout,
         )  # fmt: skip
         to_stdout = output == "-"
         out = Output(as_json)
@@ -194,6 +197,7 @@ def verify(
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
+    timeout: o.Timeout = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
     state: o.StateDir = None,
@@ -208,7 +212,7 @@ def verify(
             raise UsageError("name the files to verify, or pass --all")
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers,
+            state_dir=state, workers=workers, timeout=timeout,
         )  # fmt: skip
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out)
