@@ -653,3 +653,12 @@ def test_a_file_database_of_the_wrong_shape_stops_the_upload_under_way(sandbox, 
     assert stats["pages_created"] == 0
     # Cut while it was being sent: no upload of the run ever arrived whole.
     assert [u["status"] for u in stats["uploads"]] in ([], ["pending"]), stats["uploads"]
+
+
+def test_proxies_from_the_environment_are_still_used(monkeypatch):
+    with HostServer(lambda h: send_json(h, 200, {"object": "user", "id": "u"})) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        NotionClient("ntn_EDGE", "http://notion.example", limiter=RateLimiter(rate=0)).users_me()
+    assert proxy.seen[0].path == "http://notion.example/v1/users/me"

@@ -66,6 +66,7 @@ class InterruptHandler:
         self._say = say
         self._before_exit = before_exit
         self._previous: dict[int, Any] = {}
+        self._cut: threading.Timer | None = None
 
     def __enter__(self) -> InterruptHandler:
         if threading.current_thread() is threading.main_thread():
@@ -76,6 +77,10 @@ class InterruptHandler:
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+        if self._cut is not None:
+            # The run is over: a later run in this process (the Python API) may send again.
+            self._cut.cancel()
+            WATCHDOG.stopping.clear()
 
     def _handle(self, signum: int, _frame: object) -> None:
         term = signum == signal.SIGTERM
@@ -103,9 +108,9 @@ class InterruptHandler:
             )
             # A request that hangs (a server that never answers) must not hold the run:
             # what is still in flight shortly after is cut, so the run ends within 2 s.
-            timer = threading.Timer(CUT_AFTER, WATCHDOG.stop_all)
-            timer.daemon = True
-            timer.start()
+            self._cut = threading.Timer(CUT_AFTER, WATCHDOG.stop_all)
+            self._cut.daemon = True
+            self._cut.start()
 
     def _deadline(self) -> None:
         self._exit_now(

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 import threading
@@ -225,7 +226,11 @@ class _Adapter(HTTPAdapter):
 # -- sessions --------------------------------------------------------------------------------
 def _session(pool_size: int) -> requests.Session:
     session = requests.Session()
-    session.trust_env = False  # no ~/.netrc, no REQUESTS_CA_BUNDLE surprises
+    session.trust_env = False  # no ~/.netrc: credentials from the environment go nowhere
+    # What trust_env would have given and is wanted: a CA bundle the user set (a company proxy).
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
     adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
