@@ -76,13 +76,15 @@ class Watch:
         # Until the request is sent, the socket timeouts bound connect and send.
         self.deadline = float("inf")
         self.on_slow = on_slow
+        self.sent_at: float | None = None  # sending a large part is not waiting for Notion
         self.reported = self.started
         self.conn: HTTPConnection | None = None
         self.cut = False
 
     def sent(self) -> None:
         """The request is sent: its answer must now come within `timeout`."""
-        self.deadline = time.monotonic() + self.timeout
+        self.sent_at = self.reported = time.monotonic()
+        self.deadline = self.sent_at + self.timeout
 
     def progress(self, got: int, floor: float) -> None:
         """`got` body bytes so far: the deadline moves on as long as they keep above `floor`."""
@@ -150,15 +152,24 @@ class Watchdog:
             now = time.monotonic()
             with self._lock:
                 watches = list(self._watches)
+            # One line per listener and tick, for its longest wait (not one per worker).
+            slow: dict[Callable[[float], None], float] = {}
             for watch in watches:
                 if now >= watch.deadline and not watch.cut:
                     _cut(watch)
-                elif watch.on_slow is not None and now - watch.reported >= SLOW_AFTER:
+                elif (
+                    watch.on_slow is not None
+                    and watch.sent_at is not None
+                    and now - watch.reported >= SLOW_AFTER
+                ):
                     watch.reported = now
-                    try:
-                        watch.on_slow(now - watch.started)
-                    except Exception:  # a listener's failure must not stop the watchdog
-                        pass
+                    waited = now - watch.sent_at
+                    slow[watch.on_slow] = max(waited, slow.get(watch.on_slow, 0.0))
+            for on_slow, waited in slow.items():
+                try:
+                    on_slow(waited)
+                except Exception:  # a listener's failure must not stop the watchdog
+                    pass
 
 
 def _cut(watch: Watch) -> None:
