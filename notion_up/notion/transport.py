@@ -80,15 +80,22 @@ class Watch:
         self.reported = self.started
         self.conn: HTTPConnection | None = None
         self.cut = False
+        self.forced = False
 
     def sent(self) -> None:
         """The request is sent: its answer must now come within `timeout`."""
         self.sent_at = self.reported = time.monotonic()
-        self.deadline = self.sent_at + self.timeout
+        self.deadline = min(self.deadline, self.sent_at + self.timeout)
 
     def progress(self, got: int, floor: float) -> None:
         """`got` body bytes so far: the deadline moves on as long as they keep above `floor`."""
-        self.deadline = max(self.deadline, self.started + self.timeout + got / floor)
+        if not self.forced:
+            self.deadline = max(self.deadline, self.started + self.timeout + got / floor)
+
+    def force(self) -> None:
+        """Cut at the next tick, whatever arrives meanwhile."""
+        self.forced = True
+        self.deadline = 0.0
 
 
 class Watchdog:
@@ -108,7 +115,7 @@ class Watchdog:
         """Watch the request made inside (its connection is registered as it is sent)."""
         watch = Watch(timeout, on_slow, owner)
         if self.stopping.is_set():
-            watch.deadline = 0.0
+            watch.force()
         with self._lock:
             self._watches.add(watch)
             if self._thread is None:
@@ -133,14 +140,14 @@ class Watchdog:
         self.stopping.set()
         with self._lock:
             for watch in self._watches:
-                watch.deadline = 0.0
+                watch.force()
 
     def cut(self, owner: object) -> None:
         """Cut the requests in flight that `owner` (a client) made, at the next tick."""
         with self._lock:
             for watch in self._watches:
                 if watch.owner is owner:
-                    watch.deadline = 0.0
+                    watch.force()
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake as soon as the run is being stopped."""
