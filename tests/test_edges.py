@@ -662,3 +662,20 @@ def test_proxies_from_the_environment_are_still_used(monkeypatch):
         monkeypatch.delenv("no_proxy", raising=False)
         NotionClient("ntn_EDGE", "http://notion.example", limiter=RateLimiter(rate=0)).users_me()
     assert proxy.seen[0].path == "http://notion.example/v1/users/me"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/f", "http://localhost./f", "http://[::1]/f", "http://2130706433/f",
+        "http://127.1/f", "http://0x7f.1/f", "http://169.254.169.254/latest", "http://10.1.2.3/",
+        "http://[::ffff:127.0.0.1]/f", "http://0.0.0.0/f",
+    ],
+)  # fmt: skip
+def test_every_spelling_of_a_local_address_is_local(url):
+    assert transport.is_local(url)
+
+
+def test_a_public_address_or_name_is_not_local():
+    assert not transport.is_local("https://prod-files-secure.s3.us-west-2.amazonaws.com/x")
+    assert not transport.is_local("https://52.92.1.1/x")

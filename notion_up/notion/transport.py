@@ -276,13 +276,16 @@ def proxies_for(url: str) -> dict[str, str]:
 # -- where requests may go -------------------------------------------------------------------
 def is_local(url: str, private: bool = True) -> bool:
     """True when `url` names this machine (or, with `private`, a private network address)."""
-    host = (urlsplit(url).hostname or "").lower()
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        try:  # the forms the resolver also takes: 2130706433, 127.1, 0x7f.1
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return False  # a name: not resolved here (see README: Security)
     return address.is_loopback or (private and not address.is_global)
 
 
