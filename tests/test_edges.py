@@ -625,8 +625,14 @@ def test_acting_by_a_hash_a_decoy_carries_too_is_refused(sandbox, tmp_path, comm
     assert run_cli([command, victim["file_id"]], sandbox.env()).returncode == 0
 
 
-def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path):
-    victim, _decoy = _plant_decoy(sandbox, tmp_path)
+@pytest.mark.parametrize("decoy_url", [None, "/gone/file.bin"])
+def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url):
+    victim, decoy = _plant_decoy(sandbox, tmp_path)
+    if decoy_url:  # a decoy whose file cannot even be fetched
+        url = sandbox.url + decoy_url
+        files = {"files": [{"name": "x", "type": "external", "external": {"url": url}}]}
+        _api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}",
+             json={"properties": {"file_data": files}})  # fmt: skip
     done = run_cli(["verify", "--json", victim["hash"]], sandbox.env())
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "verified"

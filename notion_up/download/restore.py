@@ -38,6 +38,7 @@ from notion_up.errors import (
     APIError,
     FileMissing,
     IntegrityError,
+    Interrupted,
     InvalidRecord,
     ManifestError,
     NotionUpError,
@@ -241,13 +242,18 @@ class Restorer:
     def restore_any(self, key: str, open_sink: Callable[[str], Sink]) -> Restored:
         """The first file `key` names whose bytes prove intact (a decoy's do not): restored.
 
-        IntegrityError only when none of them does.
+        A decoy may also have a broken or refused URL: any candidate's failure passes on to
+        the next; the first candidate's error is raised only when none of them is intact.
         """
-        remotes = self.find_all(key)
-        for remote in remotes[:-1]:
-            with contextlib.suppress(IntegrityError):
+        errors: list[NotionUpError] = []
+        for remote in self.find_all(key):
+            try:
                 return self.restore(remote, open_sink)
-        return self.restore(remotes[-1], open_sink)
+            except Interrupted:
+                raise
+            except NotionUpError as exc:
+                errors.append(exc)
+        raise errors[0]
 
     def _by_hash(self, salted: str) -> RemoteFile:
         """The file whose own `filehash` is `salted`, in the configured file database.
