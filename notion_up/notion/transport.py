@@ -77,14 +77,13 @@ class Watch:
         self.deadline = float("inf")
         self.on_slow = on_slow
         self.sent_at: float | None = None  # sending a large part is not waiting for Notion
-        self.reported = self.started
         self.conn: HTTPConnection | None = None
         self.cut = False
         self.forced = False
 
     def sent(self) -> None:
         """The request is sent: its answer must now come within `timeout`."""
-        self.sent_at = self.reported = time.monotonic()
+        self.sent_at = time.monotonic()
         self.deadline = min(self.deadline, self.sent_at + self.timeout)
 
     def progress(self, got: int, floor: float) -> None:
@@ -107,6 +106,7 @@ class Watchdog:
         self._local = threading.local()
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
+        self._said: dict[Callable[[float], None], float] = {}  # by the watchdog thread only
 
     @contextmanager
     def watch(
@@ -159,20 +159,22 @@ class Watchdog:
             now = time.monotonic()
             with self._lock:
                 watches = list(self._watches)
-            # One line per listener and tick, for its longest wait (not one per worker).
+            # One line every SLOW_AFTER seconds per listener, for its longest wait (not one
+            # per request: the set-up reads and the workers wait side by side).
             slow: dict[Callable[[float], None], float] = {}
             for watch in watches:
                 if now >= watch.deadline and not watch.cut:
                     _cut(watch)
-                elif (
-                    watch.on_slow is not None
-                    and watch.sent_at is not None
-                    and now - watch.reported >= SLOW_AFTER
-                ):
-                    watch.reported = now
+                elif watch.on_slow is not None and watch.sent_at is not None:
                     waited = now - watch.sent_at
-                    slow[watch.on_slow] = max(waited, slow.get(watch.on_slow, 0.0))
+                    if waited >= SLOW_AFTER:
+                        slow[watch.on_slow] = max(waited, slow.get(watch.on_slow, 0.0))
+            # Forget listeners long quiet (a client of a finished run).
+            self._said = {k: t for k, t in self._said.items() if now - t < 60.0 or k in slow}
             for on_slow, waited in slow.items():
+                if now - self._said.get(on_slow, 0.0) < SLOW_AFTER:
+                    continue
+                self._said[on_slow] = now
                 try:
                     on_slow(waited)
                 except Exception:  # a listener's failure must not stop the watchdog
