@@ -685,3 +685,16 @@ def test_every_spelling_of_a_local_address_is_local(url):
 def test_a_public_address_or_name_is_not_local():
     assert not transport.is_local("https://prod-files-secure.s3.us-west-2.amazonaws.com/x")
     assert not transport.is_local("https://52.92.1.1/x")
+
+
+def test_the_real_command_says_it_is_waiting_for_notion_once_per_interval(tmp_path):
+    def late(handler):
+        time.sleep(transport.SLOW_AFTER + 1.5)
+        send_json(handler, 401, notion_error(401, "unauthorized", "API token is invalid."))
+
+    (tmp_path / "a.txt").write_bytes(b"a")
+    with HostServer(late) as slow:
+        done = run_cli(["push", str(tmp_path / "a.txt")], _env(slow.url))
+    assert done.returncode == 3, done.stderr
+    # Three set-up reads waited side by side: one line for them all.
+    assert done.stderr.count(b"waiting for Notion (5 s)") == 1, done.stderr
