@@ -698,3 +698,23 @@ def test_the_real_command_says_it_is_waiting_for_notion_once_per_interval(tmp_pa
     assert done.returncode == 3, done.stderr
     # Three set-up reads waited side by side: one line for them all.
     assert done.stderr.count(b"waiting for Notion (5 s)") == 1, done.stderr
+
+
+def test_a_host_giving_a_byte_per_request_is_stopped_by_the_files_budget(monkeypatch):
+    monkeypatch.setattr(transport, "THROUGHPUT_FLOOR", 1e9)
+    data = bytes(200)
+
+    def one_byte(handler):
+        start = int(handler.headers.get("Range", "bytes=0-").split("=")[1].split("-")[0])
+        time.sleep(0.05)
+        handler.send_response(206)
+        handler.send_header("Content-Range", f"bytes {start}-{start}/{len(data)}")
+        handler.send_header("Content-Length", "1")
+        handler.end_headers()
+        handler.wfile.write(data[start : start + 1])
+
+    with HostServer(one_byte) as host:
+        restorer = _restorer(host.url, timeout=0.2)
+        with pytest.raises(TransientError, match="budget"):
+            restorer.download(_remote_at(f"{host.url}/f", data), lambda _b: None)
+    assert len(host.seen) < len(data)

@@ -253,9 +253,13 @@ class RangedDownload:
     def _fetch_span(self, span: _Span, probe: bool) -> None:
         policy = self.link.policy
         failures = 0
+        budget = transport.download_budget(
+            span.hi - span.lo, self.link.timeout, policy.max_attempts
+        )
         while not span.done:
             if self.window.stopped:
                 raise _Stopped  # after a backoff: no new request once another range failed
+            transport.check_budget(budget, self.remote.name)
             before = span.got
             stalled = False
             url, generation = self._current_url()

@@ -383,7 +383,10 @@ class Restorer:
     def _download(self, transfer: _Transfer, url: str) -> None:
         remote = transfer.remote
         refreshes = failures = 0
+        policy = self.client.policy
+        budget = transport.download_budget(remote.size, self.timeout, policy.max_attempts)
         while True:
+            transport.check_budget(budget, remote.name)
             before = transfer.got
             stalled = False
             try:

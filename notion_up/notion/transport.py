@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from notion_up.errors import InvalidRecord
+from notion_up.errors import InvalidRecord, TransientError
 
 # The longest a request may wait for its answer (--timeout, NOTION_UP_TIMEOUT, profile timeout).
 DEFAULT_TIMEOUT = 120.0
@@ -324,6 +324,19 @@ def get_following(
 
 
 # A query string (`?name=value&…`) in a URL or in the path urllib3 quotes in its errors.
+def download_budget(size: int | None, timeout: float, attempts: int) -> float:
+    """The monotonic time by which a file of `size` bytes must have come down, retries and
+    all: each attempt's wait, and the whole file at the throughput floor."""
+    return time.monotonic() + timeout * attempts + (size or 0) / THROUGHPUT_FLOOR
+
+
+def check_budget(budget: float, what: str) -> None:
+    """A download past its budget ends (a host alternating a little progress and a stall
+    would otherwise keep resetting the count of failures)."""
+    if time.monotonic() > budget:
+        raise TransientError(f"{what}: the download took longer than its time budget")
+
+
 _QUERY = re.compile(r"\?[^\s'\"<>()?]*=[^\s'\"<>()]*")
 
 
