@@ -306,7 +306,8 @@ class RangedDownload:
             # The range's own length bounds the body; the ranges together make the record's size.
             chunks = bounded.bounded_chunks(r, span.hi - start, self.link.chunk_size, self.what)
             for chunk in chunks:
-                self.window.put(span.lo + span.got, chunk)
+                with watch.holding():
+                    self.window.put(span.lo + span.got, chunk)
                 span.got += len(chunk)
                 watch.progress(span.lo + span.got - start, transport.THROUGHPUT_FLOOR)
                 self.link.listener(BytesReceived(self.remote.name, len(chunk), self.key))

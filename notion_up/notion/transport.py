@@ -80,6 +80,7 @@ class Watch:
         self.conn: HTTPConnection | None = None
         self.cut = False
         self.forced = False
+        self.held = False
 
     def sent(self) -> None:
         """The request is sent: its answer must now come within `timeout`."""
@@ -90,6 +91,19 @@ class Watch:
         """`got` body bytes so far: the deadline moves on as long as they keep above `floor`."""
         if not self.forced:
             self.deadline = max(self.deadline, self.started + self.timeout + got / floor)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within, we are the slow ones (a range waiting for room to put its bytes): the time
+        does not count against the host."""
+        since = time.monotonic()
+        self.held = True
+        try:
+            yield
+        finally:
+            self.held = False
+            if not self.forced:
+                self.deadline += time.monotonic() - since
 
     def force(self) -> None:
         """Cut at the next tick, whatever arrives meanwhile."""
@@ -163,7 +177,11 @@ class Watchdog:
             # per request: the set-up reads and the workers wait side by side).
             slow: dict[Callable[[float], None], float] = {}
             for watch in watches:
-                if now >= watch.deadline and not watch.cut:
+                if (
+                    now >= watch.deadline
+                    and not watch.cut
+                    and not (watch.held and not watch.forced)
+                ):
                     _cut(watch)
                 elif watch.on_slow is not None and watch.sent_at is not None:
                     waited = now - watch.sent_at
