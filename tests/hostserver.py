@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,3 +85,20 @@ def send_json(handler: Handler, status: int, body: object, **headers: str) -> No
 def notion_error(status: int, code: str = "error", message: str = "refused") -> dict:
     """Notion's error object."""
     return {"object": "error", "status": status, "code": code, "message": message}
+
+
+FILES_ID = "f11e5000000040008000000000000001"
+INDEX_ID = "1d3e7000000040008000000000000002"
+
+
+def edge_env(url: str, **extra: str) -> dict[str, str]:
+    """The real command's environment, pointed at `url` with a well-formed configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTION")}
+    env.update(
+        NOTION_API_URL=url,
+        NOTION_TOKEN="ntn_EDGE_SECRET_TOKEN",
+        NOTION_UP_DATABASE=FILES_ID,
+        NOTION_UP_INDEX=INDEX_ID,
+    )
+    env.update(extra)
+    return env
