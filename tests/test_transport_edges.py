@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from notion_up.api import settings as api_settings
 from notion_up.app.context import connect
 from notion_up.config import resolve
 from notion_up.download.restore import Restorer
@@ -178,6 +179,7 @@ def test_a_download_trickling_below_the_floor_is_cut_and_counted_as_failures():
 def test_the_timeout_setting_comes_from_env_or_profile_and_is_checked(tmp_path):
     assert resolve({}, env={}).timeout == 120
     assert resolve({}, env={"NOTION_UP_TIMEOUT": "15"}).timeout == 15
+    assert api_settings(timeout=20).timeout == 20  # the Python API takes it too
     config = tmp_path / "config.toml"
     config.write_text("[profiles.default]\ntimeout = 30\n")
     config.chmod(0o600)
