@@ -42,9 +42,13 @@ def settings(
     part_size: int | None = None,
     rate: float | None = None,
     state_dir: str | Path | None = None,
+    timeout: float | None = None,
     profile: str | None = None,
 ) -> Settings:
-    """The effective settings: these arguments, then environment, profile, defaults."""
+    """The effective settings: these arguments, then environment, profile, defaults.
+
+    `timeout`: the longest one request may wait for its whole answer, in seconds.
+    """
     flags: dict[str, Any] = {
         "token": token,
         "database": database,
@@ -54,6 +58,7 @@ def settings(
         "part_size": part_size,
         "rate": rate,
         "state_dir": str(state_dir) if state_dir is not None else None,
+        "timeout": timeout,
     }
     return resolve(flags, profile=profile)
 

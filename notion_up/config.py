@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notion_up.errors import ConfigError, NotionUpError, UsageError
+from notion_up.localfile import read_regular
+from notion_up.notion.transport import DEFAULT_TIMEOUT, is_local
 from notion_up.units import MiB, binary_reading, human_bytes, parse_size
 
 ENV = {
@@ -30,6 +32,8 @@ ENV = {
     "rate": "NOTION_UP_RATE",
     "state_dir": "NOTION_UP_STATE_DIR",
     "service_url": "NOTION_UP_SERVICE_URL",
+    "timeout": "NOTION_UP_TIMEOUT",
+    "insecure_http": "NOTION_UP_INSECURE_HTTP",
 }
 DEFAULTS: dict[str, Any] = {
     "token": None,
@@ -42,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "rate": 3.0,
     "state_dir": None,
     "service_url": None,
+    "timeout": DEFAULT_TIMEOUT,
+    "insecure_http": False,
 }
 SECRET = {"token"}
 # The flag each setting has (for saying where a bad value came from).
@@ -53,6 +59,7 @@ FLAGS = {
     "part_size": "--part-size",
     "rate": "--rate",
     "state_dir": "--state-dir",
+    "timeout": "--timeout",
 }
 # Which workspace and where: a bad one is a configuration error (exit 3) wherever it came from.
 # A number out of range is a usage error (exit 2) as a flag, configuration (3) otherwise.
@@ -68,10 +75,14 @@ class BadValue(Exception):
         self.hint = hint
 
 
+MAX_WORKERS = 64
+
+
 def _workers(value: Any) -> int:
     number = _number(value, int)
-    if number < 1:
-        raise BadValue("must be 1 or more (parts sent at once)")
+    # Past a few dozen, Notion's rate limit is the bottleneck; each worker holds a part in memory.
+    if not 1 <= number <= MAX_WORKERS:
+        raise BadValue(f"must be 1 to {MAX_WORKERS} (parts sent at once)")
     return number
 
 
@@ -80,6 +91,24 @@ def _rate(value: Any) -> float:
     if not math.isfinite(number) or number < 0:
         raise BadValue("must be 0 (no limit) or more requests per second")
     return number
+
+
+def _timeout(value: Any) -> float:
+    number = _number(value, float)
+    if not math.isfinite(number) or not 1 <= number <= 3600:
+        raise BadValue("must be 1 to 3600 seconds (the longest a request may wait for an answer)")
+    return number
+
+
+def _yes(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise BadValue("must be 1 or 0 (true or false)")
 
 
 def _number(value: Any, kind: type) -> Any:
@@ -175,6 +204,8 @@ VALIDATE: dict[str, Callable[[Any], Any]] = {
     "part_size": _part_size,
     "rate": _rate,
     "state_dir": _path,
+    "timeout": _timeout,
+    "insecure_http": _yes,
 }
 
 
@@ -249,6 +280,11 @@ class Settings:
         return float(self._value("rate"))
 
     @property
+    def timeout(self) -> float:
+        """The longest a request may wait for its answer, in seconds."""
+        return float(self._value("timeout"))
+
+    @property
     def state_dir(self) -> Path:
         """Where the journal and the run lock live."""
         value = self._text("state_dir")
@@ -311,13 +347,9 @@ def load_profile(
         if profile:
             raise ConfigError(f"profile {profile!r} asked for, but {path} does not exist")
         return {}, None
-    mode = path.stat().st_mode
+    data, mode = _read_config(path)
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         warnings.append(f"{path} is readable by other users; run: chmod 600 {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
     profiles = data.get("profiles", {})
     name = profile or "default"
     if name not in profiles:
@@ -354,10 +386,26 @@ def resolve(
         else:
             settings.set(name, default, "default")
     _load_token_file(settings)
+    _refuse_plain_http(settings)
     token = settings.values.get("token")
     if token is not None and token.value not in (None, ""):
         token.value = check_token(str(token.value), token.source)
     return settings
+
+
+def _refuse_plain_http(settings: Settings) -> None:
+    """The token never crosses a network in clear text without the user saying so."""
+    url = settings.api_url
+    if (
+        url.lower().startswith("http://")
+        and not is_local(url, private=False)
+        and not settings._value("insecure_http")
+    ):
+        raise ConfigError(
+            f"{url} ({settings.source('api_url')}) is plain http: the token would cross the "
+            "network unencrypted",
+            hint="use https://, or set NOTION_UP_INSECURE_HTTP=1 if this is really meant",
+        )
 
 
 def _shown(name: str, value: Any) -> str:
@@ -396,13 +444,22 @@ def check(name: str, value: Any, where: str, flag: bool = False) -> Any:
         raise kind(f"{where}: {label} {exc.message}", hint=exc.hint) from None
 
 
+def _rank(source: str) -> int:
+    """How strong a setting's source is: flag 0, env 1, profile (or token file) 2, default 3."""
+    return {"flag": 0, "env": 1, "profile": 2, "token": 2}.get(source.split(" ")[0], 3)
+
+
 def _load_token_file(settings: Settings) -> None:
-    if settings.token or not settings.token_file:
+    # A token file named more strongly than the token wins (NOTION_TOKEN_FILE over a profile's
+    # token: switching accounts by environment must not push to the profile's workspace).
+    if not settings.token_file:
+        return
+    if settings.token and _rank(settings.source("token")) <= _rank(settings.source("token_file")):
         return
     path = Path(str(settings.token_file)).expanduser()
     try:
-        token = path.read_text().strip(" \t\r\n")
-        mode = path.stat().st_mode
+        data, info = read_regular(path)
+        token, mode = data.decode().strip(" \t\r\n"), info.st_mode
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not text"
         raise ConfigError(f"cannot read the token file {path}: {reason}") from None
@@ -431,12 +488,12 @@ def require(settings: Settings, *names: str) -> None:
 # -- writing the config file -----------------------------------------------------------------
 PROFILE_KEYS = (
     "token", "token_file", "database", "index", "api_url", "workers", "part_size", "rate",
-    "state_dir", "service_url",
+    "state_dir", "service_url", "timeout", "insecure_http",
 )  # fmt: skip
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
 # api_url, workers, part_size (bytes or with a unit: "10MiB"), rate (requests per second),
-# state_dir, service_url.
+# state_dir, service_url, timeout (seconds a request may wait for an answer), insecure_http.
 # Keep this file private (chmod 600): it may hold your token.
 """
 
@@ -488,10 +545,28 @@ def read_config(path: Path) -> dict[str, Any]:
     """The config file as a dict ({} when it does not exist)."""
     if not path.exists():
         return {}
+    return _read_config(path)[0]
+
+
+def _read_config(path: Path) -> tuple[dict[str, Any], int]:
     try:
-        return tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, OSError) as exc:
+        text, info = read_regular(path)
+        data = tomllib.loads(text.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    profiles = data.get("profiles", {})
+    if isinstance(profiles, dict):
+        bad = [f"profiles.{n}" for n, table in profiles.items() if not isinstance(table, dict)]
+    else:
+        bad = ["profiles"]
+    if bad:
+        raise ConfigError(
+            f"{path}: {bad[0]} is not a table",
+            hint='write each profile as a table: [profiles.default] then key = "value" lines',
+        )
+    return data, info.st_mode
 
 
 def set_profile_value(path: Path, profile: str, key: str, value: Any) -> None:

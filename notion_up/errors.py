@@ -56,6 +56,15 @@ class NotionUpError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def __reduce__(self):
+        # copy.copy and pickle rebuild an exception as cls(*args); our subclasses take other
+        # arguments than their one message, so rebuild without __init__ and restore the fields.
+        return (_rebuild, (type(self), self.args), self.__dict__.copy())
+
+
+def _rebuild(cls: type[NotionUpError], args: tuple) -> NotionUpError:
+    return cls.__new__(cls, *args)
+
 
 class ConfigError(NotionUpError):
     """Missing or wrong configuration: token, database ids, schema."""

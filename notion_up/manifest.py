@@ -78,7 +78,9 @@ def parse_manifest(data: bytes) -> Manifest:
             for p in body["parts"]
         ]
         manifest = Manifest(str(body["original_filename"]), int(body["total_size"]), parts)
-    except (ValueError, KeyError, TypeError) as exc:
+    except RecursionError:
+        raise ManifestError("not a split-file manifest: nested too deeply") from None
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise ManifestError(f"not a split-file manifest: {exc}") from None
     numbers = [p.part_number for p in parts]
     if numbers != list(range(1, len(parts) + 1)):

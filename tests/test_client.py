@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from notion_up.errors import APIError, OutcomeUnknown, TransientError
-from notion_up.notion.client import DEFAULT_TIMEOUT, NOTION_VERSION, NotionClient
+from notion_up.notion.client import NOTION_VERSION, NotionClient
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 
 API = "https://api.notion.com"
@@ -106,7 +106,7 @@ def test_every_call_carries_bearer_token_version_and_a_timeout(client, requests_
     for request in requests_mock.request_history:
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         assert request.headers["Notion-Version"] == NOTION_VERSION == "2025-09-03"
-        assert request.timeout == DEFAULT_TIMEOUT
+        assert request.timeout == (10.0, 120.0)  # connect, then the answer's own deadline
 
 
 def test_no_session_wide_content_type_only_json_and_multipart_where_due(client, requests_mock):

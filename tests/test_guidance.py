@@ -133,8 +133,8 @@ def test_part_size_from_the_environment_and_config_takes_units(isolated_home):
 @pytest.mark.parametrize(
     ("args", "env", "code", "said"),
     [
-        ([], {"NOTION_UP_WORKERS": "0"}, 3, "NOTION_UP_WORKERS=0: workers must be 1 or more"),
-        (["--workers", "0"], {}, 2, "--workers 0: workers must be 1 or more"),
+        ([], {"NOTION_UP_WORKERS": "0"}, 3, "NOTION_UP_WORKERS=0: workers must be 1 to 64"),
+        (["--workers", "0"], {}, 2, "--workers 0: workers must be 1 to 64"),
         (["--rate", "-1"], {}, 2, "--rate -1.0: rate must be 0 (no limit) or more"),
         ([], {"NOTION_UP_RATE": "fast"}, 3, "NOTION_UP_RATE=fast: rate must be a number"),
     ],

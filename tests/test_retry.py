@@ -80,7 +80,7 @@ def test_gives_up_after_max_attempts():
 
 
 def test_gives_up_at_once_when_retry_after_is_longer_than_allowed():
-    policy = RetryPolicy(max_attempts=6, max_retry_after=300.0)
+    policy = RetryPolicy(max_attempts=6, max_retry_after=300.0, max_total_wait=600.0)
     assert not policy.gives_up(1, retry_after=300.0)
     assert policy.gives_up(1, retry_after=301.0)
 

@@ -9,7 +9,7 @@ from notion_up.errors import InputError, NothingToPush, UsageError
 from notion_up.events import FileSkipped, Listener, Notice
 from notion_up.upload.engine import Job
 from notion_up.upload.inputs import Expansion, FileInput, InputOptions, expand, read_file_list
-from notion_up.upload.source import open_file, open_stream
+from notion_up.upload.source import open_stream
 
 
 @dataclass
@@ -120,7 +120,7 @@ def _stdin_job(
 
 def file_job(item: FileInput) -> Job:
     """The engine job for one file found by inputs.expand."""
-    return Job(item.name, lambda: open_file(item.path), item.folder_path, path=str(item.path))
+    return Job(item.name, item.open, item.folder_path, path=str(item.path))
 
 
 def report_left_out(inputs: Inputs, emit: Listener) -> None:

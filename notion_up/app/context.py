@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from notion_up.config import Settings, data_dir, require
 from notion_up.errors import ConfigError, UsageError
+from notion_up.events import Listener, Notice, ignore
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
+from notion_up.state.private import private_dir
 
 if TYPE_CHECKING:
     from notion_up.sandbox import LocalNotion
@@ -30,8 +32,13 @@ class Context:
 
 
 @contextlib.contextmanager
-def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
-    """A client for the configured workspace, or for the sandbox server started here."""
+def connect(
+    settings: Settings, sandbox: bool = False, listener: Listener = ignore
+) -> Iterator[Context]:
+    """A client for the configured workspace, or for the sandbox server started here.
+
+    A request that keeps the run waiting is said to `listener` ("waiting for Notion (N s)").
+    """
     origin = origin_of(settings, sandbox)
     server = _sandbox(settings) if sandbox else None
     try:
@@ -41,6 +48,8 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
             settings.api_url,
             limiter=RateLimiter(rate=settings.rate),
             pool_size=settings.workers * 2 + 4,
+            timeout=settings.timeout,
+            on_notice=lambda text: listener(Notice(text)),
         )
         yield Context(settings, client, origin)
     finally:
@@ -103,7 +112,7 @@ def state_folder(settings: Settings) -> Path:
     """
     path = settings.state_dir
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)  # 0700: what was pushed from where is the owner's business
         with tempfile.TemporaryFile(dir=path, prefix=".notion-up-probe-"):
             pass
     except OSError as exc:

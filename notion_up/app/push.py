@@ -161,7 +161,7 @@ def push(
         else run_lock(state_folder(settings), batch.wait_lock, say)
     )
     started = time.time()
-    with lock, connect(settings, options.sandbox) as ctx:
+    with lock, connect(settings, options.sandbox, listener) as ctx:
         require(settings, "database", "index")
         for key, value, source in settings.describe():
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))
@@ -174,7 +174,9 @@ def push(
             else:
                 # Cached, or the set-up reads begun: the push creates its first upload while
                 # they are under way, and waits for the schema check only to write a record.
-                facts = begin_facts(ctx.client, database, index, journal)
+                facts = begin_facts(
+                    ctx.client, database, index, journal, on_failed=ctx.client.abort
+                )
             existing = None
             if batch.skip_existing:
                 remote = ctx.client if batch.check_remote else None

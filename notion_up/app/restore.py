@@ -11,7 +11,7 @@ from notion_up.app.context import Context, connect, open_journal
 from notion_up.config import Settings, require
 from notion_up.download.restore import Rejected, Restored, Restorer, Verdict
 from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
-from notion_up.download.tree import Pulled, folder_files, plan, pull_all, resolve
+from notion_up.download.tree import Pulled, candidates, folder_files, plan, pull_all, resolve
 from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import Databases, RemoteFile, full_hash_of_prefix
@@ -83,9 +83,9 @@ def pull(
     Into `output` (a file, or a directory to put it in under its real name; default here), or
     with `stream`, onto that stream as the bytes arrive (a mismatch is raised afterwards).
     """
-    with connect(settings, sandbox) as ctx:
+    with connect(settings, sandbox, listener) as ctx:
         restorer = _restorer(ctx, settings, listener)
-        remote = resolve(restorer, key)
+        found = candidates(restorer, key)
         open_sink: Callable[[str], Sink]
         if stream is not None:
             target = stream
@@ -97,7 +97,10 @@ def pull(
             def open_sink(name: str) -> Sink:
                 return FileSink(target_path(output, name, force), force)
 
-        return restorer.restore(remote, open_sink)
+            # A file is kept only once intact: a decoy carrying the same hash is passed over.
+            return restorer.restore_first(found, open_sink)
+        # Bytes on a stream cannot be taken back: the first file the key names, checked.
+        return restorer.restore(found[0], open_sink)
 
 
 def pull_many(
@@ -120,7 +123,7 @@ def pull_many(
     out = Path(output or ".")
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is not a directory", hint="pulling several files needs -o DIR")
-    with connect(settings, sandbox) as ctx:
+    with connect(settings, sandbox, listener) as ctx:
         restorer = _restorer(ctx, settings, listener)
         remotes = [resolve(restorer, ref) for ref in refs]
         planned = plan(out, None, remotes)
@@ -147,7 +150,7 @@ def verify(
     on_verdict: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
-    with connect(settings, sandbox) as ctx:
+    with connect(settings, sandbox, listener) as ctx:
         restorer = _restorer(ctx, settings, listener)
         items: Iterator[str | RemoteFile | Rejected] = iter(
             [_whole(restorer, k) for k in keys or []]

@@ -20,9 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from notion_up.errors import ExitStatus, Interrupted
+from notion_up.notion.transport import WATCHDOG
 
 # Seconds SIGTERM leaves the parts in flight before the process exits regardless.
 TERM_GRACE = 5.0
+# Seconds the first Ctrl-C leaves requests in flight before cutting them (and every later one).
+CUT_AFTER = 1.5
 
 
 class Terminated(KeyboardInterrupt):
@@ -63,6 +66,7 @@ class InterruptHandler:
         self._say = say
         self._before_exit = before_exit
         self._previous: dict[int, Any] = {}
+        self._cut: threading.Timer | None = None
 
     def __enter__(self) -> InterruptHandler:
         if threading.current_thread() is threading.main_thread():
@@ -73,6 +77,10 @@ class InterruptHandler:
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+        if self._cut is not None:
+            # The run is over: a later run in this process (the Python API) may send again.
+            self._cut.cancel()
+            WATCHDOG.stopping.clear()
 
     def _handle(self, signum: int, _frame: object) -> None:
         term = signum == signal.SIGTERM
@@ -98,6 +106,11 @@ class InterruptHandler:
                 "notion-up: interrupted; finishing the parts in flight, starting no new file "
                 "(Ctrl-C again to quit now)"
             )
+            # A request that hangs (a server that never answers) must not hold the run:
+            # what is still in flight shortly after is cut, so the run ends within 2 s.
+            self._cut = threading.Timer(CUT_AFTER, WATCHDOG.stop_all)
+            self._cut.daemon = True
+            self._cut.start()
 
     def _deadline(self) -> None:
         self._exit_now(

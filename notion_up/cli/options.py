@@ -130,6 +130,16 @@ Rate = Annotated[
         "Notion counts; a burst is fine), 0 for no limit. Env NOTION_UP_RATE. Default: 3.",
     ),
 ]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        rich_help_panel=SPEED,
+        help="The longest a request may wait for its answer (status, headers and body) before "
+        "it is cut and retried. Env NOTION_UP_TIMEOUT. Default: 120.",
+    ),
+]
 Workers = Annotated[
     int | None,
     typer.Option(
@@ -137,7 +147,7 @@ Workers = Annotated[
         "-w",
         metavar="N",
         rich_help_panel=SPEED,
-        help="Parts (or files) sent at once. Env NOTION_UP_WORKERS. Default: 4.",
+        help="Parts (or files) sent at once, 1 to 64. Env NOTION_UP_WORKERS. Default: 4.",
     ),
 ]
 JsonOut = Annotated[

@@ -87,6 +87,7 @@ def push(
         ),
     ] = None,
     rate: o.Rate = None,
+    timeout: o.Timeout = None,
     max_memory: Annotated[
         str | None,
         typer.Option(
@@ -136,7 +137,7 @@ def push(
     with errors_to_exit(debug):
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, workers=workers,
-            part_size=part_size, rate=rate, state_dir=state,
+            part_size=part_size, rate=rate, state_dir=state, timeout=timeout,
         )  # fmt: skip
         batch = BatchFlags(
             recursive, include or [], exclude or [], files_from, null, follow_symlinks,

@@ -65,6 +65,7 @@ def ls(
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
+    timeout: o.Timeout = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
     state: o.StateDir = None,
@@ -77,8 +78,9 @@ def ls(
     """
     with errors_to_exit(debug, listing=True):
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state
-        )
+            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state,
+            timeout=timeout,
+        )  # fmt: skip
         out = Output(as_json)
         for f in _app().ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
@@ -148,6 +150,7 @@ def pull(
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
+    timeout: o.Timeout = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
     state: o.StateDir = None,
@@ -164,7 +167,7 @@ def pull(
             raise UsageError("name the files to pull, or a folder with -r")
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers,
+            state_dir=state, workers=workers, timeout=timeout,
         )  # fmt: skip
         if len(refs) > 1 or folder is not None:
             if output == "-":
@@ -263,6 +266,7 @@ def verify(
     index: Index = None,
     api_url: ApiUrl = None,
     rate: Rate = None,
+    timeout: o.Timeout = None,
     sandbox: Sandbox = False,
     profile: Profile = None,
     state: o.StateDir = None,
@@ -277,7 +281,7 @@ def verify(
             raise UsageError("name the files to verify, or pass --all")
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers,
+            state_dir=state, workers=workers, timeout=timeout,
         )  # fmt: skip
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out)

@@ -27,6 +27,7 @@ def resume(
     state: o.StateDir = None,
     workers: o.Workers = None,
     rate: o.Rate = None,
+    timeout: o.Timeout = None,
     wait_lock: o.WaitLock = False,
     as_json: o.JsonOut = False,
     quiet: o.Quiet = False,
@@ -51,7 +52,7 @@ def resume(
 
     with errors_to_exit(debug):
         settings = load_settings(
-            profile, api_url=api_url, rate=rate, workers=workers, state_dir=state
+            profile, api_url=api_url, rate=rate, workers=workers, state_dir=state, timeout=timeout
         )
         with open_log(log_file, settings) as log, log_errors(log):
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)

@@ -6,17 +6,43 @@ Shared by the one-stream download (restore.py) and the ranged one (ranges.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import requests
+import urllib3
 
 from notion_up.errors import FileMissing, NotionUpError
 from notion_up.notion.retry import RETRYABLE_STATUSES
+from notion_up.notion.transport import THROUGHPUT_FLOOR, Watch
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class Cut(Exception):
     """The download stopped early (dropped connection, short body, 5xx): resume from here."""
+
+
+class Stalled(Cut):
+    """The file host kept us waiting past the deadline, or sent below the throughput floor.
+
+    Resumed like any cut, but counted as a failure even when a few bytes came: a host
+    trickling a byte at a time never holds a run.
+    """
+
+
+@contextmanager
+def stalls_cut(watch: Watch) -> Iterator[None]:
+    """Within: a connection the watchdog cut (too slow) raises Stalled, not a network error."""
+    try:
+        yield
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        if not watch.cut:
+            raise
+        raise Stalled(
+            f"the file host was too slow (no answer within {watch.timeout:g} s, or under "
+            f"{THROUGHPUT_FLOOR} bytes/s); cut"
+        ) from None
 
 
 class Expired(Exception):

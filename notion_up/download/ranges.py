@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import requests
 
 from notion_up.download import bounded
-from notion_up.download.host import Cut, Expired, check_status, content_range
+from notion_up.download.host import Cut, Expired, Stalled, check_status, content_range, stalls_cut
 from notion_up.errors import IntegrityError, TransientError
 from notion_up.events import BytesReceived, Listener, Retrying
+from notion_up.notion import transport
 from notion_up.notion.records import RemoteFile
 from notion_up.notion.retry import RetryPolicy
 
@@ -66,8 +67,9 @@ class Link:
     policy: RetryPolicy
     sleep: Callable[[float], None]
     listener: Listener
-    timeout: tuple[float, float]
+    timeout: float
     chunk_size: int
+    allow_local: bool = False
 
 
 def plan(size: int, range_size: int) -> list[tuple[int, int]]:
@@ -251,10 +253,15 @@ class RangedDownload:
     def _fetch_span(self, span: _Span, probe: bool) -> None:
         policy = self.link.policy
         failures = 0
+        budget = transport.download_budget(
+            span.hi - span.lo, self.link.timeout, policy.max_attempts
+        )
         while not span.done:
             if self.window.stopped:
                 raise _Stopped  # after a backoff: no new request once another range failed
+            transport.check_budget(budget, self.remote.name)
             before = span.got
+            stalled = False
             url, generation = self._current_url()
             try:
                 self._fetch(url, span, probe and span.got == 0)
@@ -265,9 +272,11 @@ class RangedDownload:
                 self._refresh(generation, str(expired))
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = str(exc) if isinstance(exc, Cut) else f"{type(exc).__name__}: {exc}"
+                reason = transport.without_query(str(exc)) if isinstance(exc, Cut) else (
+                    transport.describe(exc))  # fmt: skip
+                stalled = isinstance(exc, Stalled)
             # Progress resets the count: a long range on a flaky link still finishes.
-            failures = 1 if span.got > before else failures + 1
+            failures = 1 if span.got > before and not stalled else failures + 1
             if failures >= policy.max_attempts:
                 raise TransientError(
                     f"{self.remote.name}: download failed at byte {span.lo + span.got}: {reason}",
@@ -283,15 +292,24 @@ class RangedDownload:
         start = span.lo + span.got
         bounded.check_url(url, self.what)
         headers = {**bounded.HEADERS, "Range": f"bytes={start}-{span.hi - 1}"}
-        session = self.link.session()
-        with session.get(url, headers=headers, stream=True, timeout=self.link.timeout) as r:
+        link = self.link
+        with (
+            transport.WATCHDOG.watch(link.timeout) as watch,
+            stalls_cut(watch),
+            transport.get_following(
+                link.session(), url, headers=headers, timeout=link.timeout,
+                allow_local=link.allow_local, what=self.what,
+            ) as r,
+        ):  # fmt: skip
             self._check_answer(r, span, start, probe)
             self._decided.set()
             # The range's own length bounds the body; the ranges together make the record's size.
             chunks = bounded.bounded_chunks(r, span.hi - start, self.link.chunk_size, self.what)
             for chunk in chunks:
-                self.window.put(span.lo + span.got, chunk)
+                with watch.holding():
+                    self.window.put(span.lo + span.got, chunk)
                 span.got += len(chunk)
+                watch.progress(span.lo + span.got - start, transport.THROUGHPUT_FLOOR)
                 self.link.listener(BytesReceived(self.remote.name, len(chunk), self.key))
 
     def _check_answer(self, r: requests.Response, span: _Span, start: int, probe: bool) -> None:

@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +22,22 @@ from typing import Any
 import requests
 
 from notion_up.download import bounded
-from notion_up.download.host import Cut, Expired, check_status, content_length, content_range
+from notion_up.download.host import (
+    Cut,
+    Expired,
+    Stalled,
+    check_status,
+    content_length,
+    content_range,
+    stalls_cut,
+)
 from notion_up.download.ranges import MAX_REFRESHES, Fallback, Link, Placement, RangedDownload
 from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
     APIError,
     FileMissing,
     IntegrityError,
+    Interrupted,
     InvalidRecord,
     ManifestError,
     NotionUpError,
@@ -45,6 +53,7 @@ from notion_up.events import (
     ignore,
 )
 from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
+from notion_up.notion import transport
 from notion_up.notion.client import NotionClient
 from notion_up.notion.paging import read_all
 from notion_up.notion.records import (
@@ -60,7 +69,6 @@ from notion_up.workpool import map_bounded
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
 RANGE_SIZE = 5 * 1024 * 1024
-DOWNLOAD_TIMEOUT = (10.0, 120.0)
 
 _HASH = re.compile(r"[0-9a-f]{128}")
 _PAGE_ID = re.compile(r"[0-9a-f]{32}")
@@ -141,10 +149,10 @@ class Restorer:
         databases: Databases,
         *,
         listener: Listener = ignore,
-        session_factory: Callable[[], requests.Session] = requests.Session,
-        sleep: Callable[[float], None] = time.sleep,
+        session_factory: Callable[[], requests.Session] = transport.download_session,
+        sleep: Callable[[float], None] = transport.WATCHDOG.sleep,
         chunk_size: int = CHUNK,
-        timeout: tuple[float, float] = DOWNLOAD_TIMEOUT,
+        timeout: float | None = None,
         workers: int = 4,
         range_size: int = RANGE_SIZE,
     ) -> None:
@@ -155,7 +163,10 @@ class Restorer:
         self._session_factory = session_factory
         self._sleep = sleep
         self.chunk_size = chunk_size
-        self.timeout = timeout
+        # The longest a file host may keep us waiting (the client's --timeout unless given).
+        self.timeout = client.timeout if timeout is None else timeout
+        # A file URL on this machine or a private network only when the API is there too.
+        self.allow_local = transport.is_local(client.base_url)
         self.workers = max(1, workers)
         self.range_size = max(1, range_size)
         self._local = threading.local()
@@ -216,6 +227,47 @@ class Restorer:
             f"{key!r} is neither a file id nor a hash",
             hint="use the FILE_ID or HASH that push or `notion-up ls` printed",
         )
+
+    def find_all(self, key: str) -> list[RemoteFile]:
+        """Every file `key` may name: one for a page id; for a hash, each page of the file
+        database that carries it (a row may copy another's `filehash` and `salt`: a decoy).
+        FileMissing when there is none."""
+        text = key.strip().lower()
+        if not _HASH.fullmatch(text):
+            return [self.find(key)]
+        found: dict[str, RemoteFile] = {}
+        for page_id in self._page_of_hash(text):
+            if page_id.replace("-", "").lower() in found:
+                continue
+            with contextlib.suppress(FileMissing):
+                found[page_id.replace("-", "").lower()] = self.get(
+                    page_id, text[:16] + "…", salted=text
+                )
+        if not found:
+            raise FileMissing(f"no file with hash {text[:16]}…")
+        return list(found.values())
+
+    def restore_any(self, key: str, open_sink: Callable[[str], Sink]) -> Restored:
+        """The first file `key` names whose bytes prove intact (a decoy's do not): restored.
+
+        A decoy may also have a broken or refused URL: any candidate's failure passes on to
+        the next; the first candidate's error is raised only when none of them is intact.
+        """
+        return self.restore_first(self.find_all(key), open_sink)
+
+    def restore_first(
+        self, remotes: list[RemoteFile], open_sink: Callable[[str], Sink]
+    ) -> Restored:
+        """The first of `remotes` whose bytes prove intact, restored; else the first's error."""
+        errors: list[NotionUpError] = []
+        for remote in remotes:
+            try:
+                return self.restore(remote, open_sink)
+            except Interrupted:
+                raise
+            except NotionUpError as exc:
+                errors.append(exc)
+        raise errors[0]
 
     def _by_hash(self, salted: str) -> RemoteFile:
         """The file whose own `filehash` is `salted`, in the configured file database.
@@ -325,6 +377,7 @@ class Restorer:
             self.listener,
             self.timeout,
             self.chunk_size,
+            self.allow_local,
         )
         fetch = RangedDownload(
             link, remote, url, key, workers=self.workers, range_size=self.range_size,
@@ -339,8 +392,12 @@ class Restorer:
     def _download(self, transfer: _Transfer, url: str) -> None:
         remote = transfer.remote
         refreshes = failures = 0
+        policy = self.client.policy
+        budget = transport.download_budget(remote.size, self.timeout, policy.max_attempts)
         while True:
+            transport.check_budget(budget, remote.name)
             before = transfer.got
+            stalled = False
             try:
                 if self._fetch(url, transfer):
                     break
@@ -357,9 +414,11 @@ class Restorer:
                 url = self.get(remote.file_id, salted=remote.salted).url or url
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = str(exc) if isinstance(exc, Cut) else f"{type(exc).__name__}: {exc}"
+                reason = transport.without_query(str(exc)) if isinstance(exc, Cut) else (
+                    transport.describe(exc))  # fmt: skip
+                stalled = isinstance(exc, Stalled)
             # Progress resets the count: a long file on a flaky link still finishes.
-            failures = 1 if transfer.got > before else failures + 1
+            failures = 1 if transfer.got > before and not stalled else failures + 1
             if failures >= self.client.policy.max_attempts:
                 raise TransientError(
                     f"{remote.name}: download failed at byte {transfer.got}: {reason}",
@@ -382,7 +441,14 @@ class Restorer:
         headers = dict(bounded.HEADERS)
         if offset:
             headers["Range"] = f"bytes={offset}-"
-        with self._session().get(url, headers=headers, stream=True, timeout=self.timeout) as r:
+        with (
+            transport.WATCHDOG.watch(self.timeout) as watch,
+            stalls_cut(watch),
+            transport.get_following(
+                self._session(), url, headers=headers, timeout=self.timeout,
+                allow_local=self.allow_local, what=what,
+            ) as r,
+        ):  # fmt: skip
             status = r.status_code
             if status == 416 and offset and offset == t.total:
                 return True
@@ -412,6 +478,7 @@ class Restorer:
                 t.digest.update(chunk)
                 t.write(chunk)
                 t.got += len(chunk)
+                watch.progress(t.got - offset, transport.THROUGHPUT_FLOOR)
                 self.listener(BytesReceived(t.remote.name, len(chunk), t.key))
         return t.total is None or t.got >= t.total
 
@@ -546,8 +613,11 @@ class Restorer:
             return Verdict(label, "failed", "", label, str(key.error))
         remote: RemoteFile | None = None
         try:
-            remote = self.find(key) if isinstance(key, str) else key
-            done = self.restore(remote, lambda _name: NullSink())
+            if isinstance(key, str):
+                done = self.restore_any(key, lambda _name: NullSink())
+            else:
+                remote = key
+                done = self.restore(remote, lambda _name: NullSink())
         except IntegrityError as exc:
             return _verdict(label, "mismatched", remote, str(exc))
         except InvalidRecord as exc:
@@ -556,6 +626,8 @@ class Restorer:
             return _verdict(label, "missing", remote, str(exc))
         except NotionUpError as exc:
             return _verdict(label, "failed", remote, str(exc))
+        except Exception as exc:  # one file's surprise is that file's verdict, not the batch's end
+            return _verdict(label, "failed", remote, f"unexpected error: {exc}")
         return Verdict(label, "verified", done.name, done.file_id)
 
     def check_many(

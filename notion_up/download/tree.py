@@ -54,31 +54,46 @@ class Pulled:
 
 
 # -- finding ---------------------------------------------------------------------------------
-def resolve(restorer: Restorer, ref: str) -> RemoteFile:
-    """The one file a ref names: a FILE_ID, a HASH, a hash prefix (>= 12 hex), or an exact name.
+def candidates(restorer: Restorer, ref: str) -> list[RemoteFile]:
+    """Every file a ref may name: a FILE_ID, a HASH or hash prefix (>= 12 hex), or an exact name.
 
-    A prefix or name that more than one file carries is refused with the candidates.
+    A hash names every page of the file database that carries it: a row anyone may write can
+    copy another's `filehash` and `salt` (a decoy), so the caller decides (pull tries each until
+    one proves intact; rm and share refuse). A name that more than one file carries is refused
+    with the candidates.
     """
-    try:
-        return restorer.find(ref)
-    except UsageError:
-        pass
     whole = full_hash_of_prefix(restorer.client, restorer.databases.files_data_source, ref)
-    if whole != ref:
-        return restorer.find(whole)
+    try:
+        return restorer.find_all(whole)
+    except UsageError:
+        pass  # neither an id nor a hash: a name
     matches = _rows(restorer, {"property": "filename", "title": {"equals": ref}})
     matches = [m for m in matches if m.name == ref]
-    what = f"name {ref!r}"
     if not matches:
-        raise FileMissing(f"no file with {what}", hint="`notion-up ls` lists the files")
+        raise FileMissing(f"no file named {ref!r}", hint="`notion-up ls` lists the files")
     if len(matches) > 1:
-        shown = ", ".join(f"{m.file_id} ({_where(m)})" for m in matches[:SHOWN])
-        more = f" and {len(matches) - SHOWN} more" if len(matches) > SHOWN else ""
         raise UsageError(
-            f"{what} matches {len(matches)} files: {shown}{more}",
-            hint="name the one you mean by its FILE_ID or a longer hash prefix",
+            f"name {ref!r} matches {len(matches)} files: {_listed(matches)}",
+            hint="name the one you mean by its FILE_ID or a hash prefix",
         )
-    return restorer.get(matches[0].file_id, ref, salted=matches[0].salted)
+    return [restorer.get(matches[0].file_id, ref, salted=matches[0].salted)]
+
+
+def resolve(restorer: Restorer, ref: str) -> RemoteFile:
+    """The one file a ref names; a hash that several pages carry is refused with their ids."""
+    found = candidates(restorer, ref)
+    if len(found) > 1:
+        raise UsageError(
+            f"{ref[:16]}… is carried by {len(found)} files: {_listed(found)}",
+            hint="name the one you mean by its FILE_ID",
+        )
+    return found[0]
+
+
+def _listed(remotes: list[RemoteFile]) -> str:
+    shown = ", ".join(f"{m.file_id} ({_where(m)})" for m in remotes[:SHOWN])
+    more = f" and {len(remotes) - SHOWN} more" if len(remotes) > SHOWN else ""
+    return shown + more
 
 
 def _rows(restorer: Restorer, condition: dict) -> list[RemoteFile]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import threading
@@ -15,12 +16,14 @@ import requests
 from notion_up.errors import (
     APIError,
     ConfigError,
+    Interrupted,
     InvalidRecord,
     MalformedReply,
+    NotionUpError,
     OutcomeUnknown,
     TransientError,
 )
-from notion_up.notion import replies
+from notion_up.notion import replies, transport
 from notion_up.notion.multipart import MultipartBody
 from notion_up.notion.paging import read_all
 from notion_up.notion.retry import THROTTLE_STATUSES, RateLimiter, RetryPolicy, parse_retry_after
@@ -28,8 +31,6 @@ from notion_up.version import __version__
 
 NOTION_VERSION = "2025-09-03"
 DEFAULT_API_URL = "https://api.notion.com"
-# (connect, read): a part of 20 MiB on a slow link needs a generous read timeout.
-DEFAULT_TIMEOUT = (10.0, 120.0)
 # What an id may hold to go into a URL path: no `/`, `.`, `?`, `%` or `#` to change the path.
 # (Records are held to the stricter uuid shape where they are read: notion/records.py.)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -64,16 +65,22 @@ class NotionClient:
         *,
         limiter: RateLimiter | None = None,
         policy: RetryPolicy | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = transport.DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = transport.WATCHDOG.sleep,
         pool_size: int = 16,
         deadline: float = replies.DEFAULT_DEADLINE,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter or RateLimiter()
         self.policy = policy or RetryPolicy()
-        self.timeout = timeout
+        # The longest a request may wait for its answer, status line to last byte (--timeout).
+        self.timeout = float(timeout)
+        self._timeouts = (min(transport.CONNECT_TIMEOUT, self.timeout), self.timeout)
+        self._proxies = transport.proxies_for(self.base_url)
+        # Hears a line for the user when a request keeps us waiting (every few seconds).
+        self.on_notice = on_notice
         # Seconds one attempt may take in all: a reply trickling in byte by byte is cut off.
         self.deadline = deadline
         self._sleep = sleep
@@ -82,6 +89,13 @@ class NotionClient:
         self.stats = ClientStats()
         # Set by the first answer: a refused connection before it means a wrong URL.
         self._answered = False
+        self._aborted: NotionUpError | None = None
+
+    def abort(self, error: NotionUpError) -> None:
+        """Stop every request of this client: those in flight are cut at once, later ones
+        raise `error` (the run cannot go on: its set-up reads failed)."""
+        self._aborted = error
+        transport.WATCHDOG.cut(self)
 
     @property
     def token_fingerprint(self) -> str:
@@ -95,19 +109,11 @@ class NotionClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=1, pool_maxsize=self._pool_size, max_retries=0
-            )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
             # No session-wide Content-Type: it would override the multipart boundary.
-            session.headers.update(
-                {
-                    "Authorization": f"Bearer {self._token}",
-                    "Notion-Version": NOTION_VERSION,
-                    "User-Agent": f"notion-up/{__version__}",
-                }
+            session = transport.api_session(
+                self._token,
+                self._pool_size,
+                {"Notion-Version": NOTION_VERSION, "User-Agent": f"notion-up/{__version__}"},
             )
             self._local.session = session
         return session
@@ -133,23 +139,36 @@ class NotionClient:
             raise ConfigError(f"the API URL {self.base_url!r} is not an http(s) URL")
         what = f"{method} {path}"
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             self.limiter.acquire()
             self.stats.add(requests_=1)
             retry_after: float | None = None
             throttled = False
+            if transport.WATCHDOG.stopping.is_set():
+                raise Interrupted("interrupted")
+            if self._aborted is not None:
+                raise copy.copy(self._aborted)
+            watch = None
             try:
-                kwargs: dict[str, Any] = {"json": json, "params": params, "timeout": self.timeout}
+                kwargs: dict[str, Any] = {
+                    "json": json, "params": params, "timeout": self._timeouts,
+                    "allow_redirects": False, "proxies": self._proxies,
+                }  # fmt: skip
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
-                deadline = time.monotonic() + self.deadline
-                response = self._session().request(method, url, stream=True, **kwargs)
-                self._answered = True
-                if response.status_code < 400:
-                    return replies.read_json(response, what, deadline)
-                failure = api_error(response, deadline)
+                with transport.WATCHDOG.watch(self.timeout, self._slow, owner=self) as watch:
+                    deadline = time.monotonic() + self.deadline
+                    response = self._session().request(method, url, stream=True, **kwargs)
+                    self._answered = True
+                    if response.is_redirect:
+                        response.close()
+                        raise _redirected(self.base_url, response)
+                    if response.status_code < 400:
+                        return replies.read_json(response, what, deadline)
+                    failure = api_error(response, deadline)
             except requests.ConnectTimeout as exc:
                 failure = TransientError(
                     f"could not connect to {self.base_url}: {self._scrub(str(exc))}"
@@ -174,14 +193,19 @@ class NotionClient:
                 requests.exceptions.ChunkedEncodingError,
                 MalformedReply,
             ) as exc:
+                if transport.WATCHDOG.stopping.is_set():
+                    raise Interrupted("interrupted") from None
+                if self._aborted is not None:
+                    raise copy.copy(self._aborted) from None
                 if not self._answered and _refused(exc):
                     # Nothing listens there: no retry will change that, say so at once.
                     raise nothing_listens(self.base_url) from None
-                failure = (
-                    exc
-                    if isinstance(exc, MalformedReply)
-                    else TransientError(f"{what}: {type(exc).__name__}: {self._scrub(str(exc))}")
-                )
+                if watch is not None and watch.cut:
+                    failure = TransientError(f"{what}: no answer within {self.timeout:g} s")
+                elif isinstance(exc, MalformedReply):
+                    failure = exc
+                else:
+                    failure = TransientError(f"{what}: {self._scrub(transport.describe(exc))}")
                 if not idempotent:
                     raise OutcomeUnknown(failure) from None
             else:
@@ -193,17 +217,24 @@ class NotionClient:
                 if not throttled and not idempotent:
                     committed = failure.additional_data.get("committed_resource_id")
                     raise OutcomeUnknown(failure, committed)
-            if self.policy.gives_up(attempt, retry_after):
-                raise failure
             wait = self.policy.delay(attempt - 1, retry_after)
+            waited += wait
+            if self.policy.gives_up(attempt, retry_after, waited):
+                raise failure
             self.stats.add(retries=1, throttled=int(throttled))
             if on_retry:
                 on_retry(path, attempt, str(failure), wait)
+            elif wait >= transport.SLOW_AFTER and self.on_notice is not None:
+                self.on_notice(f"waiting for Notion ({wait:.0f} s) to retry {what}: {failure}")
             if throttled:
                 # Every thread waits, not just this one: the limit is per integration.
                 self.limiter.pause(wait)
             else:
                 self._sleep(wait)
+
+    def _slow(self, seconds: float) -> None:
+        if self.on_notice is not None:
+            self.on_notice(f"waiting for Notion ({seconds:.0f} s)")
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[redacted]") if self._token else text
@@ -330,6 +361,17 @@ def nothing_listens(base_url: str) -> ConfigError:
     return ConfigError(f"nothing is listening at {base_url} (connection refused)", hint=hint)
 
 
+def _redirected(base_url: str, response: requests.Response) -> ConfigError:
+    """The API answered a redirect: never followed (the token would go with it)."""
+    target = transport.without_query(str(response.headers.get("Location", "")))[:200]
+    return ConfigError(
+        f"the API at {base_url} answered {response.status_code}, a redirect to {target!r}; "
+        "not followed",
+        hint="NOTION_API_URL (or --api-url) must be the API's own address, like "
+        "https://api.notion.com (without /v1)",
+    )
+
+
 def _blocked(error: APIError) -> bool:
     # Notion: "public_api_request_blocked" — retrying won't help; contact Notion support.
     return error.additional_data.get("rate_limit_reason") == "public_api_request_blocked"
@@ -342,7 +384,7 @@ def api_error(response: requests.Response, deadline: float | None = None) -> API
             payload = response.json()
         else:
             payload = replies.read_json(response, "error", deadline, limit=1024 * 1024)
-    except (ValueError, MalformedReply, requests.RequestException):
+    except (ValueError, RecursionError, MalformedReply, requests.RequestException):
         payload = None
     if not isinstance(payload, dict) or payload.get("object") != "error":
         reason = response.reason or "error"

@@ -9,6 +9,8 @@ never an AttributeError or KeyError far from where the reply came in.
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -49,11 +51,46 @@ def read_json(
         raise requests.ConnectionError(f"the reply was cut off: {type(exc).__name__}") from None
     finally:
         response.close()
+    return decode_json(bytes(body), what, response.headers.get("Content-Type", "unknown type"))
+
+
+def decode_json(body: bytes, what: str, kind: str = "unknown type") -> Any:
+    """`body` as strict JSON: NaN, Infinity, numbers past a float and deep nesting refused."""
     try:
-        return json.loads(bytes(body))
+        value = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        # A lone surrogate (`"\\ud800"`, valid JSON) is no text: it cannot be printed, written
+        # to a file name or stored. Replaced here, once, so no caller ever meets one.
+        return _whole_text(value) if _SURROGATE.search(body) else value
+    except RecursionError:
+        raise MalformedReply(f"{what}: the reply is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
-        kind = response.headers.get("Content-Type", "unknown type")
         raise MalformedReply(f"{what}: the reply is not JSON ({kind})") from None
+
+
+# A surrogate written as an escape, or as the (invalid) UTF-8 that json.loads lets through.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_text(v) for v in value]
+    if isinstance(value, dict):
+        return {_whole_text(k): _whole_text(v) for k, v in value.items()}
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _chunks(response: requests.Response) -> Iterator[bytes]:
@@ -140,6 +177,9 @@ def user(reply: Any, what: str) -> dict:
     optional(reply, what, bot=dict)
     bot = reply.get("bot") or {}
     optional(bot, what, workspace_limits=dict)
+    limit = (bot.get("workspace_limits") or {}).get("max_file_upload_size_in_bytes")
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise MalformedReply(f"{what}: the upload size limit {str(limit)[:40]!r} is not a size")
     return reply
 
 

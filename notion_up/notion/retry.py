@@ -23,6 +23,8 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 300.0
+    # The most one call may spend waiting between its attempts (Retry-After included).
+    max_total_wait: float = 120.0
     rng: random.Random = field(default_factory=random.Random)
 
     def is_retryable_status(self, status: int) -> bool:
@@ -37,11 +39,12 @@ class RetryPolicy:
         # Retry-After is a floor; a little jitter above it spreads the threads that all got it.
         return retry_after + min(backoff, 0.25)
 
-    def gives_up(self, attempt: int, retry_after: float | None = None) -> bool:
-        """True when `attempt` (1-based, already made) was the last one allowed."""
-        if retry_after is not None and retry_after > self.max_retry_after:
+    def gives_up(self, attempt: int, retry_after: float | None = None, waited: float = 0.0) -> bool:
+        """True when `attempt` (1-based, already made) was the last one allowed, or when the
+        next wait would take the call's waiting (`waited`, that wait included) past the cap."""
+        if retry_after is not None and retry_after > min(self.max_retry_after, self.max_total_wait):
             return True
-        return attempt >= self.max_attempts
+        return attempt >= self.max_attempts or waited > self.max_total_wait
 
 
 def parse_retry_after(value: str | None) -> float | None:

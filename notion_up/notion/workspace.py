@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
-from notion_up.errors import APIError, ConfigError
+from notion_up.errors import APIError, ConfigError, NotionUpError
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA, INIT_FILE_SCHEMA, Databases
 
@@ -136,7 +136,8 @@ class Setup:
     waits for that check. A push creates its first upload and sends its parts meanwhile;
     only its first record write has to wait for the check. Errors are raised in a fixed order
     (the token, the file database, the index), whichever answer came first; `on_checked`
-    hears the facts once the schemas fit (to cache them).
+    hears the facts once the schemas fit (to cache them), `on_failed` the error at once when
+    the reads fail (a push then stops its uploads: no record of the run could be written).
     """
 
     def __init__(
@@ -145,6 +146,7 @@ class Setup:
         database: str,
         index: str,
         on_checked: Callable[[WorkspaceFacts], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._located = threading.Event()
         self._checked = threading.Event()
@@ -173,6 +175,8 @@ class Setup:
                     on_checked(facts)
             except BaseException as exc:  # raised again by every wait
                 self._error = exc
+                if on_failed is not None and isinstance(exc, NotionUpError):
+                    on_failed(exc)
             finally:
                 self._located.set()
                 self._checked.set()
@@ -279,8 +283,10 @@ def begin_facts(
     index: str,
     cache: FactsCache | None = None,
     max_age: float = FACTS_MAX_AGE,
+    on_failed: Callable[[BaseException], None] | None = None,
 ) -> WorkspaceFacts | Setup:
-    """The cached facts, or the set-up reads begun (cached once the schemas are known to fit)."""
+    """The cached facts, or the set-up reads begun (cached once the schemas are known to fit;
+    `on_failed` hears at once if they fail)."""
     key = facts_key(client, database, index)
     cached = cache.facts(key, max_age) if cache else None
     if cached is not None:
@@ -291,7 +297,7 @@ def begin_facts(
         if cache:
             cache.store_facts(key, facts.to_cache())
 
-    return Setup(client, database, index, keep)
+    return Setup(client, database, index, keep, on_failed)
 
 
 def contradicts(error: BaseException) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import http.server
 import json
+import os
 import re
 import socket
 import struct
@@ -270,8 +271,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send_json(self, status: int, obj: dict, headers: dict | None = None) -> str:
         obj = for_version(obj, self._version)
         obj["request_id"] = self._request_id
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._write(status, data, "application/json; charset=utf-8", headers)
+        self._write(status, _utf8_json(obj), "application/json; charset=utf-8", headers)
         return str(status)
 
     def _send_error(self, exc: ApiError) -> str:
@@ -284,7 +284,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if exc.additional_data:
             body["additional_data"] = exc.additional_data
         body["request_id"] = self._request_id
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = _utf8_json(body)
         if exc.status in (429, 529):
             self.app.note_retry_after(exc.headers.get("Retry-After"), self.connection)
         self._write(exc.status, data, "application/json; charset=utf-8", exc.headers)
@@ -368,7 +368,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         tmp = app.part_tmp_path(upload_id)
         installed = False
         try:
-            with open(tmp, "wb", buffering=0) as sink:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with open(fd, "wb", buffering=0) as sink:
                 parser = FormParser(boundary.encode("latin-1"), sink)
                 buf = bytearray(self._body.chunk_size())
                 view = memoryview(buf)
@@ -563,3 +564,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _admin_reply(self, status: int, obj: dict) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode()
         self._write(status, data, "application/json")
+
+
+def _utf8_json(obj: object) -> bytes:
+    """JSON as UTF-8, as Notion (JavaScript's well-formed JSON.stringify) writes it: a lone
+    surrogate a client sent in a string comes back as its \\u escape."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -54,7 +54,8 @@ class LocalNotion:
             root = Path(self._tmp.name)
         else:
             root = Path(state_dir)
-            root.mkdir(parents=True, exist_ok=True)
+            # Pushed files live here: the owner's alone, like the journal's folder.
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.state_dir = root
         self.url = ""
         self.errors: list[str] = []
@@ -271,7 +272,7 @@ class LocalNotion:
     def part_tmp_path(self, upload_id: str) -> Path:
         """A fresh temporary file name beside the upload's parts, for a part being received."""
         part_dir = self._store.blobs / upload_id
-        part_dir.mkdir(parents=True, exist_ok=True)
+        part_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return part_dir / f".tmp-{uuid.uuid4().hex}"
 
     def install_part(self, upload_id: str, form: FormParser, tmp: Path) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ class Store:
         self.lock = threading.RLock()
         self.root = root
         self.blobs = root / "blobs"
-        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.blobs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        os.close(os.open(root / "state.sqlite3", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
         self.db = sqlite3.connect(
             str(root / "state.sqlite3"), check_same_thread=False, isolation_level=None
         )
@@ -58,7 +61,8 @@ class Store:
         self.objects[kind][obj["id"]] = obj
         self.db.execute(
             "INSERT OR REPLACE INTO objects (id, kind, seq, data) VALUES (?, ?, ?, ?)",
-            (obj["id"], kind, obj["seq"], json.dumps(obj, ensure_ascii=False)),
+            # ASCII: a lone surrogate in a name (valid JSON) cannot be stored as UTF-8 text.
+            (obj["id"], kind, obj["seq"], json.dumps(obj)),
         )
 
     @contextlib.contextmanager

@@ -140,7 +140,7 @@ class Journal:
 
     def _write(self, sql: str, args: tuple) -> int:
         with self._lock, self._db:
-            return self._db.execute(sql, args).lastrowid or 0
+            return self._db.execute(sql, _stored(args)).lastrowid or 0
 
     def start(self, **fields: object) -> int:
         """Record a new push (before its upload is created); returns its id."""
@@ -271,5 +271,23 @@ class Journal:
 
     def _select(self, where: str, args: tuple) -> list[PushEntry]:
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM pushes {where}", args).fetchall()
-        return [PushEntry(**dict(r)) for r in rows]
+            rows = self._db.execute(f"SELECT * FROM pushes {where}", _stored(args)).fetchall()
+        return [PushEntry(**{k: _loaded(v) for k, v in dict(r).items()}) for r in rows]
+
+
+def _stored(args: tuple) -> tuple:
+    """A path the file system gave with bytes that are not UTF-8 (`caf\\udce9.txt`) cannot be
+    SQLite text: it is kept as its bytes, and read back as the same path."""
+    return tuple(os.fsencode(a) if isinstance(a, str) and not _utf8(a) else a for a in args)
+
+
+def _loaded(value: object) -> object:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -12,30 +12,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+from notion_up.localfile import UnsafePath, open_regular
 
-
-class UnsafePath(OSError):
-    """A path that is a symlink (or not a regular file) where notion-up creates its own file."""
+__all__ = ["UnsafePath", "open_private", "private_dir", "private_umask"]
 
 
 def open_private(path: Path, flags: int, mode: int = 0o600) -> int:
-    """os.open that never follows a symlink at `path` and refuses anything but a regular file."""
-    try:
-        fd = os.open(path, flags | NOFOLLOW | CLOEXEC, mode)
-    except OSError as exc:
-        if os.path.islink(path):
-            raise UnsafePath(exc.errno, f"{path} is a symlink; refused") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if not (info.st_mode & 0o170000) == 0o100000:
-            raise UnsafePath(0, f"{path} is not a regular file; refused")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    """os.open that never follows a symlink at `path`, never blocks on a FIFO, and refuses
+    anything but a regular file (the one opener: notion_up.localfile)."""
+    return open_regular(path, flags, mode)[0]
 
 
 def private_dir(path: Path) -> Path:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from notion_up.errors import InputError
-from notion_up.upload.source import open_file
+from notion_up.localfile import Identity
+from notion_up.localfile import identity as identity_of
+from notion_up.upload.source import Source, open_file, shown_name
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,13 @@ class FileInput:
     path: str
     name: str
     folder_path: str = "/"
+    # The file the walk saw (st_dev, st_ino): opening it later must find that very file.
+    identity: Identity | None = None
+    follow: bool = False
+
+    def open(self) -> Source:
+        """Open the file for pushing: the file that was listed, or an InputError."""
+        return open_file(self.path, self.name, same_as=self.identity, follow=self.follow)
 
 
 @dataclass(frozen=True)
@@ -91,12 +100,14 @@ def _expand_one(path: str, options: InputOptions, found: Expansion) -> Iterator[
             raise InputError(f"{path} is a directory", hint="use -r to push its files")
         yield from _walk(path, options, found)
         return
-    open_file(path).close()  # fails now, before any upload, with a one-line reason
-    name = os.path.basename(path)
+    # Fails now, before any upload, with a one-line reason; keeps which file this is.
+    source = open_file(path, follow=options.follow_symlinks)
+    source.close()
+    name = source.name
     if not matches(name, name, options):
         found.filtered += 1
         return
-    yield FileInput(path, name)
+    yield FileInput(path, name, identity=source.identity, follow=options.follow_symlinks)
 
 
 def _walk(top: str, options: InputOptions, found: Expansion) -> Iterator[FileInput]:
@@ -109,7 +120,7 @@ def _walk(top: str, options: InputOptions, found: Expansion) -> Iterator[FileInp
             dirs[:] = []
             continue
         visited.add((info.st_dev, info.st_ino))
-        rel_dir = os.path.relpath(root, top)
+        rel_dir = shown_name(os.path.relpath(root, top))
         folder = "/" if rel_dir == "." else "/" + rel_dir.replace(os.sep, "/")
         dirs.sort()
         if not options.follow_symlinks:
@@ -126,6 +137,7 @@ def _walk_file(
     root: str, name: str, folder: str, options: InputOptions, found: Expansion
 ) -> FileInput | None:
     path = os.path.join(root, name)
+    name = shown_name(name)
     rel = (folder.rstrip("/") + "/" + name).lstrip("/")
     if not matches(rel, name, options):
         found.filtered += 1
@@ -134,14 +146,14 @@ def _walk_file(
         found.skipped.append(_link_skip(path))
         return None
     try:
-        info = os.stat(path)
+        info = os.stat(path) if options.follow_symlinks else os.lstat(path)
     except OSError as exc:
         found.skipped.append(SkippedInput(path, f"cannot stat it: {exc.strerror}"))
         return None
     if not stat.S_ISREG(info.st_mode):
         found.skipped.append(SkippedInput(path, "not a regular file"))
         return None
-    return FileInput(path, name, folder)
+    return FileInput(path, name, folder, identity_of(info), options.follow_symlinks)
 
 
 def _link_skip(path: str) -> SkippedInput:

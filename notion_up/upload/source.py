@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from notion_up.errors import InputError, SourceChanged, StreamSizeError
+from notion_up.localfile import Identity, UnsafePath, open_regular
+from notion_up.localfile import identity as identity_of
 from notion_up.upload.parts import SINGLE_PART_MAX
 
 READ_CHUNK = 1024 * 1024
@@ -35,6 +37,8 @@ class Source:
     keep: bool = False
     # A piece of a file (split): the bytes of `path` from `offset` on, `size` of them.
     offset: int | None = None
+    # The opened file's (st_dev, st_ino): what a re-read checks it still is.
+    identity: Identity | None = None
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _read: int = 0
 
@@ -82,31 +86,45 @@ class Source:
                 clean()
 
 
-def open_file(path: str, name: str | None = None) -> Source:
-    """A regular file on disk, or an InputError that says what is wrong with it."""
+def open_file(
+    path: str, name: str | None = None, *, same_as: Identity | None = None, follow: bool = True
+) -> Source:
+    """A regular file on disk, or an InputError that says what is wrong with it.
+
+    Opened once, by the one opener: without `follow` a symlink is refused; with `same_as` (the
+    identity a walk saw) a file or folder swapped since is refused. Size and mtime are the
+    opened file's own.
+    """
     try:
-        info = os.stat(path)
+        fd, info = open_regular(path, same_as=same_as, follow=follow)
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except PermissionError:
         raise InputError(f"cannot read {path}: permission denied") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{path} is a directory", hint="use -r to push its files")
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{path} is not a regular file", hint="pipe it in with `-` and --name")
-    try:
-        stream = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
-    except PermissionError:
-        raise InputError(f"cannot read {path}: permission denied") from None
+    except UnsafePath as exc:
+        if stat.S_ISDIR(exc.mode):
+            raise InputError(f"{path} is a directory", hint="use -r to push its files") from None
+        if stat.S_ISLNK(exc.mode) or same_as is not None:
+            raise InputError(str(exc), hint="nothing of it was sent") from None
+        raise InputError(
+            f"{path} is not a regular file", hint="pipe it in with `-` and --name"
+        ) from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     return Source(
-        name or os.path.basename(path),
+        name or shown_name(os.path.basename(path)),
         info.st_size,
-        stream,
+        open(fd, "rb", buffering=0),  # noqa: SIM115 - closed by Source.close
         path=os.path.abspath(path),
         mtime=info.st_mtime,
+        identity=identity_of(info),
     )
+
+
+def shown_name(name: str) -> str:
+    """A file name as text to show and record: bytes that are not UTF-8 (a name the file
+    system gave as surrogate escapes) decoded once, with replacement characters."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def open_stream(
