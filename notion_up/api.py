@@ -22,7 +22,7 @@ from notion_up.config import Settings, resolve
 from notion_up.download.restore import Restored, Verdict
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import RemoteFile
-from notion_up.upload.engine import DEFAULT_MAX_MEMORY, PushResult
+from notion_up.upload.runs import DEFAULT_MAX_MEMORY, PushResult
 
 __all__ = ["ls", "pull", "push", "resume", "rm", "settings", "share", "unshare", "verify"]
 

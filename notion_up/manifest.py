@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from notion_up.errors import ManifestError
+from notion_up.errors import ManifestError, UsageError
 
 MANIFEST_SUFFIX = ".file.json"
 # A manifest is small; a file named like one but larger than this is taken as an ordinary file,
@@ -102,3 +102,12 @@ def piece_names(name: str, count: int) -> list[str]:
     """`<name>.part001`, `<name>.part002`, ... (wider numbers past 999 pieces)."""
     width = max(3, len(str(count)))
     return [f"{name}.part{i:0{width}d}" for i in range(1, count + 1)]
+
+
+def piece_lengths(total: int, piece: int) -> list[int]:
+    """The lengths of the pieces `total` bytes are cut into (at least one, maybe empty)."""
+    if piece <= 0:
+        raise UsageError("--split must be more than 0 bytes")
+    full, rest = divmod(total, piece)
+    lengths = [piece] * full + ([rest] if rest else [])
+    return lengths or [0]

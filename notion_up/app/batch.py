@@ -7,8 +7,8 @@ from typing import BinaryIO
 
 from notion_up.errors import InputError, NothingToPush, UsageError
 from notion_up.events import FileSkipped, Listener, Notice
-from notion_up.upload.engine import Job
 from notion_up.upload.inputs import Expansion, FileInput, InputOptions, expand, read_file_list
+from notion_up.upload.pool import Job
 from notion_up.upload.source import open_file, open_stream
 
 

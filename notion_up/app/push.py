@@ -26,10 +26,13 @@ from notion_up.notion.workspace import (
 )
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
-from notion_up.upload.engine import DEFAULT_MAX_MEMORY, EngineOptions, Job, PushResult
+from notion_up.upload.engine import Uploader
 from notion_up.upload.existing import ExistingCheck, drop_existing
+from notion_up.upload.facts import RunFacts
+from notion_up.upload.pool import Job, push_all, push_job
 from notion_up.upload.preview import preview
-from notion_up.upload.split import uploader_for
+from notion_up.upload.runs import DEFAULT_MAX_MEMORY, EngineOptions, PushResult
+from notion_up.upload.split import Splitter
 
 OnResult = Callable[[Job, PushResult | None, BaseException | None], None]
 
@@ -256,20 +259,25 @@ def _upload(
     stdin_size = inputs.stdin_size if inputs.stdin_job else 0
     listener(BatchPlanned(inputs.count + len(inputs.expansion.skipped), _bytes(files, stdin_size)))
     known = facts if isinstance(facts, WorkspaceFacts) else None
-    with uploader_for(options.split_size)(
-        ctx.client,
+    run_facts = RunFacts(
         known.databases if known else None,
-        engine,
-        journal=journal,
-        listener=listener,
-        max_file_size=known.max_file_size if known else None,
-        cancel=cancel,
-        origin=ctx.origin,
-        public=options.public,
+        known.max_file_size if known else None,
         refresh=_refresher(ctx, journal) if known and known.cached else None,
         setup=None if known else facts,
-    ) as uploader:
-        uploader.push_many(jobs, ended)
+    )
+    with Uploader(
+        ctx.client, run_facts, engine, journal=journal, listener=listener, cancel=cancel,
+        origin=ctx.origin, public=options.public,
+    ) as uploader:  # fmt: skip
+        pusher = Splitter(uploader, options.split_size) if options.split_size else uploader
+
+        def push_one(job: Job) -> PushResult:
+            return push_job(job, pusher.push, listener, lambda: run_facts.failed)
+
+        push_all(
+            jobs, push_one, ended, workers=settings.workers, cancel=cancel,
+            run_error=lambda: run_facts.failed,
+        )  # fmt: skip
     return len(jobs)
 
 

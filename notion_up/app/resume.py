@@ -24,9 +24,10 @@ from notion_up.notion.workspace import load_facts
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.state.lock import run_lock
 from notion_up.units import human_bytes
-from notion_up.upload.engine import EngineOptions, PushResult
-from notion_up.upload.facts import UNKNOWN
-from notion_up.upload.split import uploader_for
+from notion_up.upload.engine import Uploader
+from notion_up.upload.facts import UNKNOWN, RunFacts
+from notion_up.upload.runs import EngineOptions, PushResult
+from notion_up.upload.split import Splitter
 
 OnResumed = Callable[[PushEntry, PushResult | None, NotionUpError | None], None]
 
@@ -92,13 +93,14 @@ def resume(
                     continue
                 # A resumed push keeps its own plan; the part size is for one started over.
                 options = EngineOptions(settings.workers, settings.part_size)
-                split = entry.part_size if entry.mode == "split" else None
-                with uploader_for(split)(
-                    ctx.client, databases, options, journal=journal, listener=listener,
-                    origin=ctx.origin, cancel=cancel,
+                with Uploader(
+                    ctx.client, RunFacts(databases), options, journal=journal,
+                    listener=listener, origin=ctx.origin, cancel=cancel,
                 ) as uploader:  # fmt: skip
+                    split = entry.mode == "split"
+                    pusher = Splitter(uploader, entry.part_size) if split else uploader
                     try:
-                        result = uploader.resume(entry)
+                        result = pusher.resume(entry)
                     except NotionUpError as exc:
                         outcome.failures.append((entry.name, exc))
                         listener(FileFailed(entry.name, exc))

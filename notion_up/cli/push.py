@@ -123,7 +123,8 @@ def push(
     from notion_up.cli.render import with_log
     from notion_up.cli.renderers import choose_renderer
     from notion_up.units import parse_size
-    from notion_up.upload.runs import DEFAULT_MAX_MEMORY, Job, PushResult
+    from notion_up.upload.pool import Job
+    from notion_up.upload.runs import DEFAULT_MAX_MEMORY, PushResult
 
     with errors_to_exit(debug):
         settings = load_settings(

@@ -10,13 +10,12 @@ import os
 from dataclasses import dataclass, field
 
 from notion_up.errors import NotionUpError
-from notion_up.manifest import MANIFEST_SUFFIX, piece_names
+from notion_up.manifest import MANIFEST_SUFFIX, piece_lengths, piece_names
 from notion_up.notion.filetypes import UploadName, upload_name
 from notion_up.units import human_bytes
 from notion_up.upload.existing import ExistingCheck
 from notion_up.upload.inputs import FileInput
 from notion_up.upload.parts import PartPlan, plan_parts
-from notion_up.upload.split import piece_lengths
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def preview(
 def _preview_split(
     base: dict, name: str, size: int, part_size: int, max_file_size: int | None, split_size: int
 ) -> Preview:
-    """The pieces and manifest of a file larger than --split, as SplitUploader makes them."""
+    """The pieces and manifest of a file larger than --split, as the Splitter makes them."""
     if max_file_size is not None and split_size > max_file_size:
         reason = (
             f"--split {split_size} is over this workspace's limit of {max_file_size} bytes "

@@ -12,19 +12,18 @@ is the one of the service whose databases we share: `<name>.file.json` holding
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.errors import ConfigError, Interrupted, LimitError, NotionUpError, UsageError
 from notion_up.events import Notice
-from notion_up.manifest import MANIFEST_SUFFIX, Manifest, ManifestPart, piece_names
+from notion_up.manifest import MANIFEST_SUFFIX, Manifest, ManifestPart, piece_lengths, piece_names
 from notion_up.notion.filetypes import UploadName
 from notion_up.notion.records import ContentHash, ensure_manifest_property, file_sha512
 from notion_up.state.journal import PushEntry
-from notion_up.upload.engine import PushResult, Uploader
+from notion_up.upload.engine import Uploader
 from notion_up.upload.parts import PartPlan
+from notion_up.upload.runs import PushResult
 from notion_up.upload.source import (
     BufferStream,
     HashingStream,
@@ -32,15 +31,6 @@ from notion_up.upload.source import (
     open_piece,
     slice_source,
 )
-
-
-def piece_lengths(total: int, piece: int) -> list[int]:
-    """The lengths of the pieces `total` bytes are cut into (at least one, maybe empty)."""
-    if piece <= 0:
-        raise UsageError("--split must be more than 0 bytes")
-    full, rest = divmod(total, piece)
-    lengths = [piece] * full + ([rest] if rest else [])
-    return lengths or [0]
 
 
 @dataclass
@@ -63,41 +53,33 @@ class SplitResult(PushResult):
         return line
 
 
-class SplitUploader(Uploader):
-    """An Uploader that stores content larger than `split_size` as pieces plus a manifest.
+class Splitter:
+    """Stores content larger than `split_size` as pieces plus a manifest, each piece an
+    ordinary push of the Uploader it wraps; content that fits in one piece is pushed as is."""
 
-    Content that fits in one piece goes up as an ordinary file.
-    """
-
-    def __init__(self, *args, split_size: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, uploader: Uploader, split_size: int) -> None:
         if split_size <= 0:
             raise UsageError("--split must be more than 0 bytes")
+        self.uploader = uploader
         self.split_size = split_size
         self._flag_lock = threading.Lock()
         self._flag_error: ConfigError | None = None
         self._has_flag = False
 
-    def push(
-        self,
-        source: Source,
-        folder_path: str = "/",
-        *,
-        is_visible: bool = True,
-        is_manifest: bool = False,
-    ) -> PushResult:
+    def push(self, source: Source, folder_path: str = "/") -> PushResult:
         """Push `source`, in pieces with a manifest when it is larger than `split_size`."""
-        if source.size <= self.split_size or not is_visible or is_manifest:
-            return super().push(source, folder_path, is_visible=is_visible, is_manifest=is_manifest)
-        if self.max_file_size is not None and self.split_size > self.max_file_size:
+        up = self.uploader
+        if source.size <= self.split_size:
+            return up.push(source, folder_path)
+        if up.max_file_size is not None and self.split_size > up.max_file_size:
             raise LimitError(
                 f"--split {self.split_size} is over this workspace's limit of "
-                f"{self.max_file_size} bytes per file",
-                hint=f"use --split {self.max_file_size} or less",
+                f"{up.max_file_size} bytes per file",
+                hint=f"use --split {up.max_file_size} or less",
             )
-        entry = self._unfinished_push_of(source)
+        entry = up.unfinished_push_of(source)
         if entry is not None and entry.mode == "split":
-            self.emit(
+            up.emit(
                 Notice(
                     f"finishing the unfinished split push of {source.name} "
                     f"(journal entry {entry.id}) instead of starting a new one"
@@ -109,10 +91,10 @@ class SplitUploader(Uploader):
     def resume(self, entry: PushEntry, source: Source | None = None) -> PushResult:
         """Finish a journalled push; a split file's pieces and manifest, each as needed."""
         if entry.mode != "split":
-            return super().resume(entry, source)
+            return self.uploader.resume(entry, source)
         if source is not None:
             return self._resume_split(entry, source)
-        whole = self._reopen(entry)
+        whole = self.uploader.reopen(entry)
         try:
             return self._resume_split(entry, whole)
         finally:
@@ -121,11 +103,12 @@ class SplitUploader(Uploader):
     def _start_whole(self, source: Source, folder_path: str, count: int) -> int | None:
         """The split file's own journal row, written before its first piece (a crash at any
         point leaves it for `resume` or a re-run to find)."""
-        if not self.journal or not source.path:
+        journal = self.uploader.journal
+        if not journal or not source.path:
             return None
-        return self.journal.start(
-            **self._source_row(source, folder_path), mode="split", part_size=self.split_size,
-            part_count=count, upload_name=source.name + MANIFEST_SUFFIX,
+        return journal.start(
+            **self.uploader.source_row(source, folder_path), mode="split",
+            part_size=self.split_size, part_count=count, upload_name=source.name + MANIFEST_SUFFIX,
             content_type="application/json", salt="",
         )  # fmt: skip
 
@@ -141,13 +124,11 @@ class SplitUploader(Uploader):
         offset = 0
         try:
             for length, name in zip(lengths, names, strict=True):
-                if self.cancel.is_set():
+                if self.uploader.cancel.is_set():
                     raise Interrupted("interrupted")
                 piece = slice_source(source, length, name, stream=whole, offset=offset)
-                pieces.append(
-                    # At the root, as the service stores pieces (they must not move with folders).
-                    self._push_new(piece, "/", is_visible=False, is_manifest=False, parent=whole_id)
-                )
+                # At the root, as the service stores pieces (they must not move with folders).
+                pieces.append(self.uploader.push(piece, "/", is_visible=False, parent=whole_id))
                 offset += length
             source.check_end()
             result = self._push_manifest(source, folder_path, pieces, whole_id, None)
@@ -163,20 +144,18 @@ class SplitUploader(Uploader):
     def _resume_split(self, entry: PushEntry, source: Source) -> SplitResult:
         """Finish a split push: pieces already recorded are kept, the rest finished or pushed,
         then the manifest the same way. Each piece is read from its place in the file."""
-        assert self.journal is not None and source.path is not None
+        up = self.uploader
+        assert up.journal is not None and source.path is not None
         self._ensure_flag()
-        done = {c.name: c for c in self.journal.children(entry.id) if c.state == "done"}
-        open_rows = {
-            c.name: c
-            for c in self.journal.children(entry.id)
-            if c.state in ("created", "uploaded", "paged")
-        }
+        children = up.journal.children(entry.id)
+        done = {c.name: c for c in children if c.state == "done"}
+        open_rows = {c.name: c for c in children if c.state in ("created", "uploaded", "paged")}
         lengths = piece_lengths(entry.size, entry.part_size)
         names = piece_names(entry.name, len(lengths))
         pieces: list[PushResult] = []
         offset = 0
         for length, name in zip(lengths, names, strict=True):
-            if self.cancel.is_set():
+            if up.cancel.is_set():
                 raise Interrupted("interrupted")
             if name in done:
                 pieces.append(result_of(done[name]))
@@ -184,17 +163,9 @@ class SplitUploader(Uploader):
                 piece = open_piece(source.path, offset, length, name, entry.mtime)
                 try:
                     if name in open_rows:
-                        pieces.append(super().resume(open_rows[name], piece))
+                        pieces.append(up.resume(open_rows[name], piece))
                     else:
-                        pieces.append(
-                            self._push_new(
-                                piece,
-                                "/",
-                                is_visible=False,
-                                is_manifest=False,
-                                parent=entry.id,
-                            )  # fmt: skip
-                        )
+                        pieces.append(up.push(piece, "/", is_visible=False, parent=entry.id))
                 finally:
                     piece.close()
             offset += length
@@ -226,9 +197,9 @@ class SplitUploader(Uploader):
         data = bytearray(manifest.to_bytes())
         stored = Source(source.name + MANIFEST_SUFFIX, len(data), BufferStream(data))
         if row is not None:
-            return super().resume(row, stored, whole=(source.name, source.size))
-        return self._push_new(
-            stored, folder_path, is_visible=True, is_manifest=True, parent=whole_id,
+            return self.uploader.resume(row, stored, whole=(source.name, source.size))
+        return self.uploader.push(
+            stored, folder_path, is_manifest=True, parent=whole_id,
             whole=(source.name, source.size),
         )  # fmt: skip
 
@@ -241,8 +212,9 @@ class SplitUploader(Uploader):
         pieces: list[PushResult],
     ) -> SplitResult:
         """The whole file's row done (pointing at its manifest's records); the result."""
-        if self.journal and whole_id is not None:
-            self.journal.update(
+        journal = self.uploader.journal
+        if journal and whole_id is not None:
+            journal.update(
                 whole_id, state="done", sha512=sha512, upload_id=result.file_upload_id,
                 page_id=result.file_id, index_id=result.index_id, salt=result.hash.salt,
                 salted=result.hash.salted,
@@ -264,12 +236,13 @@ class SplitUploader(Uploader):
             if self._has_flag:
                 return
             try:
-                added = ensure_manifest_property(self.client, self.databases.files_data_source)
+                up = self.uploader
+                added = ensure_manifest_property(up.client, up.databases.files_data_source)
             except ConfigError as exc:
                 self._flag_error = exc
                 raise
             if added:
-                self.emit(Notice("added the is_manifest checkbox to the file database"))
+                self.uploader.emit(Notice("added the is_manifest checkbox to the file database"))
             self._has_flag = True
 
 
@@ -282,10 +255,3 @@ def result_of(entry: PushEntry) -> PushResult:
         entry.name, entry.size, entry.page_id or "", entry.upload_id or "", entry.index_id or "",
         content, plan, upload, 0.0, 0, entry.folder_path,
     )  # fmt: skip
-
-
-def uploader_for(split_size: int | None) -> Callable[..., Uploader]:
-    """The Uploader class to build for a run: plain, or splitting with `--split SIZE`."""
-    if split_size is None:
-        return Uploader
-    return functools.partial(SplitUploader, split_size=split_size)
