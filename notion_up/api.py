@@ -63,6 +63,7 @@ def push(
     exclude: list[str] | None = None,
     skip_existing: bool = False,
     split: int | None = None,
+    no_split: bool = False,
     public: bool = False,
     sandbox: bool = False,
     listener: Listener = ignore,
@@ -81,7 +82,10 @@ def push(
     chosen = settings(**config)
     spool = str(chosen.state_dir / "spool")
     inputs = gather([str(p) for p in paths], flags, name, None, stdin, spool)
-    options = PushOptions(flags, DEFAULT_MAX_MEMORY, split, sandbox, public)
+    options = PushOptions(
+        batch=flags, max_memory=DEFAULT_MAX_MEMORY, split_size=split, sandbox=sandbox,
+        public=public, no_split=no_split,
+    )  # fmt: skip
     outcome = _push(chosen, inputs, options, listener=listener)
     if outcome.failures:
         raise outcome.failures[0][1]

@@ -104,6 +104,22 @@ def piece_names(name: str, count: int) -> list[str]:
     return [f"{name}.part{i:0{width}d}" for i in range(1, count + 1)]
 
 
+def split_size_for(
+    size: int, split: int | None, limit: int | None, auto: bool = True
+) -> int | None:
+    """The size of the pieces `size` bytes are stored in; None when stored whole.
+
+    With --split SIZE, content larger than SIZE goes in pieces of SIZE. Without it, content over
+    the workspace's per-file `limit` goes in pieces of that limit, as the service splits such
+    files itself; `auto` false (--no-split) leaves it whole, to be refused.
+    """
+    if split is not None:
+        return split if size > split else None
+    if auto and limit is not None and size > limit:
+        return limit
+    return None
+
+
 def piece_lengths(total: int, piece: int) -> list[int]:
     """The lengths of the pieces `total` bytes are cut into (at least one, maybe empty)."""
     if piece <= 0:

@@ -37,7 +37,7 @@ from notion_up.upload.split import Splitter
 OnResult = Callable[[Job, PushResult | None, BaseException | None], None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PushOptions:
     """How to push, beyond the settings: batch flags, the memory cap, --split, the sandbox."""
 
@@ -47,6 +47,8 @@ class PushOptions:
     sandbox: bool = False
     # `push --public`: recorded as public, so the service serves it at its /d/<hash> link.
     public: bool = False
+    # `push --no-split`: content over the workspace's limit is refused, not stored split.
+    no_split: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,9 +187,7 @@ def push(
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
                 limit = located(facts).max_file_size
-                outcome.planned = dry_run(
-                    inputs, settings.part_size, limit, existing, options.split_size
-                )
+                outcome.planned = dry_run(inputs, settings.part_size, limit, existing, options)
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
             jobs = _upload(
@@ -269,7 +269,7 @@ def _upload(
         ctx.client, run_facts, engine, journal=journal, listener=listener, cancel=cancel,
         origin=ctx.origin, public=options.public,
     ) as uploader:  # fmt: skip
-        pusher = Splitter(uploader, options.split_size) if options.split_size else uploader
+        pusher = Splitter(uploader, options.split_size, auto=not options.no_split)
 
         def push_one(job: Job) -> PushResult:
             return push_job(job, pusher.push, listener, lambda: run_facts.failed)
@@ -341,9 +341,10 @@ def dry_run(
     part_size: int,
     max_file_size: int | None,
     existing: ExistingCheck | None,
-    split_size: int | None = None,
+    options: PushOptions | None = None,
 ) -> list[Planned]:
     """What push would do with each input, worked out without writing anything."""
+    options = options or PushOptions()
     planned: list[Planned] = []
     for skipped in inputs.expansion.skipped:
         row = {"dry_run": True, "action": "skip", "path": skipped.path, "reason": skipped.reason}
@@ -353,6 +354,9 @@ def dry_run(
         row = {"dry_run": True, "action": "push", "name": name, "path": "-"}
         planned.append(Planned(row, f"would push {name} from standard input"))
     for item in inputs.expansion.files:
-        seen = preview(item, part_size, max_file_size, existing, split_size)
+        seen = preview(
+            item, part_size, max_file_size, existing, options.split_size,
+            auto_split=not options.no_split,
+        )  # fmt: skip
         planned.append(Planned(seen.to_json(), seen.line()))
     return planned

@@ -97,10 +97,8 @@ def resume(
                     ctx.client, RunFacts(databases), options, journal=journal,
                     listener=listener, origin=ctx.origin, cancel=cancel,
                 ) as uploader:  # fmt: skip
-                    split = entry.mode == "split"
-                    pusher = Splitter(uploader, entry.part_size) if split else uploader
                     try:
-                        result = pusher.resume(entry)
+                        result = Splitter(uploader).resume(entry)
                     except NotionUpError as exc:
                         outcome.failures.append((entry.name, exc))
                         listener(FileFailed(entry.name, exc))

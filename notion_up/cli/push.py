@@ -61,6 +61,15 @@ def push(
             "(for workspaces that cap one file: --split 5MiB on Notion's free plan).",
         ),
     ] = None,
+    no_split: Annotated[
+        bool,
+        typer.Option(
+            "--no-split",
+            rich_help_panel=o.WHAT,
+            help="Refuse content over the workspace's per-file limit instead of storing it "
+            "as pieces plus a manifest (the default, as the service does).",
+        ),
+    ] = False,
     public: Annotated[
         bool,
         typer.Option(
@@ -122,6 +131,7 @@ def push(
     from notion_up.cli.output import Output, load_settings, log_errors
     from notion_up.cli.render import with_log
     from notion_up.cli.renderers import choose_renderer
+    from notion_up.errors import UsageError
     from notion_up.units import parse_size
     from notion_up.upload.pool import Job
     from notion_up.upload.runs import DEFAULT_MAX_MEMORY, PushResult
@@ -143,12 +153,15 @@ def push(
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)
             out.above = screen.print_above
+            if split and no_split:
+                raise UsageError("--split and --no-split contradict each other")
             options = PushOptions(
-                batch,
-                parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
-                parse_size(split) if split else None,
-                sandbox,
-                public,
+                batch=batch,
+                max_memory=parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
+                split_size=parse_size(split) if split else None,
+                sandbox=sandbox,
+                public=public,
+                no_split=no_split,
             )
 
             def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:

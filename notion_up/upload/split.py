@@ -17,10 +17,18 @@ from dataclasses import dataclass, field
 
 from notion_up.errors import ConfigError, Interrupted, LimitError, NotionUpError, UsageError
 from notion_up.events import Notice
-from notion_up.manifest import MANIFEST_SUFFIX, Manifest, ManifestPart, piece_lengths, piece_names
+from notion_up.manifest import (
+    MANIFEST_SUFFIX,
+    Manifest,
+    ManifestPart,
+    piece_lengths,
+    piece_names,
+    split_size_for,
+)
 from notion_up.notion.filetypes import UploadName
 from notion_up.notion.records import ContentHash, ensure_manifest_property, file_sha512
 from notion_up.state.journal import PushEntry
+from notion_up.units import human_bytes
 from notion_up.upload.engine import Uploader
 from notion_up.upload.parts import PartPlan
 from notion_up.upload.runs import PushResult
@@ -54,29 +62,37 @@ class SplitResult(PushResult):
 
 
 class Splitter:
-    """Stores content larger than `split_size` as pieces plus a manifest, each piece an
-    ordinary push of the Uploader it wraps; content that fits in one piece is pushed as is."""
+    """Stores content as pieces plus a manifest when it must be split, each piece an ordinary
+    push of the Uploader it wraps; content that fits is pushed as is.
 
-    def __init__(self, uploader: Uploader, split_size: int) -> None:
-        if split_size <= 0:
+    Content is split when larger than `split_size` (--split SIZE) or, without it, when over the
+    workspace's per-file limit (unless `auto` is off: --no-split refuses such content).
+    """
+
+    def __init__(self, uploader: Uploader, split_size: int | None = None, *, auto: bool = True):
+        if split_size is not None and split_size <= 0:
             raise UsageError("--split must be more than 0 bytes")
         self.uploader = uploader
         self.split_size = split_size
+        self.auto = auto
         self._flag_lock = threading.Lock()
         self._flag_error: ConfigError | None = None
         self._has_flag = False
 
+    def piece_size(self, size: int) -> int | None:
+        """The size of the pieces `size` bytes go up in, None for one whole file.
+
+        Over the limit is only known once the set-up reads are in: before, a file goes up
+        whole, and `push` splits it if the Uploader then refuses it (no byte was sent).
+        """
+        facts = self.uploader.facts
+        limit = facts.max_file_size if facts.known() else None
+        return split_size_for(size, self.split_size, limit, self.auto)
+
     def push(self, source: Source, folder_path: str = "/") -> PushResult:
-        """Push `source`, in pieces with a manifest when it is larger than `split_size`."""
+        """Push `source`: whole when it fits, else as pieces with a manifest."""
         up = self.uploader
-        if source.size <= self.split_size:
-            return up.push(source, folder_path)
-        if up.max_file_size is not None and self.split_size > up.max_file_size:
-            raise LimitError(
-                f"--split {self.split_size} is over this workspace's limit of "
-                f"{up.max_file_size} bytes per file",
-                hint=f"use --split {up.max_file_size} or less",
-            )
+        piece = self.piece_size(source.size)
         entry = up.unfinished_push_of(source)
         if entry is not None and entry.mode == "split":
             up.emit(
@@ -86,7 +102,20 @@ class Splitter:
                 )
             )
             return self._resume_split(entry, source)
-        return self._push_split(source, folder_path)
+        if piece is None:
+            try:
+                return up.push(source, folder_path)
+            except LimitError:
+                piece = self.piece_size(source.size)  # the limit is known now
+                if piece is None:
+                    raise
+        elif entry is not None and up.journal is not None:
+            # Begun whole before the limit was known; it went no further (no byte was sent).
+            up.journal.update(entry.id, state="abandoned", error="over the limit: split")
+        self._check_piece(piece)
+        if self.split_size is None:
+            up.emit(Notice(self._over_limit(source, piece)))
+        return self._push_split(source, folder_path, piece)
 
     def resume(self, entry: PushEntry, source: Source | None = None) -> PushResult:
         """Finish a journalled push; a split file's pieces and manifest, each as needed."""
@@ -100,7 +129,24 @@ class Splitter:
         finally:
             whole.close()
 
-    def _start_whole(self, source: Source, folder_path: str, count: int) -> int | None:
+    def _check_piece(self, piece: int) -> None:
+        limit = self.uploader.max_file_size
+        if limit is not None and piece > limit:
+            raise LimitError(
+                f"--split {piece} is over this workspace's limit of {limit} bytes per file",
+                hint=f"use --split {limit} or less",
+            )
+
+    @staticmethod
+    def _over_limit(source: Source, piece: int) -> str:
+        count = len(piece_lengths(source.size, piece))
+        return (
+            f"{source.name} is {human_bytes(source.size)}, over this workspace's limit of "
+            f"{human_bytes(piece)} per file: storing it as {count} pieces and a manifest "
+            "(--no-split refuses such files instead)"
+        )
+
+    def _start_whole(self, source: Source, folder_path: str, piece: int, count: int) -> int | None:
         """The split file's own journal row, written before its first piece (a crash at any
         point leaves it for `resume` or a re-run to find)."""
         journal = self.uploader.journal
@@ -108,17 +154,17 @@ class Splitter:
             return None
         return journal.start(
             **self.uploader.source_row(source, folder_path), mode="split",
-            part_size=self.split_size, part_count=count, upload_name=source.name + MANIFEST_SUFFIX,
+            part_size=piece, part_count=count, upload_name=source.name + MANIFEST_SUFFIX,
             content_type="application/json", salt="",
         )  # fmt: skip
 
-    def _push_split(self, source: Source, folder_path: str) -> SplitResult:
-        lengths = piece_lengths(source.size, self.split_size)
+    def _push_split(self, source: Source, folder_path: str, piece_size: int) -> SplitResult:
+        lengths = piece_lengths(source.size, piece_size)
         names = piece_names(source.name, len(lengths))
         pieces: list[PushResult] = []
         # Before any piece goes up: a database that cannot take the flag leaves nothing behind.
         self._ensure_flag()
-        whole_id = self._start_whole(source, folder_path, len(lengths))
+        whole_id = self._start_whole(source, folder_path, piece_size, len(lengths))
         # The whole content's digest, so a later --skip-existing recognises the whole file.
         whole = HashingStream(source.stream)
         offset = 0
