@@ -81,7 +81,7 @@ def push(
     )
     chosen = settings(**config)
     spool = str(chosen.state_dir / "spool")
-    inputs = gather([str(p) for p in paths], flags, name, None, stdin, spool)
+    inputs = gather([str(p) for p in paths], flags, name, None, stdin, spool, volumes=not no_split)
     options = PushOptions(
         batch=flags, max_memory=DEFAULT_MAX_MEMORY, split_size=split, sandbox=sandbox,
         public=public, no_split=no_split,

@@ -209,3 +209,31 @@ def test_push_split_then_pull_and_verify_from_stdin_and_file(capped, tmp_path):
     verified = run(capped, "verify", "--all")
     assert verified.exit_code == 0, verified.stderr
     assert "2 verified, 0 mismatched, 0 missing, 0 failed" in verified.stderr
+
+
+def test_a_long_stream_goes_up_in_volumes_and_comes_back_as_one_file(sandbox, tmp_path):
+    data = content(21 * MiB + 5, seed=6)
+    state = tmp_path / "state"
+    args = ["--volume-size", "8MiB", "--state-dir", str(state), "-", "--name", "dump.tar"]
+    line = push(sandbox, *args, stdin=data)
+    # The service's split format: the volumes are the pieces, the manifest names them.
+    assert line["split"] is True and line["total_size"] == len(data)
+    assert [p["size"] for p in line["pieces"]] == [8 * MiB, 8 * MiB, 5 * MiB + 5]
+    assert [p["name"] for p in line["pieces"]] == [f"dump.tar.part00{i}" for i in (1, 2, 3)]
+    pulled = run(sandbox, "pull", line["hash"], "-o", str(tmp_path / "out.tar"))
+    assert pulled.exit_code == 0, pulled.stderr
+    assert (tmp_path / "out.tar").read_bytes() == data
+    assert [x.split()[-1] for x in run(sandbox, "ls").stdout.splitlines()] == ["dump.tar"]
+    assert list((state / "spool").iterdir()) == []  # every volume's spool file is gone
+
+
+def test_a_stream_within_one_volume_is_an_ordinary_file(sandbox, tmp_path):
+    data = content(21 * MiB, seed=7)
+    line = push(sandbox, "--volume-size", "32MiB", "-", "--name", "one.bin", stdin=data)
+    assert "split" not in line and line["name"] == "one.bin" and line["size"] == len(data)
+
+
+def test_a_dry_run_of_a_stream_shows_its_volume_size(sandbox, tmp_path):
+    planned = run(sandbox, "push", "--dry-run", "--volume-size", "256MiB", "-", "--name", "a")
+    assert planned.exit_code == 0, planned.stderr
+    assert "in volumes of 268435456 bytes (256.0 MiB)" in planned.stdout

@@ -26,6 +26,7 @@ from notion_up.notion.workspace import (
 )
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
+from notion_up.units import human_bytes
 from notion_up.upload.engine import Uploader
 from notion_up.upload.existing import ExistingCheck, drop_existing
 from notion_up.upload.facts import RunFacts
@@ -187,7 +188,7 @@ def push(
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
                 limit = located(facts).max_file_size
-                outcome.planned = dry_run(inputs, settings.part_size, limit, existing, options)
+                outcome.planned = dry_run(inputs, settings, limit, existing, options)
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
             jobs = _upload(
@@ -269,7 +270,10 @@ def _upload(
         ctx.client, run_facts, engine, journal=journal, listener=listener, cancel=cancel,
         origin=ctx.origin, public=options.public,
     ) as uploader:  # fmt: skip
-        pusher = Splitter(uploader, options.split_size, auto=not options.no_split)
+        pusher = Splitter(
+            uploader, options.split_size, auto=not options.no_split,
+            volume_size=settings.volume_size,
+        )  # fmt: skip
 
         def push_one(job: Job) -> PushResult:
             return push_job(job, pusher.push, listener, lambda: run_facts.failed)
@@ -338,7 +342,7 @@ def leftovers(
 
 def dry_run(
     inputs: Inputs,
-    part_size: int,
+    settings: Settings,
     max_file_size: int | None,
     existing: ExistingCheck | None,
     options: PushOptions | None = None,
@@ -352,10 +356,19 @@ def dry_run(
     if inputs.stdin_job is not None:
         name = inputs.stdin_job.name
         row = {"dry_run": True, "action": "push", "name": name, "path": "-"}
-        planned.append(Planned(row, f"would push {name} from standard input"))
+        text = f"would push {name} from standard input"
+        if inputs.stdin_size is None and not options.no_split:
+            # As the Splitter cuts it (the limit and --split can only make volumes smaller).
+            volume = min(v for v in (settings.volume_size, options.split_size, max_file_size) if v)
+            row["volume_size"] = volume
+            text += (
+                f": past 20 MB, in volumes of {volume} bytes ({human_bytes(volume)}), "
+                "two at most on disk; longer than one volume, stored split"
+            )
+        planned.append(Planned(row, text))
     for item in inputs.expansion.files:
         seen = preview(
-            item, part_size, max_file_size, existing, options.split_size,
+            item, settings.part_size, max_file_size, existing, options.split_size,
             auto_split=not options.no_split,
         )  # fmt: skip
         planned.append(Planned(seen.to_json(), seen.line()))

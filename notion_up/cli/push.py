@@ -96,6 +96,16 @@ def push(
         ),
     ] = None,
     rate: o.Rate = None,
+    volume_size: Annotated[
+        str | None,
+        typer.Option(
+            "--volume-size",
+            metavar="SIZE",
+            rich_help_panel=o.SPEED,
+            help="A stream past 20 MB goes up in volumes of SIZE as it is read, two at most on "
+            "disk; a longer one is stored split. Env NOTION_UP_VOLUME_SIZE. Default: 1GiB.",
+        ),
+    ] = None,
     max_memory: Annotated[
         str | None,
         typer.Option(
@@ -139,7 +149,7 @@ def push(
     with errors_to_exit(debug):
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, workers=workers,
-            part_size=part_size, rate=rate, state_dir=state,
+            part_size=part_size, rate=rate, state_dir=state, volume_size=volume_size,
         )  # fmt: skip
         batch = BatchFlags(
             recursive, include or [], exclude or [], files_from, null, follow_symlinks,
@@ -148,7 +158,9 @@ def push(
         with open_log(log_file, settings) as log, log_errors(log):
             declared = parse_size(size) if size is not None else None
             spool = str(settings.state_dir / "spool")
-            inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer, spool)
+            inputs = gather(
+                paths or [], batch, name, declared, sys.stdin.buffer, spool, volumes=not no_split
+            )
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)

@@ -12,7 +12,9 @@ is the one of the service whose databases we share: `<name>.file.json` holding
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from notion_up.errors import ConfigError, Interrupted, LimitError, NotionUpError, UsageError
@@ -36,9 +38,11 @@ from notion_up.upload.source import (
     BufferStream,
     HashingStream,
     Source,
+    open_file,
     open_piece,
     slice_source,
 )
+from notion_up.upload.volumes import Volume, VolumeReader
 
 
 @dataclass
@@ -69,12 +73,20 @@ class Splitter:
     workspace's per-file limit (unless `auto` is off: --no-split refuses such content).
     """
 
-    def __init__(self, uploader: Uploader, split_size: int | None = None, *, auto: bool = True):
+    def __init__(
+        self,
+        uploader: Uploader,
+        split_size: int | None = None,
+        *,
+        auto: bool = True,
+        volume_size: int = 1024**3,  # the volume_size setting's default
+    ) -> None:
         if split_size is not None and split_size <= 0:
             raise UsageError("--split must be more than 0 bytes")
         self.uploader = uploader
         self.split_size = split_size
         self.auto = auto
+        self.volume_size = volume_size
         self._flag_lock = threading.Lock()
         self._flag_error: ConfigError | None = None
         self._has_flag = False
@@ -90,8 +102,11 @@ class Splitter:
         return split_size_for(size, self.split_size, limit, self.auto)
 
     def push(self, source: Source, folder_path: str = "/") -> PushResult:
-        """Push `source`: whole when it fits, else as pieces with a manifest."""
+        """Push `source`: whole when it fits, else as pieces with a manifest; a stream of
+        unknown length in volumes as it is read."""
         up = self.uploader
+        if source.unsized:
+            return self._push_stream(source, folder_path)
         piece = self.piece_size(source.size)
         entry = up.unfinished_push_of(source)
         if entry is not None and entry.mode == "split":
@@ -128,6 +143,113 @@ class Splitter:
             return self._resume_split(entry, whole)
         finally:
             whole.close()
+
+    # -- a stream in volumes ----------------------------------------------------------------
+    def stream_volume_size(self) -> int:
+        """The volume a stream of unknown length is cut into: the setting, or less where
+        --split or the workspace's limit (waited for) says so."""
+        limit = self.uploader.max_file_size
+        return min(v for v in (self.volume_size, self.split_size, limit) if v)
+
+    def _push_stream(self, source: Source, folder_path: str) -> PushResult:
+        """Cut the stream into volumes as it is read, each uploaded while the next is read.
+
+        A stream that ends within its first volume is an ordinary file (its volume a spooled
+        stream's spool file); a longer one is a split file whose pieces are the volumes.
+        """
+        reader = VolumeReader(source.stream, self.stream_volume_size(), source.spool_dir)
+        try:
+            volumes = iter(reader)
+            first = next(volumes)
+            if first.last:
+                return self.uploader.push(reader.adopt(first, source.name), folder_path)
+            return self._push_volumes(source.name, folder_path, reader, first, volumes)
+        finally:
+            reader.close()
+
+    def _push_volumes(
+        self,
+        name: str,
+        folder_path: str,
+        reader: VolumeReader,
+        first: Volume,
+        rest: Iterator[Volume],
+    ) -> SplitResult:
+        up = self.uploader
+        self._ensure_flag()
+        # A re-run of a pipeline cut short: the split row whose first piece has these bytes.
+        entry = self._unfinished_stream(name, reader.volume_size, first)
+        children = (
+            {c.name: c for c in up.journal.children(entry.id)} if entry and up.journal else {}
+        )
+        whole_id = entry.id if entry else self._start_stream(name, folder_path, reader)
+        if entry is not None:
+            up.emit(Notice(f"finishing the unfinished push of {name} (journal entry {entry.id}) "
+                           "with the pieces it recorded"))  # fmt: skip
+        pieces: list[PushResult] = []
+        reused = 0
+        try:
+            for volume in itertools.chain([first], rest):
+                if up.cancel.is_set():
+                    raise Interrupted("interrupted")
+                piece_name = f"{name}.part{volume.number:03d}"
+                earlier = children.get(piece_name)
+                same = earlier is not None and (earlier.sha512, earlier.size) == (
+                    volume.sha512, volume.size)  # fmt: skip
+                reused += same
+                pieces.append(
+                    self._push_volume(volume, piece_name, whole_id, earlier if same else None)
+                )
+                reader.done(volume)
+            whole = (name, reader.total)
+            manifest = children.get(name + MANIFEST_SUFFIX) if reused == len(pieces) else None
+            result = self._push_manifest(whole, folder_path, pieces, whole_id, manifest)
+        except NotionUpError as exc:
+            left = (
+                f"{len(pieces)} volume(s) of {name} are recorded as hidden pieces; the stream "
+                "is gone, so run the same pipeline again: it reuses them and records the rest"
+            )
+            exc.hint = f"{exc.hint}; {left}" if exc.hint else left
+            raise
+        return self._finish_whole(whole, whole_id, reader.sha512(), result, pieces)
+
+    def _push_volume(
+        self, volume: Volume, name: str, whole_id: int | None, earlier: PushEntry | None
+    ) -> PushResult:
+        """One volume as a hidden piece (or the journalled push of these same bytes, finished)."""
+        up = self.uploader
+        if earlier is not None and earlier.state == "done":
+            return result_of(earlier)
+        piece = open_file(volume.path, name)
+        piece.spooled, piece.sha512 = True, volume.sha512
+        try:
+            if earlier is not None and earlier.state in ("created", "uploaded", "paged"):
+                return up.resume(earlier, piece)
+            return up.push(piece, "/", is_visible=False, parent=whole_id)
+        finally:
+            piece.close()
+
+    def _unfinished_stream(self, name: str, volume_size: int, first: Volume) -> PushEntry | None:
+        journal = self.uploader.journal
+        if journal is None:
+            return None
+        for entry in journal.unfinished_streams(name, volume_size, self.uploader.origin):
+            firsts = [c for c in journal.children(entry.id) if c.name == f"{name}.part001"]
+            if any((c.sha512, c.size) == (first.sha512, first.size) for c in firsts):
+                return entry
+        return None
+
+    def _start_stream(self, name: str, folder_path: str, reader: VolumeReader) -> int | None:
+        """The split stream's journal row (its size and count are filled in at the end)."""
+        up = self.uploader
+        if up.journal is None:
+            return None
+        return up.journal.start(
+            name=name, source_path=None, size=-1, mtime=None, spooled=0,
+            folder_path=folder_path, **up.facts.journal_fields(), api_url=up.origin,
+            mode="split", part_size=reader.volume_size, part_count=0,
+            upload_name=name + MANIFEST_SUFFIX, content_type="application/json", salt="",
+        )  # fmt: skip
 
     def _check_piece(self, piece: int) -> None:
         limit = self.uploader.max_file_size
@@ -177,7 +299,8 @@ class Splitter:
                 pieces.append(self.uploader.push(piece, "/", is_visible=False, parent=whole_id))
                 offset += length
             source.check_end()
-            result = self._push_manifest(source, folder_path, pieces, whole_id, None)
+            whole_size = (source.name, source.size)
+            result = self._push_manifest(whole_size, folder_path, pieces, whole_id, None)
         except NotionUpError as exc:
             if source.spooled and whole_id is not None:
                 source.keep = True  # resume reads the spool file again
@@ -185,7 +308,9 @@ class Splitter:
                 left = f"{len(pieces)} piece(s) stored as hidden rows no manifest refers to"
                 exc.hint = f"{exc.hint}; {left}" if exc.hint else left
             raise
-        return self._finish_whole(source, whole_id, whole.hexdigest(), result, pieces)
+        if source.spooled:
+            source.keep = False
+        return self._finish_whole(whole_size, whole_id, whole.hexdigest(), result, pieces)
 
     def _resume_split(self, entry: PushEntry, source: Source) -> SplitResult:
         """Finish a split push: pieces already recorded are kept, the rest finished or pushed,
@@ -217,22 +342,26 @@ class Splitter:
             offset += length
         manifest_name = entry.name + MANIFEST_SUFFIX
         manifest_row = done.get(manifest_name) or open_rows.get(manifest_name)
-        result = self._push_manifest(source, entry.folder_path, pieces, entry.id, manifest_row)
+        whole = (source.name, source.size)
+        result = self._push_manifest(whole, entry.folder_path, pieces, entry.id, manifest_row)
         sha512 = file_sha512(source.path)
-        return self._finish_whole(source, entry.id, sha512, result, pieces)
+        if source.spooled:
+            source.keep = False
+        return self._finish_whole(whole, entry.id, sha512, result, pieces)
 
     def _push_manifest(
         self,
-        source: Source,
+        whole: tuple[str, int],
         folder_path: str,
         pieces: list[PushResult],
         whole_id: int | None,
         row: PushEntry | None,
     ) -> PushResult:
         """Push the manifest naming `pieces` (or finish, or reuse, its journalled push)."""
+        name, size = whole
         manifest = Manifest(
-            source.name,
-            source.size,
+            name,
+            size,
             [
                 ManifestPart(n, p.name, p.file_id, p.hash.salted, p.size)
                 for n, p in enumerate(pieces, 1)
@@ -241,17 +370,16 @@ class Splitter:
         if row is not None and row.state == "done":
             return result_of(row)
         data = bytearray(manifest.to_bytes())
-        stored = Source(source.name + MANIFEST_SUFFIX, len(data), BufferStream(data))
+        stored = Source(name + MANIFEST_SUFFIX, len(data), BufferStream(data))
         if row is not None:
-            return self.uploader.resume(row, stored, whole=(source.name, source.size))
+            return self.uploader.resume(row, stored, whole=whole)
         return self.uploader.push(
-            stored, folder_path, is_manifest=True, parent=whole_id,
-            whole=(source.name, source.size),
-        )  # fmt: skip
+            stored, folder_path, is_manifest=True, parent=whole_id, whole=whole
+        )
 
     def _finish_whole(
         self,
-        source: Source,
+        whole: tuple[str, int],
         whole_id: int | None,
         sha512: str,
         result: PushResult,
@@ -263,14 +391,12 @@ class Splitter:
             journal.update(
                 whole_id, state="done", sha512=sha512, upload_id=result.file_upload_id,
                 page_id=result.file_id, index_id=result.index_id, salt=result.hash.salt,
-                salted=result.hash.salted,
+                salted=result.hash.salted, size=whole[1], part_count=len(pieces),
             )  # fmt: skip
-            if source.spooled:
-                source.keep = False
         return SplitResult(
             **{f: getattr(result, f) for f in PushResult.__dataclass_fields__},
-            original_name=source.name,
-            total_size=source.size,
+            original_name=whole[0],
+            total_size=whole[1],
             pieces=pieces,
         )
 
