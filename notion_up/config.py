@@ -43,8 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "rate": 3.0,
     "state_dir": None,
     "service_url": None,
-    # A stream longer than this goes up in volumes of this size, two at most on disk.
-    "volume_size": 1024**3,
+    # A stream longer than this goes up in volumes of this size, two at most on disk (1 GiB).
+    "volume_size": 512 * 1024 * 1024,
 }
 SECRET = {"token"}
 # The flag each setting has (for saying where a bad value came from).
@@ -124,7 +124,7 @@ def _volume_size(value: Any) -> int:
     except NotionUpError as exc:
         raise BadValue("is not a size", hint="use bytes, or a unit: 256MiB, 1GiB") from exc
     if size < MIN_PART_SIZE:
-        raise BadValue(f"is {size} bytes, under 5 MiB", hint="the default is 1GiB")
+        raise BadValue(f"is {size} bytes, under 5 MiB", hint="the default is 512MiB")
     return size
 
 
@@ -448,7 +448,7 @@ PROFILE_KEYS = (
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
 # api_url, workers, part_size (bytes or with a unit: "10MiB"), rate (requests per second),
-# state_dir, service_url, volume_size (a long stream's volumes: "1GiB").
+# state_dir, service_url, volume_size (a long stream's volumes: "512MiB").
 # Keep this file private (chmod 600): it may hold your token.
 """
 

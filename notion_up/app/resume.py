@@ -94,7 +94,7 @@ def resume(
                 # A resumed push keeps its own plan; the part size is for one started over.
                 options = EngineOptions(settings.workers, settings.part_size)
                 with Uploader(
-                    ctx.client, RunFacts(databases), options, journal=journal,
+                    ctx.client, RunFacts(databases, _limit(ctx, journal)), options, journal=journal,
                     listener=listener, origin=ctx.origin, cancel=cancel,
                 ) as uploader:  # fmt: skip
                     try:
@@ -113,6 +113,20 @@ def resume(
         journal.close()
     outcome.interrupted = cancel.is_set()
     return outcome
+
+
+def _limit(ctx: Context, journal: Journal) -> int | None:
+    """The workspace's per-file limit (cached, or read), so that a push started over that is
+    over it is split, not refused; None when it cannot be had."""
+    settings = ctx.settings
+    if not settings.database or not settings.index:
+        return None
+    try:
+        return load_facts(
+            ctx.client, str(settings.database), str(settings.index), journal
+        ).max_file_size
+    except NotionUpError:
+        return None
 
 
 def _databases_of(ctx: Context, entry: PushEntry, journal: Journal) -> Databases:

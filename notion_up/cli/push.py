@@ -103,7 +103,7 @@ def push(
             metavar="SIZE",
             rich_help_panel=o.SPEED,
             help="A stream past 20 MB goes up in volumes of SIZE as it is read, two at most on "
-            "disk; a longer one is stored split. Env NOTION_UP_VOLUME_SIZE. Default: 1GiB.",
+            "disk; a longer one is stored split. Env NOTION_UP_VOLUME_SIZE. Default: 512MiB.",
         ),
     ] = None,
     max_memory: Annotated[

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-from notion_up.errors import APIError, Interrupted, NotionUpError, SourceChanged
+from notion_up.errors import APIError, Interrupted, NotionUpError, SourceChanged, TooSlow
 from notion_up.events import AlreadySent, FileStarted, Listener, Notice, Stage, UploadEnded, ignore
 from notion_up.notion.client import NotionClient
 from notion_up.notion.filetypes import UploadName, upload_name
@@ -30,7 +30,9 @@ from notion_up.notion.records import (
 )
 from notion_up.notion.workspace import contradicts
 from notion_up.state.journal import Journal, PushEntry
+from notion_up.units import human_bytes
 from notion_up.upload.facts import UNKNOWN, RunFacts
+from notion_up.upload.pace import KEEP_FOR, Pace
 from notion_up.upload.parts import PartPlan, plan_parts
 from notion_up.upload.runs import EngineOptions, FileRun, PushResult, StartOver
 from notion_up.upload.sender import PartSender
@@ -64,15 +66,23 @@ class Uploader:
         self.public = public
         # Which workspace the journal files this run under ("sandbox" for the local one).
         self.origin = origin or client.base_url
+        # How fast this link sends and how long an upload lives: sizes uploads to finish.
+        self.pace = Pace.from_cache(journal.facts(self._pace_key(), KEEP_FOR) if journal else None)
         self.sender = PartSender(
-            client, self.options, journal=journal, listener=listener, cancel=self.cancel
-        )
+            client, self.options, journal=journal, listener=listener, cancel=self.cancel,
+            pace=self.pace,
+        )  # fmt: skip
         # Each upload's events carry its own key: two files of one name must not share a bar.
         self._keys = itertools.count(1)
 
     def close(self) -> None:
-        """Stop the part pool (pending parts are cancelled)."""
+        """Stop the part pool (pending parts are cancelled); keep the measured pace."""
         self.sender.close()
+        if self.journal is not None and self.pace.rate is not None:
+            self.journal.store_facts(self._pace_key(), self.pace.to_cache())
+
+    def _pace_key(self) -> str:
+        return f"pace {self.origin}"
 
     def __enter__(self) -> Uploader:
         return self
@@ -173,6 +183,7 @@ class Uploader:
             raise
         run.upload_id = created["id"]
         expiry = created.get("expiry_time")
+        run.deadline = self.pace.created(expiry)
         self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
         if not located:
             self._located(run)
@@ -190,8 +201,9 @@ class Uploader:
             self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
             return self._record(run, content)
         except NotionUpError as exc:
-            if isinstance(exc, SourceChanged):
-                # Nothing was recorded and there is nothing to finish: the bytes were wrong.
+            if isinstance(exc, SourceChanged | TooSlow):
+                # Nothing was recorded and there is nothing to finish: the bytes were wrong,
+                # or the upload cannot finish before it expires (its rest is planned anew).
                 self._journal(run, state="abandoned", error=str(exc))
                 raise
             if run.source is not None and run.source.spooled and self.journal:
@@ -372,7 +384,20 @@ class Uploader:
         return result
 
     def _start_over(self, entry: PushEntry, source: Source | None) -> PushResult:
-        """Push a journalled input again as a new upload (the old one is of no use)."""
+        """Push a journalled input again as a new upload (the old one is of no use).
+
+        Not when the measured pace says a new upload of that size would expire too: starting
+        it over would only repeat the failure (TooSlow; a split push re-plans it smaller).
+        """
+        most = self.pace.most_bytes(self.options.part_size, self.options.workers)
+        if most is not None and entry.size > most:
+            raise TooSlow(
+                f"{entry.name}: its upload expired, and at the measured "
+                f"{human_bytes(int(self.pace.rate or 0))}/s per connection a new upload of "
+                f"{human_bytes(entry.size)} would expire too",
+                hint="push it again without --no-split: it is stored as pieces that each "
+                "finish in time",
+            )
         opened = source or self.reopen(entry)
         try:
             return self._push_new(

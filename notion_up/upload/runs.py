@@ -98,6 +98,8 @@ class FileRun:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The journal row of the split file this is a piece (or the manifest) of.
     parent: int | None = None
+    # When the upload expires (time.monotonic()), from its create's expiry_time.
+    deadline: float | None = None
 
     def on_retry(self, emit: Listener, what: str, part_number: int | None = None):
         """A client `on_retry` callback that counts the retry and reports it as an event."""

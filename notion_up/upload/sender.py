@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
+import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
-from notion_up.errors import InputError, Interrupted
+from notion_up.errors import InputError, Interrupted, TooSlow
 from notion_up.events import AlreadySent, BytesSent, Listener, PartDone, PartStarted
 from notion_up.notion.client import NotionClient
 from notion_up.state.journal import Journal
+from notion_up.units import human_bytes
 from notion_up.upload.budget import BufferPool, MemoryBudget
+from notion_up.upload.pace import Pace
 from notion_up.upload.runs import EngineOptions, FileRun
 
 
@@ -31,8 +34,10 @@ class PartSender:
         journal: Journal | None,
         listener: Listener,
         cancel: threading.Event,
+        pace: Pace,
     ) -> None:
         self.client = client
+        self.pace = pace
         self.options = options
         self.journal = journal
         self.emit = listener
@@ -96,6 +101,9 @@ class PartSender:
                 taken = self.budget.acquire(length, self._stopping(run))
                 if taken is None:
                     break
+                if self._late(run, part_number):
+                    self.budget.release(taken)
+                    raise self._too_slow(run)
                 view = memoryview(self.buffers.take(length))[:length]
                 try:
                     if source.readinto(view) != length:
@@ -124,6 +132,21 @@ class PartSender:
         if self.cancel.is_set():
             raise Interrupted("interrupted")
         return source.sha512 or digest.hexdigest()  # type: ignore[union-attr]
+
+    def _late(self, run: FileRun, part_number: int) -> bool:
+        """Whether the parts from `part_number` on cannot be sent before the upload expires."""
+        left = run.plan.count - part_number + 1
+        return self.pace.late(run.deadline, left, run.plan.part_size, self.options.workers)
+
+    def _too_slow(self, run: FileRun) -> TooSlow:
+        rate = self.pace.rate or 0
+        return TooSlow(
+            f"{run.name}: at {human_bytes(int(rate))}/s per connection, upload {run.upload_id} "
+            f"({human_bytes(run.size)}) cannot be sent before Notion expires it "
+            f"({int(self.pace.window)} s after it was created); it was stopped before expiring",
+            hint="leave out --no-split so that it is stored as pieces that each finish in "
+            "time, or push it from a faster link",
+        )
 
     def _give_back(self, view: memoryview, taken: int) -> None:
         buffer = view.obj
@@ -156,8 +179,11 @@ class PartSender:
         try:
             if run.failed.is_set() or self.cancel.is_set():
                 return
+            if self._late(run, part_number):
+                raise self._too_slow(run)  # not sent: the upload would expire first
             name, key = run.name, run.key
             self.emit(PartStarted(name, part_number, view.nbytes, key))
+            began = time.monotonic()
             self.client.send_file_upload(
                 run.upload_id,
                 view,
@@ -167,6 +193,7 @@ class PartSender:
                 on_progress=lambda n: self.emit(BytesSent(name, part_number, n, key)),
                 on_retry=run.on_retry(self.emit, f"part {part_number}", part_number),
             )
+            self.pace.part_sent(view.nbytes, time.monotonic() - began)
             if run.plan.multi and self.journal and run.push_id is not None:
                 self.journal.part_sent(run.push_id, part_number)
             self.emit(PartDone(name, part_number, key))

@@ -12,15 +12,25 @@ is the one of the service whose databases we share: `<name>.file.json` holding
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from notion_up.errors import ConfigError, Interrupted, LimitError, NotionUpError, UsageError
+from notion_up.errors import (
+    ConfigError,
+    Interrupted,
+    LimitError,
+    NotionUpError,
+    TooSlow,
+    UsageError,
+)
 from notion_up.events import Notice
 from notion_up.manifest import (
     MANIFEST_SUFFIX,
+    MAX_PARTS,
     Manifest,
     ManifestPart,
     piece_lengths,
@@ -79,7 +89,7 @@ class Splitter:
         split_size: int | None = None,
         *,
         auto: bool = True,
-        volume_size: int = 1024**3,  # the volume_size setting's default
+        volume_size: int = 512 * 1024 * 1024,  # the volume_size setting's default
     ) -> None:
         if split_size is not None and split_size <= 0:
             raise UsageError("--split must be more than 0 bytes")
@@ -99,7 +109,19 @@ class Splitter:
         """
         facts = self.uploader.facts
         limit = facts.max_file_size if facts.known() else None
-        return split_size_for(size, self.split_size, limit, self.auto)
+        piece = split_size_for(size, self.split_size, limit, self.auto)
+        in_time = self.in_time()
+        if in_time is not None and size > in_time and (piece is None or piece > in_time):
+            return in_time
+        return piece
+
+    def in_time(self) -> int | None:
+        """The largest upload that finishes before it expires at the measured pace (None: not
+        measured yet, or splitting is off)."""
+        if not self.auto:
+            return None
+        up = self.uploader
+        return up.pace.most_bytes(up.options.part_size, up.options.workers)
 
     def push(self, source: Source, folder_path: str = "/") -> PushResult:
         """Push `source`: whole when it fits, else as pieces with a manifest; a stream of
@@ -120,22 +142,55 @@ class Splitter:
         if piece is None:
             try:
                 return up.push(source, folder_path)
-            except LimitError:
-                piece = self.piece_size(source.size)  # the limit is known now
-                if piece is None:
+            except LimitError as exc:  # TooSlow too: stopped before it expired
+                # The limit is known now, or the pace measured: planned again, once.
+                piece = self.piece_size(source.size)
+                if piece is None or piece >= source.size:
                     raise
+                if isinstance(exc, TooSlow):
+                    return self._split_again(source, folder_path, piece, exc)
         elif entry is not None and up.journal is not None:
             # Begun whole before the limit was known; it went no further (no byte was sent).
             up.journal.update(entry.id, state="abandoned", error="over the limit: split")
         self._check_piece(piece)
-        if self.split_size is None:
-            up.emit(Notice(self._over_limit(source, piece)))
+        self._say(self._why_split(source.name, source.size, piece))
         return self._push_split(source, folder_path, piece)
 
+    def _say(self, text: str | None) -> None:
+        if text:
+            self.uploader.emit(Notice(text))
+
+    def _split_again(
+        self, source: Source, folder_path: str, piece: int, exc: TooSlow
+    ) -> PushResult:
+        """A whole upload stopped before it expired: the file read again from its start, in
+        pieces that finish in time (or `exc`, when its bytes cannot be read again)."""
+        if source.path is None:
+            raise exc  # a stream held in memory and partly read: it is gone
+        again = open_file(source.path, source.name)
+        again.spooled, again.sha512 = source.spooled, source.sha512
+        self._say(self._why_split(source.name, source.size, piece))
+        try:
+            return self._push_split(again, folder_path, piece)
+        finally:
+            source.keep = again.keep  # a spool that resume reads stays
+            again.close()
+
     def resume(self, entry: PushEntry, source: Source | None = None) -> PushResult:
-        """Finish a journalled push; a split file's pieces and manifest, each as needed."""
+        """Finish a journalled push; a split file's pieces and manifest, each as needed.
+
+        A whole push that has to start over (its upload expired or was never made) and that
+        would expire again at the measured pace, or is over the limit, is pushed again in
+        pieces that fit (its input read again), not repeated.
+        """
         if entry.mode != "split":
-            return self.uploader.resume(entry, source)
+            try:
+                return self.uploader.resume(entry, source)
+            except LimitError:  # over the limit, or TooSlow: started over, it would fail again
+                piece = self.piece_size(entry.size)
+                if piece is None or piece >= entry.size or entry.parent_id is not None:
+                    raise
+                return self._resplit(entry, source, piece)
         if source is not None:
             return self._resume_split(entry, source)
         whole = self.uploader.reopen(entry)
@@ -149,7 +204,7 @@ class Splitter:
         """The volume a stream of unknown length is cut into: the setting, or less where
         --split or the workspace's limit (waited for) says so."""
         limit = self.uploader.max_file_size
-        return min(v for v in (self.volume_size, self.split_size, limit) if v)
+        return min(v for v in (self.volume_size, self.split_size, limit, self.in_time()) if v)
 
     def _push_stream(self, source: Source, folder_path: str) -> PushResult:
         """Cut the stream into volumes as it is read, each uploaded while the next is read.
@@ -162,7 +217,11 @@ class Splitter:
             volumes = iter(reader)
             first = next(volumes)
             if first.last:
-                return self.uploader.push(reader.adopt(first, source.name), folder_path)
+                single = reader.adopt(first, source.name)
+                try:
+                    return self.push(single, folder_path)
+                finally:
+                    single.close()  # the spool goes, unless kept for resume
             return self._push_volumes(source.name, folder_path, reader, first, volumes)
         finally:
             reader.close()
@@ -251,6 +310,20 @@ class Splitter:
             upload_name=name + MANIFEST_SUFFIX, content_type="application/json", salt="",
         )  # fmt: skip
 
+    def _resplit(self, entry: PushEntry, source: Source | None, piece: int) -> PushResult:
+        up = self.uploader
+        whole = source or up.reopen(entry)
+        self._say(self._why_split(entry.name, entry.size, piece))
+        try:
+            result = self._push_split(whole, entry.folder_path, piece)
+        finally:
+            if source is None:
+                whole.close()
+        if entry.spooled and entry.source_path and not whole.keep:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.source_path)  # the old push's spool: its bytes are stored
+        return result
+
     def _check_piece(self, piece: int) -> None:
         limit = self.uploader.max_file_size
         if limit is not None and piece > limit:
@@ -259,13 +332,30 @@ class Splitter:
                 hint=f"use --split {limit} or less",
             )
 
-    @staticmethod
-    def _over_limit(source: Source, piece: int) -> str:
-        count = len(piece_lengths(source.size, piece))
+    def _why_split(self, name: str, size: int, piece: int) -> str | None:
+        """The one notice line of a split that --split did not ask for."""
+        count = len(piece_lengths(size, piece))
+        if count > MAX_PARTS:
+            raise TooSlow(
+                f"{name}: at the measured {human_bytes(int(self.uploader.pace.rate or 0))}/s "
+                f"per connection it would take more than {MAX_PARTS} uploads that each finish "
+                "before Notion expires them",
+                hint="push it from a faster link",
+            )
+        stored = f"storing it as {count} pieces and a manifest"
+        if piece == self.split_size:
+            return None  # as --split asked
+        limit = self.uploader.max_file_size
+        if limit is not None and size > limit and piece == limit:
+            return (
+                f"{name} is {human_bytes(size)}, over this workspace's limit of "
+                f"{human_bytes(limit)} per file: {stored} (--no-split refuses such files instead)"
+            )
+        pace = self.uploader.pace
         return (
-            f"{source.name} is {human_bytes(source.size)}, over this workspace's limit of "
-            f"{human_bytes(piece)} per file: storing it as {count} pieces and a manifest "
-            "(--no-split refuses such files instead)"
+            f"{name}: one upload of {human_bytes(size)} would not finish before Notion expires "
+            f"it ({int(pace.window)} s) at the measured {human_bytes(int(pace.rate or 0))}/s "
+            f"per connection: {stored} of {human_bytes(piece)}"
         )
 
     def _start_whole(self, source: Source, folder_path: str, piece: int, count: int) -> int | None:
