@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from notion_up.errors import InputError
-from notion_up.upload.volumes import VolumeReader
+from notion_up.upload.volumes import VolumeReader, sweep
 
 WAIT = 10  # a broken reader fails the test instead of hanging it
 
@@ -120,3 +120,14 @@ def test_a_read_error_reaches_the_consumer_and_close_removes_what_is_left(tmp_pa
             pass  # not done: its file stays until close
     reader.close()
     assert os.listdir(tmp_path) == []
+
+
+def test_the_sweep_removes_left_volumes_but_not_ones_a_push_reads_again(tmp_path):
+    left = tmp_path / "notion-up-abc.volume"
+    kept = tmp_path / "notion-up-def.volume"
+    other = tmp_path / "notion-up-ghi.spool"
+    for path in (left, kept, other):
+        path.write_bytes(b"x")
+    assert sweep(str(tmp_path), {str(kept)}) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name, other.name]
+    assert sweep(str(tmp_path / "missing"), set()) == 0

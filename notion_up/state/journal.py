@@ -222,6 +222,15 @@ class Journal:
             (name, part_size, api_url),
         )
 
+    def files_in_use(self) -> set[str]:
+        """The input files unfinished pushes will read again (spool files among them)."""
+        rows = self._select(
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND source_path IS NOT NULL",
+            (),
+        )
+        return {r.source_path for r in rows if r.source_path}
+
     def children(self, parent_id: int) -> list[PushEntry]:
         """The pushes of a split file's pieces and manifest, oldest first."""
         return self._select("WHERE parent_id = ? ORDER BY id", (parent_id,))

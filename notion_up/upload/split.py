@@ -52,7 +52,7 @@ from notion_up.upload.source import (
     open_piece,
     slice_source,
 )
-from notion_up.upload.volumes import Volume, VolumeReader
+from notion_up.upload.volumes import Volume, VolumeReader, sweep
 
 
 @dataclass
@@ -212,6 +212,9 @@ class Splitter:
         A stream that ends within its first volume is an ordinary file (its volume a spooled
         stream's spool file); a longer one is a split file whose pieces are the volumes.
         """
+        journal = self.uploader.journal
+        if journal is not None:  # the spool a killed run left behind goes first
+            sweep(source.spool_dir, {os.path.abspath(p) for p in journal.files_in_use()})
         reader = VolumeReader(source.stream, self.stream_volume_size(), source.spool_dir)
         try:
             volumes = iter(reader)

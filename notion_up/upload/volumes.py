@@ -23,6 +23,22 @@ from notion_up.errors import InputError
 from notion_up.upload.source import READ_CHUNK, Source, spooled_source
 
 ON_DISK = 2
+PREFIX, SUFFIX = "notion-up-", ".volume"
+
+
+def sweep(spool_dir: str | None, in_use: set[str]) -> int:
+    """Remove volume files a killed run left in `spool_dir` (none that `in_use` names: an
+    unfinished push reads those again); how many went. Only under the run lock."""
+    if spool_dir is None or not os.path.isdir(spool_dir):
+        return 0
+    gone = 0
+    for entry in os.scandir(spool_dir):
+        stale = entry.name.startswith(PREFIX) and entry.name.endswith(SUFFIX)
+        if stale and os.path.abspath(entry.path) not in in_use:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                gone += 1
+    return gone
 
 
 @dataclass
@@ -140,7 +156,7 @@ class VolumeReader:
         if self._spool_dir is not None:
             os.makedirs(self._spool_dir, mode=0o700, exist_ok=True)
         spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 - removed by done/close
-            prefix="notion-up-", suffix=".volume", dir=self._spool_dir, delete=False
+            prefix=PREFIX, suffix=SUFFIX, dir=self._spool_dir, delete=False
         )
         with self._paths_lock:
             self._paths.add(spool.name)
