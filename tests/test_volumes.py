@@ -49,7 +49,7 @@ def test_a_stream_is_cut_into_volumes_that_add_up_to_it(tmp_path, total, sizes):
     assert [s[3] for s in seen] == [False] * (len(sizes) - 1) + [True]
     whole = source.getvalue()
     assert b"".join(s[4] for s in seen) == whole
-    assert reader.sha512() == hashlib.sha512(whole).hexdigest() and reader.total == total
+    assert reader.total == total
     assert os.listdir(tmp_path) == []
 
 

@@ -273,7 +273,9 @@ class Splitter:
             )
             exc.hint = f"{exc.hint}; {left}" if exc.hint else left
             raise
-        return self._finish_whole(whole, whole_id, reader.sha512(), result, pieces)
+        # No digest of the whole stream: a second SHA-512 pass over every byte, while the
+        # pieces' own (and the manifest) are what pull and verify check.
+        return self._finish_whole(whole, whole_id, None, result, pieces)
 
     def _push_volume(
         self, volume: Volume, name: str, whole_id: int | None, earlier: PushEntry | None
@@ -474,7 +476,7 @@ class Splitter:
         self,
         whole: tuple[str, int],
         whole_id: int | None,
-        sha512: str,
+        sha512: str | None,
         result: PushResult,
         pieces: list[PushResult],
     ) -> SplitResult:

@@ -1,11 +1,10 @@
 """A stream of unknown length cut into volumes as it is read, with at most two on disk.
 
 A reader thread copies the stream into volume files (0600, in the spool folder), hashing each
-volume and the whole stream as it goes, while the volumes already read are uploaded: reading
-overlaps sending. A volume's file is removed once the caller is done with it (`done`); the
-reader waits for that before it starts a third, so local disk stays within two volumes
-whatever the stream's length.
-"""
+volume as it goes (one pass: each piece's digest is what is recorded and checked), while the
+volumes already read are uploaded: reading overlaps sending. A volume's file is removed once
+the caller is done with it (`done`); the reader waits for that before it starts a third, so
+local disk stays within two volumes whatever the stream's length."""
 
 from __future__ import annotations
 
@@ -67,7 +66,6 @@ class VolumeReader:
         # A volume is handed over only once it is known whether another follows.
         self._ready: queue.Queue[Volume | BaseException] = queue.Queue()
         self._stop = threading.Event()
-        self._digest = hashlib.sha512()
         self.total = 0
         self._paths: set[str] = set()
         self._paths_lock = threading.Lock()
@@ -84,10 +82,6 @@ class VolumeReader:
             yield item
             if item.last:
                 return
-
-    def sha512(self) -> str:
-        """The whole stream's SHA-512 (complete once the last volume is out)."""
-        return self._digest.hexdigest()
 
     def adopt(self, volume: Volume, name: str) -> Source:
         """The (only) volume as a spooled stream's Source, its file now the Source's: removed
@@ -175,7 +169,6 @@ class VolumeReader:
                     on_first_bytes()
                 chunk = view[:n]
                 digest.update(chunk)
-                self._digest.update(chunk)
                 spool.write(chunk)
                 size += n
         self.total += size
