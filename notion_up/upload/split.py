@@ -110,6 +110,9 @@ class Splitter:
         facts = self.uploader.facts
         limit = facts.max_file_size if facts.known() else None
         piece = split_size_for(size, self.split_size, limit, self.auto)
+        if piece is not None and self.split_size is None and facts.refreshed():
+            # A cached limit may be from before an upgrade: split by the one Notion says now.
+            piece = split_size_for(size, None, facts.max_file_size, self.auto)
         in_time = self.in_time()
         if in_time is not None and size > in_time and (piece is None or piece > in_time):
             return in_time
