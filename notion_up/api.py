@@ -27,7 +27,7 @@ from notion_up.download.restore import Restored, Verdict
 from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import RemoteFile
-from notion_up.upload.engine import DEFAULT_MAX_MEMORY, PushResult
+from notion_up.upload.runs import DEFAULT_MAX_MEMORY, PushResult
 
 __all__ = ["ls", "pull", "push", "resume", "rm", "settings", "share", "unshare", "verify"]
 
@@ -121,6 +121,7 @@ def push(
     exclude: list[str] | None = None,
     skip_existing: bool = False,
     split: int | None = None,
+    no_split: bool = False,
     public: bool = False,
     sandbox: bool = False,
     listener: Listener = ignore,
@@ -142,8 +143,15 @@ def push(
     chosen = _settings_for(push, config)
     given, stream, size = _push_inputs(paths, name, stdin)
     spool = str(chosen.state_dir / "spool")
-    inputs = gather(given, flags, name, size, stream, spool)
-    options = PushOptions(flags, DEFAULT_MAX_MEMORY, split, sandbox, public)
+    inputs = gather(given, flags, name, size, stream, spool, volumes=not no_split)
+    options = PushOptions(
+        batch=flags,
+        max_memory=DEFAULT_MAX_MEMORY,
+        split_size=split,
+        sandbox=sandbox,
+        public=public,
+        no_split=no_split,
+    )
     outcome = _push(chosen, inputs, options, listener=listener)
     if outcome.failures:
         raise outcome.failures[0][1]

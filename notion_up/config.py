@@ -34,6 +34,7 @@ ENV = {
     "service_url": "NOTION_UP_SERVICE_URL",
     "timeout": "NOTION_UP_TIMEOUT",
     "insecure_http": "NOTION_UP_INSECURE_HTTP",
+    "volume_size": "NOTION_UP_VOLUME_SIZE",
 }
 DEFAULTS: dict[str, Any] = {
     "token": None,
@@ -48,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "service_url": None,
     "timeout": DEFAULT_TIMEOUT,
     "insecure_http": False,
+    # A stream longer than this goes up in volumes of this size: two on disk stay within 1 GiB.
+    "volume_size": 512 * 1024 * 1024,
 }
 SECRET = {"token"}
 # The flag each setting has (for saying where a bad value came from).
@@ -60,6 +63,7 @@ FLAGS = {
     "rate": "--rate",
     "state_dir": "--state-dir",
     "timeout": "--timeout",
+    "volume_size": "--volume-size",
 }
 # Which workspace and where: a bad one is a configuration error (exit 3) wherever it came from.
 # A number out of range is a usage error (exit 2) as a flag, configuration (3) otherwise.
@@ -143,6 +147,16 @@ def _part_size(value: Any) -> int:
     raise BadValue(f"is {size} bytes ({human_bytes(size)}), outside 5 MiB to 20 MiB", hint=hint)
 
 
+def _volume_size(value: Any) -> int:
+    try:
+        size = parse_size(value)
+    except NotionUpError as exc:
+        raise BadValue("is not a size", hint="use bytes, or a unit: 256MiB, 1GiB") from exc
+    if size < MIN_PART_SIZE:
+        raise BadValue(f"is {size} bytes, under 5 MiB", hint="the default is 512MiB")
+    return size
+
+
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ID_HINT = (
@@ -152,6 +166,7 @@ ID_HINT = (
 LABELS = {
     "api_url": "API URL",
     "part_size": "part size",
+    "volume_size": "volume size",
     "state_dir": "state folder",
     "parent": "parent page",
 }
@@ -202,6 +217,7 @@ VALIDATE: dict[str, Callable[[Any], Any]] = {
     "api_url": api_url,
     "workers": _workers,
     "part_size": _part_size,
+    "volume_size": _volume_size,
     "rate": _rate,
     "state_dir": _path,
     "timeout": _timeout,
@@ -275,6 +291,11 @@ class Settings:
         return int(self._value("part_size"))
 
     @property
+    def volume_size(self) -> int:
+        """Bytes per volume of a long stream (spooled one at a time while the last goes up)."""
+        return int(self._value("volume_size"))
+
+    @property
     def rate(self) -> float:
         """Requests per second for the whole run (0: no limit)."""
         return float(self._value("rate"))
@@ -308,7 +329,7 @@ class Settings:
                 shown = redact(str(shown))
             elif name == "state_dir":
                 shown = self.state_dir
-            elif name == "part_size" and shown is not None:
+            elif name in ("part_size", "volume_size") and shown is not None:
                 shown = f"{shown} ({human_bytes(int(shown))})"
             rows.append((name, "" if shown is None else str(shown), setting.source))
         return rows
@@ -488,12 +509,13 @@ def require(settings: Settings, *names: str) -> None:
 # -- writing the config file -----------------------------------------------------------------
 PROFILE_KEYS = (
     "token", "token_file", "database", "index", "api_url", "workers", "part_size", "rate",
-    "state_dir", "service_url", "timeout", "insecure_http",
+    "state_dir", "service_url", "timeout", "insecure_http", "volume_size",
 )  # fmt: skip
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
 # api_url, workers, part_size (bytes or with a unit: "10MiB"), rate (requests per second),
-# state_dir, service_url, timeout (seconds a request may wait for an answer), insecure_http.
+# state_dir, service_url, timeout (seconds a request may wait for an answer), insecure_http,
+# volume_size (a long stream's volumes: "512MiB").
 # Keep this file private (chmod 600): it may hold your token.
 """
 

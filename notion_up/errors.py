@@ -90,6 +90,10 @@ class LimitError(NotionUpError):
     exit_status = ExitStatus.LIMITS
 
 
+class TooSlow(LimitError):
+    """An upload that cannot be sent, completed and recorded before Notion expires it."""
+
+
 class StreamSizeError(InputError):
     """A stream that is shorter or longer than the size it was declared with."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from notion_up.errors import ManifestError
+from notion_up.errors import ManifestError, UsageError
 
 MANIFEST_SUFFIX = ".file.json"
 # A manifest is small; a file named like one but larger than this is taken as an ordinary file,
@@ -104,3 +104,28 @@ def piece_names(name: str, count: int) -> list[str]:
     """`<name>.part001`, `<name>.part002`, ... (wider numbers past 999 pieces)."""
     width = max(3, len(str(count)))
     return [f"{name}.part{i:0{width}d}" for i in range(1, count + 1)]
+
+
+def split_size_for(
+    size: int, split: int | None, limit: int | None, auto: bool = True
+) -> int | None:
+    """The size of the pieces `size` bytes are stored in; None when stored whole.
+
+    With --split SIZE, content larger than SIZE goes in pieces of SIZE. Without it, content over
+    the workspace's per-file `limit` goes in pieces of that limit, as the service splits such
+    files itself; `auto` false (--no-split) leaves it whole, to be refused.
+    """
+    if split is not None:
+        return split if size > split else None
+    if auto and limit is not None and size > limit:
+        return limit
+    return None
+
+
+def piece_lengths(total: int, piece: int) -> list[int]:
+    """The lengths of the pieces `total` bytes are cut into (at least one, maybe empty)."""
+    if piece <= 0:
+        raise UsageError("--split must be more than 0 bytes")
+    full, rest = divmod(total, piece)
+    lengths = [piece] * full + ([rest] if rest else [])
+    return lengths or [0]

@@ -141,12 +141,55 @@ def capped(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
-def test_push_over_the_cap_fails_and_suggests_split(capped, tmp_path):
+def test_push_over_the_cap_with_no_split_fails_and_says_how_to_store_it(capped, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(content(5 * MiB + 1, seed=2))
-    result = run(capped, "push", str(big))
+    result = run(capped, "push", "--no-split", str(big))
     assert result.exit_code == 6
-    assert "--split" in result.stderr
+    assert "--split" in result.stderr and "--no-split" in result.stderr
+    assert run(capped, "ls", "--all").stdout.strip() == ""
+
+
+def test_over_the_cap_a_file_and_a_stream_are_stored_split_with_one_notice(capped, tmp_path):
+    data = content(20 * 1000 * 1000, seed=4)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+    # The first push is cold (the limit is learnt while its first upload is created), the
+    # second warm (the limit cached): both end split, without --split.
+    pushed = [run(capped, "push", "--json", str(big))]
+    pushed.append(run(capped, "push", "--json", "-", "--name", "piped.bin", stdin=data))
+    for result, name in zip(pushed, ("big.bin", "piped.bin"), strict=True):
+        assert result.exit_code == 0, result.stderr
+        notices = [x for x in result.stderr.splitlines() if "over this workspace's limit" in x]
+        assert len(notices) == 1 and "4 pieces" in notices[0] and "--no-split" in notices[0]
+        line = json.loads(result.stdout.splitlines()[-1])
+        assert line["split"] is True and [p["size"] for p in line["pieces"]] == [5 * MiB] * 3 + [
+            len(data) - 15 * MiB
+        ]
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        pulled = run(capped, "pull", line["hash"], "-o", str(out))
+        assert pulled.exit_code == 0, pulled.stderr
+        assert (out / name).read_bytes() == data
+    assert [x.split()[-1] for x in run(capped, "ls").stdout.splitlines()] == [
+        "piped.bin",
+        "big.bin",
+    ]
+    # Nothing over the cap was stored whole, and no row was left half made.
+    assert len(run(capped, "ls", "--all").stdout.splitlines()) == 2 * (4 + 1)
+    verified = run(capped, "verify", "--all")
+    assert "2 verified, 0 mismatched, 0 missing, 0 failed" in verified.stderr
+
+
+def test_a_dry_run_over_the_cap_plans_the_split(capped, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(content(11 * MiB, seed=5))
+    push(capped, "-", "--name", "warm.txt", stdin=b"x")  # the limit is cached from here on
+    planned = run(capped, "push", "--dry-run", str(big))
+    assert planned.exit_code == 0, planned.stderr
+    assert "split into 3 piece(s)" in planned.stdout
+    refused = run(capped, "push", "--dry-run", "--no-split", str(big))
+    assert "would refuse" in refused.stdout and "--no-split" in refused.stdout
 
 
 def test_push_split_then_pull_and_verify_from_stdin_and_file(capped, tmp_path):
@@ -170,3 +213,31 @@ def test_push_split_then_pull_and_verify_from_stdin_and_file(capped, tmp_path):
     verified = run(capped, "verify", "--all")
     assert verified.exit_code == 0, verified.stderr
     assert "2 verified, 0 mismatched, 0 missing, 0 failed" in verified.stderr
+
+
+def test_a_long_stream_goes_up_in_volumes_and_comes_back_as_one_file(sandbox, tmp_path):
+    data = content(21 * MiB + 5, seed=6)
+    state = tmp_path / "state"
+    args = ["--volume-size", "8MiB", "--state-dir", str(state), "-", "--name", "dump.tar"]
+    line = push(sandbox, *args, stdin=data)
+    # The service's split format: the volumes are the pieces, the manifest names them.
+    assert line["split"] is True and line["total_size"] == len(data)
+    assert [p["size"] for p in line["pieces"]] == [8 * MiB, 8 * MiB, 5 * MiB + 5]
+    assert [p["name"] for p in line["pieces"]] == [f"dump.tar.part00{i}" for i in (1, 2, 3)]
+    pulled = run(sandbox, "pull", line["hash"], "-o", str(tmp_path / "out.tar"))
+    assert pulled.exit_code == 0, pulled.stderr
+    assert (tmp_path / "out.tar").read_bytes() == data
+    assert [x.split()[-1] for x in run(sandbox, "ls").stdout.splitlines()] == ["dump.tar"]
+    assert list((state / "spool").iterdir()) == []  # every volume's spool file is gone
+
+
+def test_a_stream_within_one_volume_is_an_ordinary_file(sandbox, tmp_path):
+    data = content(21 * MiB, seed=7)
+    line = push(sandbox, "--volume-size", "32MiB", "-", "--name", "one.bin", stdin=data)
+    assert "split" not in line and line["name"] == "one.bin" and line["size"] == len(data)
+
+
+def test_a_dry_run_of_a_stream_shows_its_volume_size(sandbox, tmp_path):
+    planned = run(sandbox, "push", "--dry-run", "--volume-size", "256MiB", "-", "--name", "a")
+    assert planned.exit_code == 0, planned.stderr
+    assert "in volumes of 268435456 bytes (256.0 MiB)" in planned.stdout

@@ -17,8 +17,11 @@ from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases, RecordError
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
-from notion_up.upload import engine as engine_module
-from notion_up.upload.engine import EngineOptions, Job, PushResult, Uploader
+from notion_up.upload import sender as sender_module
+from notion_up.upload.engine import Uploader
+from notion_up.upload.facts import RunFacts
+from notion_up.upload.pool import Job, push_all, push_job
+from notion_up.upload.runs import EngineOptions, PushResult
 from notion_up.upload.source import Source, open_file, open_stream
 
 MiB = 1024 * 1024
@@ -134,7 +137,15 @@ class FakeClient:
 
 
 def uploader(client, workers=2, part_size=5 * MiB, **kw) -> Uploader:
-    return Uploader(client, DATABASES, EngineOptions(workers, part_size), **kw)
+    return Uploader(client, RunFacts(DATABASES), EngineOptions(workers, part_size), **kw)
+
+
+def push_many(up: Uploader, jobs: list[Job], on_result) -> None:
+    """A batch through the file pool, each job pushed by the uploader."""
+    push_all(
+        jobs, lambda job: push_job(job, up.push, up.emit), on_result,
+        workers=up.options.workers, cancel=up.cancel,
+    )  # fmt: skip
 
 
 def check_records(client: FakeClient, result, name: str, data: bytes, upload_name: str) -> None:
@@ -232,7 +243,9 @@ def test_multi_part_over_requests_mock_sends_each_part_once_then_completes_then_
     requests_mock.post(f"{API}/v1/pages", json=lambda r, c: {"id": next(page_ids)})
     client = NotionClient(TOKEN, API, limiter=RateLimiter(rate=0), sleep=lambda s: None)
     events = []
-    with Uploader(client, DATABASES, EngineOptions(3, part_size), listener=events.append) as up:
+    with Uploader(
+        client, RunFacts(DATABASES), EngineOptions(3, part_size), listener=events.append
+    ) as up:
         result = up.push(open_file(str(tmp_path / "movie.mp4")))
 
     paths = [(r.method, r.path) for r in requests_mock.request_history]
@@ -405,11 +418,11 @@ def test_at_most_workers_plus_one_part_buffers_exist_at_once(tmp_path):
         source.close()
     assert result.plan.count == parts
     assert {n: v[0][3] for n, v in client.parts.items()} == slices
-    assert up.budget.peak_buffers == workers + 1
+    assert up.sender.budget.peak_buffers == workers + 1
     assert state["max_ahead"] <= workers + 1
     assert state["max_in_send"] <= workers
     assert peak_memory <= (workers + 1) * part_size + 2 * MiB, peak_memory
-    assert up.budget.buffers_out == 0
+    assert up.sender.budget.buffers_out == 0
 
 
 # -- names --------------------------------------------------------------------------------
@@ -492,7 +505,7 @@ class CountingHashlib:
 def test_a_stream_over_20_mb_is_spooled_and_hashed_once(tmp_path, monkeypatch):
     data = make_bytes(20 * MB + 1, seed=21)
     counting = CountingHashlib()
-    monkeypatch.setattr(engine_module, "hashlib", counting)
+    monkeypatch.setattr(sender_module, "hashlib", counting)
     spool = tmp_path / "spool"
     spool.mkdir()
     source = open_stream(io.BytesIO(data), "dump.tar", spool_dir=str(spool))
@@ -515,7 +528,7 @@ def test_a_stream_over_20_mb_is_spooled_and_hashed_once(tmp_path, monkeypatch):
 def test_a_file_is_hashed_once_while_it_is_read(tmp_path, monkeypatch):
     data = write_file(tmp_path / "x.pdf", 20 * MB + 5)
     counting = CountingHashlib()
-    monkeypatch.setattr(engine_module, "hashlib", counting)
+    monkeypatch.setattr(sender_module, "hashlib", counting)
     client = FakeClient()
     with uploader(client) as up:
         result = up.push(open_file(str(tmp_path / "x.pdf")))
@@ -660,14 +673,14 @@ def test_resume_sends_only_the_parts_notion_does_not_have(tmp_path):
 def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
     write_file(tmp_path / "s.pdf", 20 * MB + 1)  # 4 parts of 5 MiB
     release_part1 = threading.Event()
-    real_wait = engine_module.wait
+    real_wait = sender_module.wait
 
     def wait_then_release(*args, **kwargs):
         # Reached after the engine cancelled the queued parts: let the running one end.
         release_part1.set()
         return real_wait(*args, **kwargs)
 
-    monkeypatch.setattr(engine_module, "wait", wait_then_release)
+    monkeypatch.setattr(sender_module, "wait", wait_then_release)
 
     part1_sending = threading.Event()
 
@@ -696,7 +709,7 @@ def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
         with pytest.raises(Interrupted):
             up.push(source)
         assert client.sent_numbers() == [1]
-        assert up.budget.buffers_out == 0
+        assert up.sender.budget.buffers_out == 0
     finally:
         release_part1.set()
         up.close()
@@ -718,9 +731,9 @@ def test_after_ctrl_c_no_file_that_had_not_begun_creates_an_upload(tmp_path):
 
         return open_it
 
-    jobs = [engine_module.Job(f"f{i}.pdf", opener(i)) for i in range(6)]
+    jobs = [Job(f"f{i}.pdf", opener(i)) for i in range(6)]
     try:
-        up.push_many(jobs, lambda job, result, error: results.append((job.name, result, error)))
+        push_many(up, jobs, lambda job, result, error: results.append((job.name, result, error)))
     finally:
         up.close()
     assert "create" not in client.kinds()
@@ -730,7 +743,7 @@ def test_after_ctrl_c_no_file_that_had_not_begun_creates_an_upload(tmp_path):
 def test_every_upload_of_a_split_file_ends_with_its_own_key():
     from notion_up.events import FileStarted as Started
     from notion_up.events import UploadEnded
-    from notion_up.upload.split import SplitUploader
+    from notion_up.upload.split import Splitter
 
     class WithSchema(FakeClient):
         def retrieve_data_source(self, _id):
@@ -738,10 +751,10 @@ def test_every_upload_of_a_split_file_ends_with_its_own_key():
 
     events: list = []
     data = make_bytes(25)
-    with SplitUploader(
-        WithSchema(), DATABASES, EngineOptions(2, 5 * MiB), listener=events.append, split_size=10
+    with Uploader(
+        WithSchema(), RunFacts(DATABASES), EngineOptions(2, 5 * MiB), listener=events.append
     ) as up:
-        up.push(open_stream(io.BytesIO(data), "x.bin"))
+        Splitter(up, split_size=10).push(open_stream(io.BytesIO(data), "x.bin"))
     started = [e.key for e in events if isinstance(e, Started)]
     ended = [e.key for e in events if isinstance(e, UploadEnded)]
     assert len(started) == 4  # three pieces and the manifest
@@ -795,7 +808,7 @@ def test_a_multi_part_file_starts_while_the_part_pool_is_busy_with_another_file(
 
     jobs.append(Job("b.pdf", open_big))
     with uploader(client, workers=2) as up:
-        up.push_many(jobs, on_result)
+        push_many(up, jobs, on_result)
     assert isinstance(results["a.pdf"], PushResult), results["a.pdf"]
     assert isinstance(results["b.pdf"], PushResult), results["b.pdf"]
     assert results["b.pdf"].plan.count == 4

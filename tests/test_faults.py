@@ -220,11 +220,11 @@ def test_database_missing_a_property_names_it_and_suggests_init(sandbox, tmp_pat
     assert "'filename'" in line and "notion-up init" in line
 
 
-def test_file_over_the_workspace_limit_is_refused_before_any_byte_is_sent(sandbox, tmp_path):
+def test_with_no_split_a_file_over_the_limit_is_refused_before_any_byte_is_sent(sandbox, tmp_path):
     sandbox.server.options.max_file_upload_size = 5 * MiB
     path = tmp_path / "big.pdf"
     make_file(path, 5 * MiB + 1)
-    state = ["--state-dir", str(tmp_path / "state")]
+    state = ["--no-split", "--state-dir", str(tmp_path / "state")]
     # Cold: the upload is created while the limit is being read, and goes no further.
     done = run_cli(["push", str(path), *state], sandbox.env())
     assert done.returncode == 6

@@ -15,8 +15,10 @@ from notion_up.download.bounded import BodyTooLong
 from notion_up.download.ranges import plan
 from notion_up.download.restore import Restorer
 from notion_up.download.sinks import FileSink, StreamSink, target_path
+from notion_up.upload.engine import Uploader
+from notion_up.upload.facts import RunFacts
 from notion_up.upload.source import open_stream
-from notion_up.upload.split import SplitUploader
+from notion_up.upload.split import Splitter
 from tests.conftest import Sandbox
 from tests.test_cli_restore import push, run
 from tests.test_restore import Recorder, content, ws  # noqa: F401 - ws is a fixture
@@ -140,10 +142,8 @@ def test_verify_in_ranges_keeps_at_most_a_window_of_chunks_whatever_the_file_siz
 
 def test_a_split_file_s_large_pieces_come_in_ranges_at_their_place(ws, tmp_path):  # noqa: F811
     data = content(2 * MiB + 3 * RANGE + 7, seed=14)
-    with SplitUploader(
-        ws.client, ws.databases, max_file_size=ws.max_file_size, split_size=MiB
-    ) as up:
-        pushed = up.push(open_stream(io.BytesIO(data), "disk.img"))
+    with Uploader(ws.client, RunFacts(ws.databases, ws.max_file_size)) as up:
+        pushed = Splitter(up, split_size=MiB).push(open_stream(io.BytesIO(data), "disk.img"))
     ranges: list[str | None] = []
     done = pull_to(ranged(ws, ranges), pushed.file_id, tmp_path / "out")
     assert (tmp_path / "out" / "disk.img").read_bytes() == data

@@ -18,7 +18,9 @@ from notion_up.notion.client import NotionClient
 from notion_up.notion.records import salted_hash
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import load_facts
-from notion_up.upload.engine import PushResult, Uploader
+from notion_up.upload.engine import Uploader
+from notion_up.upload.facts import RunFacts
+from notion_up.upload.runs import PushResult
 from notion_up.upload.source import open_file, open_stream
 
 MiB = 1024 * 1024
@@ -42,7 +44,8 @@ class Workspace:
         self.max_file_size = max_file_size
 
     def uploader(self, **kwargs) -> Uploader:
-        return Uploader(self.client, self.databases, max_file_size=self.max_file_size, **kwargs)
+        facts = RunFacts(self.databases, self.max_file_size)
+        return Uploader(self.client, facts, **kwargs)
 
     def push_bytes(self, data: bytes, name: str) -> PushResult:
         with self.uploader() as up:

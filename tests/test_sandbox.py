@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -340,13 +340,21 @@ def test_expiry(srv: LocalNotion, api: Api, ws) -> None:
     srv.expire_upload(kept)
     got = api.ok("GET", f"/v1/file_uploads/{kept}")
     assert (got["status"], got["expiry_time"]) == ("uploaded", None)
-    # the expiry window is an option
-    srv.options.expiry_seconds = 120
+    # the hour runs from the created minute, as recorded
+    srv.options.expiry_seconds = 3600
     fresh = api.create_upload(filename="a.txt")
     created = datetime.fromisoformat(fresh["created_time"].replace("Z", "+00:00"))
     expiry = datetime.fromisoformat(fresh["expiry_time"].replace("Z", "+00:00"))
     assert (created.second, created.microsecond) == (0, 0)  # cut to the minute, as recorded
-    assert expiry - created == timedelta(seconds=120)
+    assert expiry - created == timedelta(seconds=3600)
+    # the window is an option; a short one is cut in proportion (a sixtieth of it, as the
+    # minute is of the hour), so an upload never expires before it was made
+    srv.options.expiry_seconds = 120
+    before = datetime.now(UTC)
+    fresh = api.create_upload(filename="a.txt")
+    expiry = datetime.fromisoformat(fresh["expiry_time"].replace("Z", "+00:00"))
+    after = datetime.now(UTC)
+    assert before + timedelta(seconds=117) <= expiry <= after + timedelta(seconds=120)
 
 
 def test_list_uploads(srv: LocalNotion, api: Api) -> None:

@@ -12,13 +12,15 @@ import pytest
 from notion_up.download.restore import Restorer
 from notion_up.download.sinks import FileSink, StreamSink, target_path
 from notion_up.errors import ConfigError, IntegrityError, LimitError, ManifestError, StreamSizeError
-from notion_up.manifest import Manifest, ManifestPart, parse_manifest, piece_names
+from notion_up.manifest import Manifest, ManifestPart, parse_manifest, piece_lengths, piece_names
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import create_databases, load_facts
+from notion_up.upload.engine import Uploader
+from notion_up.upload.facts import RunFacts
 from notion_up.upload.source import BufferStream, Source, open_stream, slice_source
-from notion_up.upload.split import SplitResult, SplitUploader, piece_lengths
+from notion_up.upload.split import SplitResult, Splitter
 from tests.test_restore import content
 
 MiB = 1024 * 1024
@@ -35,13 +37,9 @@ class Free:
         self.limit = limit
 
     def push(self, data: bytes, name: str, split_size: int = FREE_LIMIT, databases=None):
-        with SplitUploader(
-            self.client,
-            databases or self.databases,
-            max_file_size=self.limit,
-            split_size=split_size,
-        ) as up:
-            return up.push(open_stream(io.BytesIO(data), name))
+        facts = RunFacts(databases or self.databases, self.limit)
+        with Uploader(self.client, facts) as up:
+            return Splitter(up, split_size).push(open_stream(io.BytesIO(data), name))
 
     def restorer(self, databases=None) -> Restorer:
         return Restorer(self.client, databases or self.databases, sleep=lambda _s: None)
@@ -166,9 +164,7 @@ def test_a_split_size_over_the_workspace_cap_is_refused_before_any_upload(free):
 
 
 def test_without_split_the_size_limit_error_suggests_it(free):
-    from notion_up.upload.engine import Uploader
-
-    with Uploader(free.client, free.databases, max_file_size=FREE_LIMIT) as up:
+    with Uploader(free.client, RunFacts(free.databases, FREE_LIMIT)) as up:
         with pytest.raises(LimitError, match="--split SIZE"):
             up.plan(FREE_LIMIT + 1, "big.iso")
 

@@ -7,8 +7,8 @@ from typing import BinaryIO
 
 from notion_up.errors import InputError, NothingToPush, UsageError
 from notion_up.events import FileSkipped, Listener, Notice
-from notion_up.upload.engine import Job
 from notion_up.upload.inputs import Expansion, FileInput, InputOptions, expand, read_file_list
+from notion_up.upload.pool import Job
 from notion_up.upload.source import open_stream
 
 
@@ -65,11 +65,14 @@ def gather(
     size: int | None = None,
     stdin: BinaryIO | None = None,
     spool_dir: str | None = None,
+    *,
+    volumes: bool = True,
 ) -> Inputs:
     """Every input checked and expanded before anything is sent (fails with InputError).
 
-    `stdin` is the stream `-` stands for (and `--files-from -` reads); a long one is spooled
-    into `spool_dir` (the state directory's, so that `resume` can read it again).
+    `stdin` is the stream `-` stands for (and `--files-from -` reads); a long one goes up in
+    volumes spooled into `spool_dir` (the state directory's, so that `resume` can read one
+    again), or, without `volumes` (--no-split), is spooled there whole.
     """
     flags.check()
     listed: list[str] = []
@@ -79,7 +82,7 @@ def gather(
         listed = _read_list(flags.files_from, flags.null, stdin)
     elif not paths:
         raise UsageError("nothing given to push: name files, `-`, or use --files-from FILE")
-    stdin_job = _stdin_job(paths, name, size, stdin, spool_dir)
+    stdin_job = _stdin_job(paths, name, size, stdin, spool_dir, volumes)
     expansion = expand([p for p in paths if p != "-"] + listed, flags.input_options())
     batch = len(paths) + len(listed) != 1 or flags.recursive or flags.files_from is not None
     return Inputs(expansion, stdin_job, batch, size)
@@ -103,6 +106,7 @@ def _stdin_job(
     size: int | None,
     stdin: BinaryIO | None,
     spool_dir: str | None,
+    volumes: bool,
 ) -> Job | None:
     if paths.count("-") > 1:
         raise UsageError("`-` (standard input) can be given only once")
@@ -115,7 +119,7 @@ def _stdin_job(
     if stdin is None:
         raise UsageError("`-` needs standard input")
     stream = stdin
-    return Job(name, lambda: open_stream(stream, name, size, spool_dir))
+    return Job(name, lambda: open_stream(stream, name, size, spool_dir, volumes=volumes))
 
 
 def file_job(item: FileInput) -> Job:

@@ -26,15 +26,19 @@ from notion_up.notion.workspace import (
 )
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
-from notion_up.upload.engine import DEFAULT_MAX_MEMORY, EngineOptions, Job, PushResult
+from notion_up.units import human_bytes
+from notion_up.upload.engine import Uploader
 from notion_up.upload.existing import ExistingCheck, drop_existing
+from notion_up.upload.facts import RunFacts
+from notion_up.upload.pool import Job, push_all, push_job
 from notion_up.upload.preview import preview
-from notion_up.upload.split import uploader_for
+from notion_up.upload.runs import DEFAULT_MAX_MEMORY, EngineOptions, PushResult
+from notion_up.upload.split import Splitter
 
 OnResult = Callable[[Job, PushResult | None, BaseException | None], None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PushOptions:
     """How to push, beyond the settings: batch flags, the memory cap, --split, the sandbox."""
 
@@ -44,6 +48,8 @@ class PushOptions:
     sandbox: bool = False
     # `push --public`: recorded as public, so the service serves it at its /d/<hash> link.
     public: bool = False
+    # `push --no-split`: content over the workspace's limit is refused, not stored split.
+    no_split: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,9 +190,7 @@ def push(
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
                 limit = located(facts).max_file_size
-                outcome.planned = dry_run(
-                    inputs, settings.part_size, limit, existing, options.split_size
-                )
+                outcome.planned = dry_run(inputs, settings, limit, existing, options)
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
             jobs = _upload(
@@ -258,20 +262,28 @@ def _upload(
     stdin_size = inputs.stdin_size if inputs.stdin_job else 0
     listener(BatchPlanned(inputs.count + len(inputs.expansion.skipped), _bytes(files, stdin_size)))
     known = facts if isinstance(facts, WorkspaceFacts) else None
-    with uploader_for(options.split_size)(
-        ctx.client,
+    run_facts = RunFacts(
         known.databases if known else None,
-        engine,
-        journal=journal,
-        listener=listener,
-        max_file_size=known.max_file_size if known else None,
-        cancel=cancel,
-        origin=ctx.origin,
-        public=options.public,
+        known.max_file_size if known else None,
         refresh=_refresher(ctx, journal) if known and known.cached else None,
         setup=None if known else facts,
-    ) as uploader:
-        uploader.push_many(jobs, ended)
+    )
+    with Uploader(
+        ctx.client, run_facts, engine, journal=journal, listener=listener, cancel=cancel,
+        origin=ctx.origin, public=options.public,
+    ) as uploader:  # fmt: skip
+        pusher = Splitter(
+            uploader, options.split_size, auto=not options.no_split,
+            volume_size=settings.volume_size,
+        )  # fmt: skip
+
+        def push_one(job: Job) -> PushResult:
+            return push_job(job, pusher.push, listener, lambda: run_facts.failed)
+
+        push_all(
+            jobs, push_one, ended, workers=settings.workers, cancel=cancel,
+            run_error=lambda: run_facts.failed,
+        )  # fmt: skip
     return len(jobs)
 
 
@@ -334,12 +346,13 @@ def leftovers(
 
 def dry_run(
     inputs: Inputs,
-    part_size: int,
+    settings: Settings,
     max_file_size: int | None,
     existing: ExistingCheck | None,
-    split_size: int | None = None,
+    options: PushOptions | None = None,
 ) -> list[Planned]:
     """What push would do with each input, worked out without writing anything."""
+    options = options or PushOptions()
     planned: list[Planned] = []
     for skipped in inputs.expansion.skipped:
         row = {"dry_run": True, "action": "skip", "path": skipped.path, "reason": skipped.reason}
@@ -347,8 +360,20 @@ def dry_run(
     if inputs.stdin_job is not None:
         name = inputs.stdin_job.name
         row = {"dry_run": True, "action": "push", "name": name, "path": "-"}
-        planned.append(Planned(row, f"would push {name} from standard input"))
+        text = f"would push {name} from standard input"
+        if inputs.stdin_size is None and not options.no_split:
+            # As the Splitter cuts it (the limit and --split can only make volumes smaller).
+            volume = min(v for v in (settings.volume_size, options.split_size, max_file_size) if v)
+            row["volume_size"] = volume
+            text += (
+                f": past 20 MB, in volumes of {volume} bytes ({human_bytes(volume)}), "
+                "two at most on disk; longer than one volume, stored split"
+            )
+        planned.append(Planned(row, text))
     for item in inputs.expansion.files:
-        seen = preview(item, part_size, max_file_size, existing, split_size)
+        seen = preview(
+            item, settings.part_size, max_file_size, existing, options.split_size,
+            auto_split=not options.no_split,
+        )  # fmt: skip
         planned.append(Planned(seen.to_json(), seen.line()))
     return planned

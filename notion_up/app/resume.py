@@ -24,9 +24,10 @@ from notion_up.notion.workspace import load_facts
 from notion_up.state.journal import Journal, PushEntry
 from notion_up.state.lock import run_lock
 from notion_up.units import human_bytes
-from notion_up.upload.engine import EngineOptions, PushResult
-from notion_up.upload.facts import UNKNOWN
-from notion_up.upload.split import uploader_for
+from notion_up.upload.engine import Uploader
+from notion_up.upload.facts import UNKNOWN, RunFacts
+from notion_up.upload.runs import EngineOptions, PushResult
+from notion_up.upload.split import Splitter
 
 OnResumed = Callable[[PushEntry, PushResult | None, NotionUpError | None], None]
 
@@ -92,13 +93,12 @@ def resume(
                     continue
                 # A resumed push keeps its own plan; the part size is for one started over.
                 options = EngineOptions(settings.workers, settings.part_size)
-                split = entry.part_size if entry.mode == "split" else None
-                with uploader_for(split)(
-                    ctx.client, databases, options, journal=journal, listener=listener,
-                    origin=ctx.origin, cancel=cancel,
+                with Uploader(
+                    ctx.client, RunFacts(databases, _limit(ctx, journal)), options, journal=journal,
+                    listener=listener, origin=ctx.origin, cancel=cancel,
                 ) as uploader:  # fmt: skip
                     try:
-                        result = uploader.resume(entry)
+                        result = Splitter(uploader).resume(entry)
                     except NotionUpError as exc:
                         outcome.failures.append((entry.name, exc))
                         listener(FileFailed(entry.name, exc))
@@ -113,6 +113,20 @@ def resume(
         journal.close()
     outcome.interrupted = cancel.is_set()
     return outcome
+
+
+def _limit(ctx: Context, journal: Journal) -> int | None:
+    """The workspace's per-file limit (cached, or read), so that a push started over that is
+    over it is split, not refused; None when it cannot be had."""
+    settings = ctx.settings
+    if not settings.database or not settings.index:
+        return None
+    try:
+        return load_facts(
+            ctx.client, str(settings.database), str(settings.index), journal
+        ).max_file_size
+    except NotionUpError:
+        return None
 
 
 def _databases_of(ctx: Context, entry: PushEntry, journal: Journal) -> Databases:

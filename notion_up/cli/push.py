@@ -61,6 +61,15 @@ def push(
             "(for workspaces that cap one file: --split 5MiB on Notion's free plan).",
         ),
     ] = None,
+    no_split: Annotated[
+        bool,
+        typer.Option(
+            "--no-split",
+            rich_help_panel=o.WHAT,
+            help="Refuse content over the workspace's per-file limit instead of storing it "
+            "as pieces plus a manifest (the default, as the service does).",
+        ),
+    ] = False,
     public: Annotated[
         bool,
         typer.Option(
@@ -88,6 +97,16 @@ def push(
     ] = None,
     rate: o.Rate = None,
     timeout: o.Timeout = None,
+    volume_size: Annotated[
+        str | None,
+        typer.Option(
+            "--volume-size",
+            metavar="SIZE",
+            rich_help_panel=o.SPEED,
+            help="A stream past 20 MB goes up in volumes of SIZE as it is read, two at most on "
+            "disk; a longer one is stored split. Env NOTION_UP_VOLUME_SIZE. Default: 512MiB.",
+        ),
+    ] = None,
     max_memory: Annotated[
         str | None,
         typer.Option(
@@ -131,13 +150,16 @@ def push(
     from notion_up.cli.output import Output, load_settings, log_errors
     from notion_up.cli.render import with_log
     from notion_up.cli.renderers import choose_renderer
+    from notion_up.errors import UsageError
     from notion_up.units import parse_size
-    from notion_up.upload.runs import DEFAULT_MAX_MEMORY, Job, PushResult
+    from notion_up.upload.pool import Job
+    from notion_up.upload.runs import DEFAULT_MAX_MEMORY, PushResult
 
     with errors_to_exit(debug):
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, workers=workers,
             part_size=part_size, rate=rate, state_dir=state, timeout=timeout,
+            volume_size=volume_size,
         )  # fmt: skip
         batch = BatchFlags(
             recursive, include or [], exclude or [], files_from, null, follow_symlinks,
@@ -154,17 +176,22 @@ def push(
                     file=sys.stderr,
                     flush=True,
                 )
-            inputs = gather(paths or [], batch, name, declared, sys.stdin.buffer, spool)
+            inputs = gather(
+                paths or [], batch, name, declared, sys.stdin.buffer, spool, volumes=not no_split
+            )
             screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
             renderer = with_log(screen, log, stats)
             out = Output(as_json, log)
             out.above = screen.print_above
+            if split and no_split:
+                raise UsageError("--split and --no-split contradict each other")
             options = PushOptions(
-                batch,
-                parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
-                parse_size(split) if split else None,
-                sandbox,
-                public,
+                batch=batch,
+                max_memory=parse_size(max_memory) if max_memory else DEFAULT_MAX_MEMORY,
+                split_size=parse_size(split) if split else None,
+                sandbox=sandbox,
+                public=public,
+                no_split=no_split,
             )
 
             def on_result(job: Job, result: PushResult | None, error: BaseException | None) -> None:

@@ -28,6 +28,12 @@ from .values import iso_time, norm_id, to_minute
 from .wire import FormParser
 
 
+def _cut(now: float, window: float) -> float:
+    """`now` cut as Notion cuts an upload's creation time: to the minute, for the hour."""
+    grain = min(60.0, window / 60)
+    return now - now % grain if grain > 0 else now
+
+
 class Uploads:
     """File uploads in the store; every method takes the store's lock itself where needed."""
 
@@ -153,8 +159,9 @@ class Uploads:
                 "created": now,
                 "edited": now,
                 # recorded: the created minute plus exactly the window (up to 59 s less than
-                # created + window)
-                "expiry": to_minute(now) + float(opts.expiry_seconds),
+                # created + window); a window shortened for tests is cut in proportion (a
+                # sixtieth of it), so that it is never gone before the upload is made
+                "expiry": _cut(now, float(opts.expiry_seconds)) + float(opts.expiry_seconds),
                 "attached": False,
                 "status": "pending",
                 "total_parts": total,

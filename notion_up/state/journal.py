@@ -213,6 +213,25 @@ class Journal:
         )
         return rows[0] if rows else None
 
+    def unfinished_streams(self, name: str, part_size: int, api_url: str) -> list[PushEntry]:
+        """Unfinished split pushes of a stream in volumes of `part_size` by this name, newest
+        first (a pipeline cut short: its re-run finds the pieces it recorded)."""
+        return self._select(
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND mode = 'split' AND source_path IS NULL AND parent_id IS NULL "
+            "AND name = ? AND part_size = ? AND api_url = ? ORDER BY id DESC",
+            (name, part_size, api_url),
+        )
+
+    def files_in_use(self) -> set[str]:
+        """The input files unfinished pushes will read again (spool files among them)."""
+        rows = self._select(
+            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            "AND source_path IS NOT NULL",
+            (),
+        )
+        return {r.source_path for r in rows if r.source_path}
+
     def children(self, parent_id: int) -> list[PushEntry]:
         """The pushes of a split file's pieces and manifest, oldest first."""
         return self._select("WHERE parent_id = ? ORDER BY id", (parent_id,))

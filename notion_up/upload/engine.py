@@ -1,38 +1,20 @@
-"""One upload run: read in order, hash, send parts in a bounded pool, complete, record."""
+"""One file's push: create the upload, send its bytes, complete it, record it; or finish one.
+
+An upload reads as a recipe: 0. an unfinished push of the same input is finished instead;
+1. create the upload (journalled first, so a crash leaves something to find); 2. send the parts
+(`PartSender`); 3. complete a multi-part upload; 4. write the page and the index entry.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
-from notion_up.errors import (
-    APIError,
-    InputError,
-    Interrupted,
-    NotionUpError,
-    SourceChanged,
-)
-from notion_up.events import (
-    AlreadySent,
-    BytesSent,
-    FileDone,
-    FileFailed,
-    FileStarted,
-    Listener,
-    Notice,
-    PartDone,
-    PartStarted,
-    Retrying,
-    Stage,
-    UploadEnded,
-    ignore,
-)
+from notion_up.errors import APIError, Interrupted, NotionUpError, SourceChanged, TooSlow
+from notion_up.events import AlreadySent, FileStarted, Listener, Notice, Stage, UploadEnded, ignore
 from notion_up.notion.client import NotionClient
 from notion_up.notion.filetypes import UploadName, upload_name
 from notion_up.notion.records import (
@@ -46,142 +28,67 @@ from notion_up.notion.records import (
     new_salt,
     write_records,
 )
-from notion_up.notion.workspace import Setup, WorkspaceFacts, contradicts
+from notion_up.notion.workspace import contradicts
 from notion_up.state.journal import Journal, PushEntry
-from notion_up.upload.budget import BufferPool, MemoryBudget
+from notion_up.units import human_bytes
 from notion_up.upload.facts import UNKNOWN, RunFacts
+from notion_up.upload.pace import KEEP_FOR, Pace
 from notion_up.upload.parts import PartPlan, plan_parts
-from notion_up.upload.runs import (
-    DEFAULT_MAX_MEMORY,
-    EngineOptions,
-    FileRun,
-    Job,
-    PushResult,
-    StartOver,
-)
+from notion_up.upload.runs import EngineOptions, FileRun, PushResult, StartOver
+from notion_up.upload.sender import PartSender
 from notion_up.upload.source import Source, open_file, open_piece
-
-# What callers import from the engine; defined in runs.py with the rest of a run's data.
-__all__ = ["DEFAULT_MAX_MEMORY", "EngineOptions", "Job", "PushResult", "Uploader"]
 
 
 class Uploader:
-    """Pushes sources to Notion; one instance serves a whole run (shared pool and budget)."""
+    """Pushes one file at a time to Notion (several threads may push at once); one instance
+    serves a whole run, so every file shares its part pool and memory budget."""
 
     def __init__(
         self,
         client: NotionClient,
-        databases: Databases | None,
+        facts: RunFacts,
         options: EngineOptions | None = None,
         *,
         journal: Journal | None = None,
         listener: Listener = ignore,
-        max_file_size: int | None = None,
         cancel: threading.Event | None = None,
         origin: str | None = None,
         public: bool = False,
-        refresh: Callable[[], WorkspaceFacts] | None = None,
-        setup: Setup | None = None,
     ) -> None:
         self.client = client
-        # `push --public`: the records say so, and the service serves its /d/<hash> link.
-        self.public = public
-        # Which workspace the journal files this run under ("sandbox" for the local one).
-        self.origin = origin or client.base_url
-        # Where records go and the limit: from the cache, or from set-up reads still under way
-        # while the first upload is created (`setup`); kept current by `facts` (fetched again
-        # where Notion contradicts cached ones). The schemas must fit before the first record.
-        self.facts = RunFacts(databases, max_file_size, refresh, setup)
+        # Where records go and the limit, kept current while the run goes (see RunFacts).
+        self.facts = facts
         self.options = options or EngineOptions()
         self.journal = journal
         self.emit = listener
         self.cancel = cancel or threading.Event()
-        workers = max(1, self.options.workers)
-        # workers + 1 buffers: one being read while every worker sends.
-        self.budget = MemoryBudget(
-            (workers + 1) * self.options.part_size, max_rss=self.options.max_memory
-        )
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="notion-up-part")
-        self.buffers = BufferPool(self.options.part_size, keep=workers + 1)
-        self._warm = False
-        self._warm_lock = threading.Lock()
+        # `push --public`: the records say so, and the service serves its /d/<hash> link.
+        self.public = public
+        # Which workspace the journal files this run under ("sandbox" for the local one).
+        self.origin = origin or client.base_url
+        # How fast this link sends and how long an upload lives: sizes uploads to finish.
+        self.pace = Pace.from_cache(journal.facts(self._pace_key(), KEEP_FOR) if journal else None)
+        self.sender = PartSender(
+            client, self.options, journal=journal, listener=listener, cancel=self.cancel,
+            pace=self.pace,
+        )  # fmt: skip
         # Each upload's events carry its own key: two files of one name must not share a bar.
         self._keys = itertools.count(1)
 
     def close(self) -> None:
-        """Stop the part pool (pending parts are cancelled)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the part pool (pending parts are cancelled); keep the measured pace."""
+        self.sender.close()
+        if self.journal is not None and self.pace.rate is not None:
+            self.journal.store_facts(self._pace_key(), self.pace.to_cache())
+
+    def _pace_key(self) -> str:
+        return f"pace {self.origin}"
 
     def __enter__(self) -> Uploader:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- many files -------------------------------------------------------------------------
-    def push_many(
-        self,
-        jobs: Iterable[Job],
-        on_result: Callable[[Job, PushResult | None, BaseException | None], None],
-    ) -> None:
-        """Push every job, several files at once, reporting each as it ends.
-
-        Files share the part pool, the memory budget and the client's rate limiter, so many
-        small files go up concurrently without more requests in flight than the limits allow.
-        Set-up reads that fail (a refused token, a wrong id or schema) fail the run, not each
-        file: that error is raised once the files in flight have ended.
-        """
-        workers = max(1, self.options.workers)
-        with ThreadPoolExecutor(workers, thread_name_prefix="notion-up-file") as files:
-            futures: dict[Future, Job] = {}
-            for job in jobs:
-                if self.cancel.is_set() or self.facts.failed is not None:
-                    break
-                futures[files.submit(self.push_job, job)] = job
-                # Keep the queue short so a cancel stops promptly and memory stays flat.
-                self._drain(futures, on_result, most=2 * workers)
-            self._drain(futures, on_result, most=0)
-        if self.facts.failed is not None:
-            raise self.facts.failed
-
-    def _drain(self, futures: dict[Future, Job], on_result, most: int) -> None:
-        """Report files as they end until at most `most` are unfinished.
-
-        After Ctrl-C the files still queued are cancelled: they never start, so no upload is
-        created that only `resume` could finish.
-        """
-        self._report_done(futures, on_result)
-        while len(futures) > most:
-            if self.cancel.is_set():
-                for future in futures:
-                    future.cancel()
-            wait(list(futures), return_when=FIRST_COMPLETED, timeout=0.5)
-            self._report_done(futures, on_result)
-
-    def _report_done(self, futures: dict[Future, Job], on_result) -> None:
-        for future in [f for f in futures if f.done()]:
-            job = futures.pop(future)
-            if future.cancelled():
-                continue
-            error = future.exception()
-            if error is not None and self.facts.failed is not None:
-                continue  # the run's own error, raised by push_many
-            on_result(job, None if error else future.result(), error)
-
-    def push_job(self, job: Job) -> PushResult:
-        """Open and push one job, emitting FileDone or FileFailed."""
-        try:
-            source = job.open()
-            try:
-                result = self.push(source, job.folder_path)
-            finally:
-                source.close()
-        except BaseException as exc:
-            if self.facts.failed is None:
-                self.emit(FileFailed(job.name, exc))
-            raise
-        self.emit(FileDone(job.name, result))
-        return result
 
     @property
     def databases(self) -> Databases:
@@ -208,19 +115,21 @@ class Uploader:
         *,
         is_visible: bool = True,
         is_manifest: bool = False,
+        parent: int | None = None,
         whole: tuple[str, int] | None = None,
     ) -> PushResult:
         """Upload `source`, then record it; raises a NotionUpError saying what was left behind.
 
-        `is_visible` false and `is_manifest` true are for the pieces and manifest of a split file;
-        `whole` (original name, total size) is what a manifest's row shows.
+        `is_visible` false and `is_manifest` true are for the pieces and manifest of a split file,
+        `parent` the journal row of the split file they belong to; `whole` (original name, total
+        size) is what a manifest's row shows.
         """
         if self.cancel.is_set():
             # A file that had not begun when Ctrl-C came stays untouched: nothing to resume.
             raise Interrupted("interrupted")
-        entry = self._unfinished_push_of(source)
+        # 0. A re-run after a crash finishes what was begun rather than recording it twice.
+        entry = self.unfinished_push_of(source)
         if entry is not None:
-            # A re-run after a crash finishes what was begun rather than recording it twice.
             self.emit(
                 Notice(
                     f"finishing the unfinished push of {source.name} "
@@ -231,8 +140,9 @@ class Uploader:
                 self.journal.update(entry.id)  # taken up by this run: counted once if cut short
             return self.resume(entry, source)
         return self._push_new(
-            source, folder_path, is_visible=is_visible, is_manifest=is_manifest, whole=whole
-        )
+            source, folder_path, is_visible=is_visible, is_manifest=is_manifest, parent=parent,
+            whole=whole,
+        )  # fmt: skip
 
     def _push_new(
         self,
@@ -246,7 +156,7 @@ class Uploader:
     ) -> PushResult:
         plan, upload = self.plan(source.size, source.name)
         if plan.multi:
-            self._warm_up()
+            self.sender.warm_up()
         run = FileRun(
             source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
             key=next(self._keys), source=source, salt=new_salt(), parent=parent, whole=whole,
@@ -261,12 +171,13 @@ class Uploader:
         if self.facts.failed is not None:
             self.facts.settle()  # the schema does not fit: no more uploads
         located = self.facts.known()
+        # 1. Create the upload, journalled first: a crash at any point leaves a row to finish.
         if self.journal:
             run.push_id = self.journal.start(**self._journal_row(run))
         try:
             created = self.client.create_file_upload(
                 run.plan.create_body(run.upload.upload_name, run.upload.content_type),
-                on_retry=self._on_retry(run, "create"),
+                on_retry=run.on_retry(self.emit, "create"),
             )
         except NotionUpError:
             if not located:
@@ -274,22 +185,27 @@ class Uploader:
             raise
         run.upload_id = created["id"]
         expiry = created.get("expiry_time")
+        run.deadline = self.pace.created(expiry)
         self._journal(run, upload_id=run.upload_id, expiry_time=expiry)
         if not located:
             self._located(run)
         try:
+            # 2. Send the bytes (hashing them as they are read).
             sha512 = self._send_all(run, already_sent=set())
+            # 3. Complete a multi-part upload.
             if run.plan.multi:
                 self.emit(Stage(run.name, "completing", run.key))
                 self.client.complete_file_upload(
-                    run.upload_id, on_retry=self._on_retry(run, "complete")
+                    run.upload_id, on_retry=run.on_retry(self.emit, "complete")
                 )
+            # 4. Record it: the page, then the index entry.
             content = hash_content(sha512, run.salt)
             self._journal(run, state="uploaded", sha512=sha512, salted=content.salted)
             return self._record(run, content)
         except NotionUpError as exc:
-            if isinstance(exc, SourceChanged):
-                # Nothing was recorded and there is nothing to finish: the bytes were wrong.
+            if isinstance(exc, SourceChanged | TooSlow):
+                # Nothing was recorded and there is nothing to finish: the bytes were wrong,
+                # or the upload cannot finish before it expires (its rest is planned anew).
                 self._journal(run, state="abandoned", error=str(exc))
                 raise
             if run.source is not None and run.source.spooled and self.journal:
@@ -322,7 +238,7 @@ class Uploader:
             self._journal(run, state="abandoned", error=str(exc))
             raise
 
-    def _unfinished_push_of(self, source: Source) -> PushEntry | None:
+    def unfinished_push_of(self, source: Source) -> PushEntry | None:
         """The journal's unfinished push of this same input, if there is one to finish.
 
         A file is the same when its path, size and mtime are; a stream (stdin) when its name,
@@ -350,7 +266,7 @@ class Uploader:
         source = run.source
         assert source is not None
         return {
-            **self._source_row(source, run.folder_path),
+            **self.source_row(source, run.folder_path),
             "mode": run.plan.mode,
             "part_size": run.plan.part_size,
             "part_count": run.plan.count,
@@ -365,7 +281,7 @@ class Uploader:
             "sha512": source.sha512,
         }
 
-    def _source_row(self, source: Source, folder_path: str) -> dict[str, object]:
+    def source_row(self, source: Source, folder_path: str) -> dict[str, object]:
         """The journal fields every push shares: its input, and where its records go."""
         return {
             "name": source.name,
@@ -377,30 +293,6 @@ class Uploader:
             **self.facts.journal_fields(),
             "api_url": self.origin,
         }
-
-    def _warm_up(self) -> None:
-        """Start every part worker and allocate every part buffer before the first part.
-
-        The process then has the size its settings give it (workers + 1 buffers, all workers)
-        from the first multi-part file on, instead of growing into it as a long file goes:
-        memory depends on --workers and --part-size, never on how large or quick the file is.
-        """
-        with self._warm_lock:
-            if self._warm:
-                return
-            self._warm = True
-            workers = max(1, self.options.workers)
-            # Each task waits for the others, so the pool has to start a thread for every one.
-            # When the pool is busy with other files' parts its threads exist already: the
-            # barrier then times out quickly, and that is fine.
-            barrier = threading.Barrier(workers + 1)
-            started = [self._pool.submit(barrier.wait, 0.5) for _ in range(workers)]
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(0.5)
-            for future in started:
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    future.result()
-            self.buffers.reserve(workers + 1)
 
     def _record(
         self,
@@ -459,14 +351,6 @@ class Uploader:
         if self.journal and run.push_id is not None:
             self.journal.update(run.push_id, **fields)
 
-    def _on_retry(self, run: FileRun, what: str, part_number: int | None = None):
-        def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
-            with run.lock:
-                run.retries += 1
-            self.emit(Retrying(run.name, what, attempt, reason, wait_s, run.key, part_number))
-
-        return on_retry
-
     # -- resume -----------------------------------------------------------------------------
     def resume(
         self,
@@ -502,8 +386,21 @@ class Uploader:
         return result
 
     def _start_over(self, entry: PushEntry, source: Source | None) -> PushResult:
-        """Push a journalled input again as a new upload (the old one is of no use)."""
-        opened = source or self._reopen(entry)
+        """Push a journalled input again as a new upload (the old one is of no use).
+
+        Not when the measured pace says a new upload of that size would expire too: starting
+        it over would only repeat the failure (TooSlow; a split push re-plans it smaller).
+        """
+        most = self.pace.most_bytes(self.options.part_size, self.options.workers)
+        if most is not None and entry.size > most:
+            raise TooSlow(
+                f"{entry.name}: its upload expired, and at the measured "
+                f"{human_bytes(int(self.pace.rate or 0))}/s per connection a new upload of "
+                f"{human_bytes(entry.size)} would expire too",
+                hint="push it again without --no-split: it is stored as pieces that each "
+                "finish in time",
+            )
+        opened = source or self.reopen(entry)
         try:
             return self._push_new(
                 opened, entry.folder_path, is_visible=bool(entry.is_visible),
@@ -513,7 +410,7 @@ class Uploader:
             if source is None:
                 opened.close()
 
-    def _reopen(self, entry: PushEntry) -> Source:
+    def reopen(self, entry: PushEntry) -> Source:
         """The journalled input, unchanged, or an error saying how to get rid of the entry."""
         if entry.offset is not None and entry.source_path:
             return open_piece(entry.source_path, entry.offset, entry.size, entry.name, entry.mtime)
@@ -576,7 +473,7 @@ class Uploader:
     def _resend(self, run: FileRun, entry: PushEntry, done: bool) -> str:
         """Re-read the unchanged input, sending the parts Notion does not have yet."""
         opened = run.source is None
-        source = run.source or self._reopen(entry)
+        source = run.source or self.reopen(entry)
         run.source = source
         try:
             sent = set(range(1, run.plan.count + 1)) if done else set()
@@ -594,107 +491,8 @@ class Uploader:
             )
         return sha512
 
-    # -- the bytes --------------------------------------------------------------------------
     def _send_all(self, run: FileRun, already_sent: set[int]) -> str:
-        """Read the source once, in order, hashing it; send each part not in `already_sent`.
-
-        Returns the SHA-512 hex digest of everything read.
-        """
-        source = run.source
-        assert source is not None
-        if already_sent:
-            nbytes = sum(run.plan.part_length(n) for n in already_sent)
-            self.emit(AlreadySent(run.name, nbytes, run.key))
-        digest = None if source.sha512 else hashlib.sha512()
-        futures: list[Future] = []
-        try:
-            for part_number in range(1, run.plan.count + 1):
-                if self.cancel.is_set():
-                    raise Interrupted("interrupted")
-                if run.failed.is_set():
-                    break
-                length = run.plan.part_length(part_number)
-                taken = self.budget.acquire(length, self._stopping(run))
-                if taken is None:
-                    break
-                view = memoryview(self.buffers.take(length))[:length]
-                try:
-                    if source.readinto(view) != length:
-                        raise InputError(f"{run.name} got shorter while it was being read")
-                    if digest is not None:
-                        digest.update(view)
-                except BaseException:
-                    self._give_back(view, taken)
-                    raise
-                if part_number in already_sent:
-                    self._give_back(view, taken)
-                    continue
-                future = self._pool.submit(self._send_part, run, part_number, view, taken)
-                # A part cancelled before it ran must still give its buffer back.
-                future.add_done_callback(self._release_if_cancelled(view, taken))
-                futures.append(future)
-            if not run.failed.is_set() and not self.cancel.is_set():
-                source.check_end()
-        except BaseException:
-            run.failed.set()
-            for future in futures:
-                future.cancel()
-            wait(futures)
-            raise
-        self._wait_parts(run, futures)
-        if self.cancel.is_set():
-            raise Interrupted("interrupted")
-        sha512 = source.sha512 or digest.hexdigest()  # type: ignore[union-attr]
+        """Send the parts not in `already_sent`; the SHA-512 of the whole source, journalled."""
+        sha512 = self.sender.send_all(run, already_sent)
         self._journal(run, sha512=sha512)
         return sha512
-
-    def _give_back(self, view: memoryview, taken: int) -> None:
-        buffer = view.obj
-        view.release()
-        self.buffers.give(buffer)  # type: ignore[arg-type]
-        self.budget.release(taken)
-
-    def _release_if_cancelled(self, view: memoryview, taken: int):
-        def release(future: Future) -> None:
-            if future.cancelled():
-                self._give_back(view, taken)
-
-        return release
-
-    def _stopping(self, run: FileRun):
-        return lambda: run.failed.is_set() or self.cancel.is_set()
-
-    def _wait_parts(self, run: FileRun, futures: list[Future]) -> None:
-        """Wait for every part; on the first failure cancel the rest and raise it."""
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        failure = next((f.exception() for f in done if f.exception()), None)
-        if failure is not None:
-            run.failed.set()
-            for future in pending:
-                future.cancel()
-            wait(pending)
-            raise failure
-
-    def _send_part(self, run: FileRun, part_number: int, view: memoryview, taken: int) -> None:
-        try:
-            if run.failed.is_set() or self.cancel.is_set():
-                return
-            name, key = run.name, run.key
-            self.emit(PartStarted(name, part_number, view.nbytes, key))
-            self.client.send_file_upload(
-                run.upload_id,
-                view,
-                run.upload.upload_name,
-                run.upload.content_type,
-                part_number if run.plan.multi else None,
-                on_progress=lambda n: self.emit(BytesSent(name, part_number, n, key)),
-                on_retry=self._on_retry(run, f"part {part_number}", part_number),
-            )
-            if run.plan.multi and self.journal and run.push_id is not None:
-                self.journal.part_sent(run.push_id, part_number)
-            self.emit(PartDone(name, part_number, key))
-        except BaseException:
-            run.failed.set()
-            raise
-        finally:
-            self._give_back(view, taken)

@@ -108,7 +108,8 @@ class RunFacts:
             raise LimitError(
                 f"{name} is {size} bytes, over this workspace's limit of "
                 f"{self.max_file_size} bytes per file",
-                hint="split it with --split SIZE, or use a workspace on a paid plan",
+                hint="store it in pieces with --split SIZE (or without --no-split), "
+                "or use a workspace on a paid plan",
             )
 
     def journal_fields(self) -> dict[str, object]:

@@ -10,13 +10,12 @@ import os
 from dataclasses import dataclass, field
 
 from notion_up.errors import NotionUpError
-from notion_up.manifest import MANIFEST_SUFFIX, piece_names
+from notion_up.manifest import MANIFEST_SUFFIX, piece_lengths, piece_names, split_size_for
 from notion_up.notion.filetypes import UploadName, upload_name
 from notion_up.units import human_bytes
 from notion_up.upload.existing import ExistingCheck
 from notion_up.upload.inputs import FileInput
 from notion_up.upload.parts import PartPlan, plan_parts
-from notion_up.upload.split import piece_lengths
 
 
 @dataclass(frozen=True)
@@ -132,20 +131,24 @@ def preview(
     max_file_size: int | None = None,
     existing: ExistingCheck | None = None,
     split_size: int | None = None,
+    *,
+    auto_split: bool = True,
 ) -> Preview:
-    """Plan one file as push would, without a single write."""
+    """Plan one file as push would, without a single write (over the limit: split, unless
+    `auto_split` is off)."""
     size = os.stat(item.path).st_size
     base = {"path": item.path, "name": item.name, "folder_path": item.folder_path, "size": size}
     if existing is not None:
         reason = existing.reason_to_skip(item.path)
         if reason:
             return Preview(**base, action="skip", reason=reason)
-    if split_size is not None and size > split_size:
-        return _preview_split(base, item.name, size, part_size, max_file_size, split_size)
+    piece = split_size_for(size, split_size, max_file_size, auto_split)
+    if piece is not None:
+        return _preview_split(base, item.name, size, part_size, max_file_size, piece)
     if max_file_size is not None and size > max_file_size:
         reason = f"over this workspace's limit of {max_file_size} bytes per file"
         if split_size is None:
-            reason += " (--split SIZE would store it in pieces)"
+            reason += " (without --no-split it would be stored in pieces)"
         return Preview(**base, action="refuse", reason=reason)
     try:
         plan = plan_parts(size, part_size)
@@ -157,7 +160,7 @@ def preview(
 def _preview_split(
     base: dict, name: str, size: int, part_size: int, max_file_size: int | None, split_size: int
 ) -> Preview:
-    """The pieces and manifest of a file larger than --split, as SplitUploader makes them."""
+    """The pieces and manifest of a file larger than --split, as the Splitter makes them."""
     if max_file_size is not None and split_size > max_file_size:
         reason = (
             f"--split {split_size} is over this workspace's limit of {max_file_size} bytes "

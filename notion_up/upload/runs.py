@@ -1,12 +1,12 @@
-"""What a push is made of: the engine's options, a batch's jobs, a file's state and result."""
+"""What a push is made of: the engine's options, one file's state while it goes up, its result."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from notion_up.events import Listener, Retrying
 from notion_up.notion.filetypes import UploadName
 from notion_up.notion.records import ContentHash
 from notion_up.upload.parts import DEFAULT_PART_SIZE, PartPlan
@@ -24,17 +24,6 @@ class EngineOptions:
     workers: int = 4
     part_size: int = DEFAULT_PART_SIZE
     max_memory: int | None = None
-
-
-@dataclass
-class Job:
-    """One input of a batch: how to open it, and where it goes in the file database."""
-
-    name: str
-    open: Callable[[], Source]
-    folder_path: str = "/"
-    # The local file (None for standard input), for the --json line's `path`.
-    path: str | None = None
 
 
 @dataclass
@@ -109,6 +98,18 @@ class FileRun:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The journal row of the split file this is a piece (or the manifest) of.
     parent: int | None = None
+    # When the upload expires (time.monotonic()), from its create's expiry_time.
+    deadline: float | None = None
+
+    def on_retry(self, emit: Listener, what: str, part_number: int | None = None):
+        """A client `on_retry` callback that counts the retry and reports it as an event."""
+
+        def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
+            with self.lock:
+                self.retries += 1
+            emit(Retrying(self.name, what, attempt, reason, wait_s, self.key, part_number))
+
+        return on_retry
 
     def left_behind(self, journalled: bool, expiry: str | None, hint: str | None) -> str:
         """What a failed push left, and how to finish it (after `hint`, if any)."""

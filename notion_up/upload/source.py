@@ -39,6 +39,10 @@ class Source:
     offset: int | None = None
     # The opened file's (st_dev, st_ino): what a re-read checks it still is.
     identity: Identity | None = None
+    # A stream longer than one request whose length is not known (size -1): it goes up in
+    # volumes as it is read (upload/volumes.py), spooled into `spool_dir` one at a time.
+    unsized: bool = False
+    spool_dir: str | None = None
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _read: int = 0
 
@@ -133,8 +137,14 @@ def open_stream(
     size: int | None = None,
     spool_dir: str | None = None,
     on_spooled: Callable[[int], None] | None = None,
+    *,
+    volumes: bool = False,
 ) -> Source:
-    """A stream of unknown size (held in memory or spooled) or of a declared `size`."""
+    """A stream of unknown size (held in memory or spooled) or of a declared `size`.
+
+    With `volumes`, a stream longer than one request is not spooled here: it comes back
+    unsized, to be cut into volumes as it is read.
+    """
     if size is not None:
         if size < 0:
             raise StreamSizeError("--size must not be negative")
@@ -145,6 +155,9 @@ def open_stream(
         # with an unfinished push of it before anything is sent.
         digest = hashlib.sha512(head).hexdigest()
         return Source(name, len(head), BufferStream(head), sha512=digest)
+    if volumes:
+        chained = _Chained(BufferStream(head), stream)
+        return Source(name, -1, chained, unsized=True, spool_dir=spool_dir)  # type: ignore[arg-type]
     return _spool(stream, head, name, spool_dir, on_spooled)
 
 
@@ -163,6 +176,24 @@ class BufferStream(io.RawIOBase):
         target[:n] = self._view[self._pos : self._pos + n]
         self._pos += n
         return n
+
+
+class _Chained(io.RawIOBase):
+    """One stream, then another (what was read ahead, then the rest)."""
+
+    def __init__(self, first: BinaryIO, then: BinaryIO) -> None:
+        self._streams = [first, then]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while self._streams:
+            n = self._streams[0].readinto(target) or 0
+            if n:
+                return n
+            self._streams.pop(0)
+        return 0
 
 
 def _read_up_to(stream: BinaryIO, limit: int) -> bytearray:
@@ -218,15 +249,19 @@ def _spool(
             if on_spooled:
                 on_spooled(total)
         spool.close()
-        reader = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
     except BaseException:
         spool.close()
         os.unlink(path)
         raise
+    return spooled_source(path, name, total, digest.hexdigest())
+
+
+def spooled_source(path: str, name: str, size: int, sha512: str) -> Source:
+    """A stream's bytes in a spool file as a Source: the file is removed on close unless a
+    failed push keeps it (`keep`) for `resume` to read again."""
+    reader = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
     mtime = os.stat(path).st_mtime
-    source = Source(
-        name, total, reader, path=path, mtime=mtime, sha512=digest.hexdigest(), spooled=True
-    )
+    source = Source(name, size, reader, path=path, mtime=mtime, sha512=sha512, spooled=True)
     source._cleanup.append(lambda: source.keep or (os.path.exists(path) and os.unlink(path)))
     return source
 
