@@ -90,6 +90,52 @@ def test_tight_rate_limit_with_eight_workers_never_comes_back_early(sandbox, tmp
     assert stats["early_retries"] == 0
 
 
+def refused(stats: dict) -> int:
+    return sum(v.get("429", 0) for v in stats["requests"].values())
+
+
+def test_under_an_even_budget_one_run_learns_the_pace_and_the_next_starts_with_it(
+    sandbox, tmp_path
+):
+    # The older model of Notion's limit: an even rate with some bursts (a token bucket).
+    opts = sandbox.server.options
+    opts.rate_limit, opts.rate, opts.burst, opts.rate_window = True, 10.0, 5, 0.0
+    first, second = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    sums = [make_file(first, 31 * MiB, seed=1), make_file(second, 31 * MiB, seed=2)]
+    args = ["push", "--json", "-v", "--rate", "10"]
+    sandbox.server.reset_stats()
+    done = run_cli([*args, str(first)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stats = sandbox.server.stats()
+    # The window model bursts until the first 429; what else was in flight is refused too
+    # (at most one per worker), then nothing more: requests go evenly at 10/s.
+    assert 1 <= refused(stats) <= 4, stats["requests"]
+    assert stats["early_retries"] == 0
+    assert "then sending requests evenly at 10/s" in done.stderr.decode()
+    check_recorded(sandbox, pushed_lines(done)[0], "a.mp4", 31 * MiB, sums[0])
+
+    sandbox.server.reset_stats()  # a full bucket again, as after a pause between runs
+    done = run_cli([*args, str(second)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stats = sandbox.server.stats()
+    assert refused(stats) == 0, stats["requests"]  # the journal remembered the pace
+    assert stats["total_requests"] == 11
+    check_recorded(sandbox, pushed_lines(done)[0], "b.mp4", 31 * MiB, sums[1])
+
+
+def test_a_workspace_limit_is_waited_out_as_told_and_said_on_stderr(sandbox, tmp_path):
+    sandbox.server.options.space_limit_for = 6.0  # other integrations spent the workspace's
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    done = run_cli(["push", "--json", str(path)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    err = done.stderr.decode()
+    assert "request limit for the whole workspace" in err and "waiting 6s as told" in err
+    stats = sandbox.server.stats()
+    assert refused(stats) >= 1 and stats["early_retries"] == 0
+    assert "evenly" not in err  # it says nothing about this integration's own budget
+
+
 def test_a_run_killed_mid_upload_is_finished_by_resume(sandbox, tmp_path):
     proc, env, sha512 = start_slow_push(sandbox, tmp_path, 31 * MiB, 4 * MiB, parts_first=2)
     proc.send_signal(signal.SIGKILL)

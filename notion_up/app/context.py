@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from notion_up.config import Settings, data_dir, require
 from notion_up.errors import ConfigError
+from notion_up.events import Listener, ignore
 from notion_up.notion.client import NotionClient
 from notion_up.notion.retry import RateLimiter
 from notion_up.state.journal import Journal
@@ -30,8 +31,11 @@ class Context:
 
 
 @contextlib.contextmanager
-def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
-    """A client for the configured workspace, or for the sandbox server started here."""
+def connect(
+    settings: Settings, sandbox: bool = False, listener: Listener = ignore
+) -> Iterator[Context]:
+    """A client for the configured workspace, or for the sandbox server started here; the
+    limiter's notices (long waits for Notion's limits) go to `listener`."""
     server = None
     origin = settings.api_url
     if sandbox:
@@ -42,13 +46,30 @@ def connect(settings: Settings, sandbox: bool = False) -> Iterator[Context]:
         client = NotionClient(
             str(settings.token),
             settings.api_url,
-            limiter=RateLimiter(rate=settings.rate),
+            limiter=RateLimiter(rate=settings.rate, listener=listener),
             pool_size=settings.workers * 2 + 4,
         )
         yield Context(settings, client, origin)
     finally:
         if server is not None:
             server.stop()
+
+
+def _limits_key(ctx: Context) -> str:
+    # Notion's per-connection budget belongs to the integration (its token) in a workspace.
+    return f"{ctx.origin} {ctx.client.token_fingerprint}"
+
+
+def recall_limits(ctx: Context, journal: Journal) -> None:
+    """Start the limiter from what earlier runs learned of this workspace's budget."""
+    ctx.client.limiter.recall(journal.throttled_ago(_limits_key(ctx)))
+
+
+def remember_limits(ctx: Context, journal: Journal) -> None:
+    """Keep what this run's limiter learned (or that it relaxed) for the next run."""
+    limiter = ctx.client.limiter
+    if not limiter.unlimited:
+        journal.remember_throttle(_limits_key(ctx), limiter.throttled_ago())
 
 
 def _sandbox(settings: Settings) -> LocalNotion | None:

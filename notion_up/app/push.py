@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
-from notion_up.app.context import Context, connect, open_journal, state_folder
+from notion_up.app.context import (
+    Context,
+    connect,
+    open_journal,
+    recall_limits,
+    remember_limits,
+    state_folder,
+)
 from notion_up.config import Settings, require
 from notion_up.errors import ExitStatus, Interrupted, NotionUpError, batch_status
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
@@ -161,11 +168,12 @@ def push(
         else run_lock(state_folder(settings), batch.wait_lock, say)
     )
     started = time.time()
-    with lock, connect(settings, options.sandbox) as ctx:
+    with lock, connect(settings, options.sandbox, listener) as ctx:
         require(settings, "database", "index")
         for key, value, source in settings.describe():
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))
         journal = open_journal(settings)
+        recall_limits(ctx, journal)
         database, index = str(settings.database), str(settings.index)
         facts: WorkspaceFacts | Setup | None = None
         try:
@@ -200,6 +208,7 @@ def push(
                     facts.settle(timeout=5.0)
             if any(contradicts(f) for _, f in outcome.failures):
                 journal.forget_facts(facts_key(ctx.client, database, index))
+            remember_limits(ctx, journal)
             journal.close()
     outcome.interrupted = cancel.is_set()
     return outcome

@@ -198,9 +198,11 @@ class NotionClient:
             self.stats.add(retries=1, throttled=int(throttled))
             if on_retry:
                 on_retry(path, attempt, str(failure), wait)
-            if throttled:
-                # Every thread waits, not just this one: the limit is per integration.
-                self.limiter.pause(wait)
+            if throttled and response.status_code == 429:
+                # Every thread waits, not just this one; the limiter learns from the reason.
+                self.limiter.throttled(wait, failure.additional_data.get("rate_limit_reason"))
+            elif throttled:
+                self.limiter.pause(wait)  # 529: overloaded, not a budget
             else:
                 self._sleep(wait)
 
