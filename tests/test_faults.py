@@ -378,3 +378,33 @@ def test_resume_starts_over_an_upload_notion_no_longer_knows_then_has_nothing_le
     assert first.stdout.decode().endswith("a.pdf\n")
     again = run_cli(["resume", "--rate", "0"], env)
     assert again.returncode == 0 and "nothing to resume" in again.stderr.decode()
+
+
+def test_part_size_auto_starts_at_5_mib_then_follows_the_link_and_dry_run_says_why(
+    sandbox, tmp_path
+):
+    big, small = tmp_path / "big.mkv", tmp_path / "small.mkv"
+    make_file(big, 60 * MiB, seed=3)
+    sha512 = make_file(small, 31 * MiB, seed=4)
+    auto = ["--part-size", "auto", "--rate", "3"]
+    plan = run_cli(["push", "--dry-run", *auto, str(big)], sandbox.env())
+    assert plan.returncode == 0, plan.stderr.decode()[-3000:]
+    assert "no multi-part push to this workspace has finished yet" in plan.stderr.decode()
+    assert "12 part(s) of 5242880 bytes" in plan.stdout.decode()
+
+    done = run_cli(["push", "--json", *auto, str(small)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    (line,) = pushed_lines(done)
+    assert line["part_size"] == 5 * MiB
+    check_recorded(sandbox, line, "small.mkv", 31 * MiB, sha512)
+
+    # Over loopback the 11 requests went far faster than 3 a second allow: the budget is what
+    # held that push back, so the next file gets the largest parts that still fill 4 workers.
+    plan = run_cli(["push", "--dry-run", *auto, str(big)], sandbox.env())
+    assert "held back by the request budget" in plan.stderr.decode()
+    assert "4 part(s) of 15728640 bytes" in plan.stdout.decode()
+    # The same from the environment, and a fixed size still wins over it as a flag.
+    env = sandbox.env(NOTION_UP_PART_SIZE="auto")
+    assert "4 part(s)" in run_cli(["push", "--dry-run", str(big)], env).stdout.decode()
+    fixed = run_cli(["push", "--dry-run", "--part-size", "10MiB", str(big)], env)
+    assert "6 part(s) of 10485760 bytes" in fixed.stdout.decode()

@@ -18,6 +18,7 @@ from notion_up.app.context import (
     remember_limits,
     state_folder,
 )
+from notion_up.app.partsize import engine_options
 from notion_up.config import Settings, require
 from notion_up.errors import ExitStatus, Interrupted, NotionUpError, batch_status
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
@@ -33,7 +34,7 @@ from notion_up.notion.workspace import (
 )
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
-from notion_up.upload.engine import DEFAULT_MAX_MEMORY, EngineOptions, Job, PushResult
+from notion_up.upload.engine import DEFAULT_MAX_MEMORY, Job, PushResult
 from notion_up.upload.existing import ExistingCheck, drop_existing
 from notion_up.upload.preview import preview
 from notion_up.upload.split import uploader_for
@@ -190,8 +191,11 @@ def push(
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
                 limit = located(facts).max_file_size
+                sizes = engine_options(
+                    settings, journal, ctx.origin, listener=listener, dry_run=True
+                )
                 outcome.planned = dry_run(
-                    inputs, settings.part_size, limit, existing, options.split_size
+                    inputs, sizes.part_size_of, limit, existing, options.split_size
                 )
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
@@ -233,7 +237,7 @@ def _upload(
 ) -> int:
     """Push the jobs; returns how many there were (after skips)."""
     settings = ctx.settings
-    engine = EngineOptions(settings.workers, settings.part_size, options.max_memory)
+    engine = engine_options(settings, journal, ctx.origin, options.max_memory, listener=listener)
 
     def ended(job: Job, result: PushResult | None, error: BaseException | None) -> None:
         if result is not None:
@@ -339,7 +343,7 @@ def leftovers(
 
 def dry_run(
     inputs: Inputs,
-    part_size: int,
+    part_size: int | Callable[[int], int],
     max_file_size: int | None,
     existing: ExistingCheck | None,
     split_size: int | None = None,
