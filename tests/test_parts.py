@@ -240,12 +240,16 @@ def test_auto_per_file_fills_every_worker_evenly_and_never_exceeds_the_runs_choi
     assert auto(fast).part_size == MAX_PART_SIZE
     # 60 MiB at up to 20 MiB over 4 workers: one round of 15 MiB, not 20+20+20 with one idle.
     assert auto(fast, size=60 * MiB).part_size == 15 * MiB
-    # 300 MiB: 4 rounds of 4 parts of 19 MiB (16 parts) rather than 15 parts of 20 MiB.
-    assert auto(fast, size=300 * MiB).part_size == 19 * MiB
-    assert auto(fast, size=25 * MiB).part_size == 7 * MiB  # 7 + 7 + 7 + 4: one round
+    # 300 MiB: 4 rounds of 4 parts of 18.75 MiB (16 parts) rather than 15 parts of 20 MiB.
+    assert auto(fast, size=300 * MiB).part_size == 18 * MiB + 768 * 1024
+    assert auto(fast, size=25 * MiB).part_size == 6 * MiB + 256 * 1024  # one round of 4
+    # Where the run's choice is 13 MiB, 60 MiB goes in 2 rounds: 8 parts of 7.5 MiB.
+    seen = [Pushed(size=60 * MiB, seconds=4.0, part_size=5 * MiB)]
+    assert auto(seen).part_size == 13 * MiB
+    assert auto(seen, size=60 * MiB).part_size == 7 * MiB + 512 * 1024
     for size in (21 * MB, 50 * MiB, 333 * MiB, 5 * 1024 * MiB):
         part = auto(fast, size=size).part_size
-        assert MIN_PART_SIZE <= part <= MAX_PART_SIZE and part % MiB == 0
+        assert MIN_PART_SIZE <= part <= MAX_PART_SIZE and part % (64 * 1024) == 0
         assert plan_parts(size, part).count <= MAX_PARTS
 
 

@@ -83,6 +83,8 @@ OVERHEAD_REQUESTS = 4
 HEADROOM = 1.25
 # How many recent pushes the link is judged by.
 RECENT = 5
+# What a file's part size is rounded up to when it is cut to fill the workers evenly.
+EVEN_STEP = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def auto_part_size(
     *, rate: float, workers: int, history: list[Pushed], size: int | None = None
 ) -> PartChoice:
     """The part size that keeps the request budget (`rate`/s) from being the bottleneck at the
-    link speed recent pushes achieved; 5–20 MiB, whole MiB.
+    link speed recent pushes achieved; 5–20 MiB (whole MiB for the run, 64 KiB steps per file).
 
     With `size`, for that file: no larger than the run's choice, cut so its parts fill the
     `workers` evenly (a last round with one worker busy wastes the others), and never more than
@@ -154,6 +156,8 @@ def auto_part_size(
         return choice
     workers = max(1, workers)
     rounds = math.ceil(size / (workers * choice.part_size))
-    even = math.ceil(size / (workers * rounds) / MiB) * MiB
+    # Not whole MiB here: 60 MiB over 4 workers in 2 rounds is 8 parts of 7.5 MiB; 8 MiB parts
+    # would leave a short last round (and a 4 MiB last part) on a link that caps connections.
+    even = math.ceil(size / (workers * rounds) / EVEN_STEP) * EVEN_STEP
     part = max(MIN_PART_SIZE, min(choice.part_size, even), math.ceil(size / MAX_PARTS / MiB) * MiB)
     return PartChoice(part, choice.reason)
