@@ -381,3 +381,15 @@ def test_requests_refused_together_are_told_as_one_wait():
     clock.now = 40.0
     limiter.throttled(30.0, SPACE)  # a new wait, after the first one ended
     assert len(seen) == 2
+
+
+def test_a_429_with_the_windows_budget_spent_is_the_windows_edge_and_teaches_nothing():
+    # Notion's window began a moment before ours: the budget's last request is refused. The
+    # window model holds; pacing evenly from here would only lose its bursts.
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, window=10.0, clock=clock, sleep=clock.sleep)
+    paced_times(limiter, clock, 40)
+    limiter.throttled(1.0, OWN)
+    assert limiter.model == "window"
+    clock.now = 10.0
+    assert paced_times(limiter, clock, 40) == [10.0] * 40  # the next window, in one burst

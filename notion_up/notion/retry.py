@@ -19,6 +19,9 @@ THROTTLE_STATUSES = frozenset({429, 529})
 # How long a run keeps pacing evenly after the last per-connection 429 before it goes back to
 # spending the window's budget at any pace. Learned in one run, it carries over (the journal).
 RELAX_AFTER = 30 * 60.0
+# A 429 when this share of the window's budget is spent is the window's own (its edge is a
+# moment off ours); refused well before, the server paces.
+WINDOW_EDGE = 0.9
 # Requests a pacing limiter lets go at once after a lull.
 PACED_BURST = 2
 # A throttled wait longer than this is said on stderr (as a Notice): a silent minute looks hung.
@@ -178,15 +181,21 @@ class RateLimiter:
     def throttled(self, seconds: float, reason: object = None) -> None:
         """A 429 told every thread to wait `seconds`; `reason` is its `rate_limit_reason`.
 
-        From this connection's own limit (or with no reason given) it also teaches that the
-        server paces: from the end of the wait, requests go evenly. A long wait is told to the
+        From this connection's own limit (or with no reason given), well before the window's
+        budget is spent, it also teaches that the server paces: from the end of the wait,
+        requests go evenly. A long wait is told to the
         listener as a Notice (a silent minute looks like a hang).
         """
         reason = reason if isinstance(reason, str) else None
-        ours = reason in (None, OWN_LIMIT)
         with self._lock:
             now = self._clock()
             self._paused_until = max(self._paused_until, now + seconds)
+            # Refused with (nearly) the whole window's budget spent: the window model itself,
+            # its edge a moment off ours; that teaches nothing, and pacing would lose the bursts.
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            at_edge = len(self._sent) >= WINDOW_EDGE * self.budget
+            ours = reason in (None, OWN_LIMIT) and not at_edge
             learned = ours and not self.unlimited and self._throttled_at is None
             # Requests in flight together are refused together: one line for their one wait.
             said = now + seconds <= self._said_until + 1.0
