@@ -39,7 +39,7 @@ def settings(
     index: str | None = None,
     api_url: str | None = None,
     workers: int | None = None,
-    part_size: int | None = None,
+    part_size: int | str | None = None,
     rate: float | None = None,
     state_dir: str | Path | None = None,
     timeout: float | None = None,

@@ -133,7 +133,9 @@ MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 20 * MiB
 
 
-def _part_size(value: Any) -> int:
+def _part_size(value: Any) -> int | str:
+    if str(value).strip().lower() == "auto":
+        return "auto"  # picked per file from recent throughput (upload/parts.py)
     try:
         size = parse_size(value)
     except NotionUpError as exc:
@@ -287,8 +289,14 @@ class Settings:
 
     @property
     def part_size(self) -> int:
-        """Bytes per part of a multi-part upload."""
-        return int(self._value("part_size"))
+        """Bytes per part of a multi-part upload (the default when `auto`: see part_size_auto)."""
+        value = self._value("part_size")
+        return DEFAULTS["part_size"] if value == "auto" else int(value)
+
+    @property
+    def part_size_auto(self) -> bool:
+        """`--part-size auto`: each file's part size is picked to fit the link."""
+        return self._value("part_size") == "auto"
 
     @property
     def volume_size(self) -> int:
@@ -329,7 +337,7 @@ class Settings:
                 shown = redact(str(shown))
             elif name == "state_dir":
                 shown = self.state_dir
-            elif name in ("part_size", "volume_size") and shown is not None:
+            elif name in ("part_size", "volume_size") and shown not in (None, "auto"):
                 shown = f"{shown} ({human_bytes(int(shown))})"
             rows.append((name, "" if shown is None else str(shown), setting.source))
         return rows
@@ -513,9 +521,9 @@ PROFILE_KEYS = (
 )  # fmt: skip
 CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
 # --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
-# api_url, workers, part_size (bytes or with a unit: "10MiB"), rate (requests per second),
-# state_dir, service_url, timeout (seconds a request may wait for an answer), insecure_http,
-# volume_size (a long stream's volumes: "512MiB").
+# api_url, workers, part_size (bytes or with a unit: "10MiB"; or "auto"), rate (requests per
+# second), state_dir, service_url, timeout (seconds a request may wait for an answer),
+# insecure_http, volume_size (a long stream's volumes: "512MiB").
 # Keep this file private (chmod 600): it may hold your token.
 """
 

@@ -21,6 +21,7 @@ class FakeLimiter:
 
     def __init__(self) -> None:
         self.pauses: list[float] = []
+        self.reasons: list[object] = []
         self.acquires = 0
 
     def acquire(self) -> float:
@@ -29,6 +30,10 @@ class FakeLimiter:
 
     def pause(self, seconds: float) -> None:
         self.pauses.append(seconds)
+
+    def throttled(self, seconds: float, reason: object = None) -> None:
+        self.pauses.append(seconds)
+        self.reasons.append(reason)
 
 
 @pytest.fixture

@@ -121,3 +121,16 @@ def test_a_token_file_from_the_profile_is_read_and_still_redacted(isolated_home,
     done = cli("config", "show")
     assert TOKEN not in done.stdout + done.stderr
     assert f"(token file {token_file})" in done.stdout
+
+
+def test_part_size_auto_from_flag_environment_or_profile(isolated_home):
+    assert resolve({"part_size": "auto"}, env={}).part_size_auto
+    settings = resolve({}, env={"NOTION_UP_PART_SIZE": "AUTO"})
+    assert settings.part_size_auto and settings.part_size == 5 * 1024 * 1024  # the fallback
+    assert cli("config", "set", "part_size", "auto").exit_code == 0
+    settings = resolve({}, env={})
+    assert settings.part_size_auto and settings.source("part_size") == "profile default"
+    assert not resolve({"part_size": "10MiB"}, env={}).part_size_auto
+    done = cli("config", "show")
+    assert done.exit_code == 0, done.stderr
+    assert any(line.split()[:2] == ["part_size", "auto"] for line in done.stdout.splitlines())

@@ -90,6 +90,52 @@ def test_tight_rate_limit_with_eight_workers_never_comes_back_early(sandbox, tmp
     assert stats["early_retries"] == 0
 
 
+def refused(stats: dict) -> int:
+    return sum(v.get("429", 0) for v in stats["requests"].values())
+
+
+def test_under_an_even_budget_one_run_learns_the_pace_and_the_next_starts_with_it(
+    sandbox, tmp_path
+):
+    # The older model of Notion's limit: an even rate with some bursts (a token bucket).
+    opts = sandbox.server.options
+    opts.rate_limit, opts.rate, opts.burst, opts.rate_window = True, 10.0, 5, 0.0
+    first, second = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    sums = [make_file(first, 31 * MiB, seed=1), make_file(second, 31 * MiB, seed=2)]
+    args = ["push", "--json", "-v", "--rate", "10"]
+    sandbox.server.reset_stats()
+    done = run_cli([*args, str(first)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stats = sandbox.server.stats()
+    # The window model bursts until the first 429; what else was in flight is refused too
+    # (at most one per worker), then nothing more: requests go evenly at 10/s.
+    assert 1 <= refused(stats) <= 4, stats["requests"]
+    assert stats["early_retries"] == 0
+    assert "then sending requests evenly at 10/s" in done.stderr.decode()
+    check_recorded(sandbox, pushed_lines(done)[0], "a.mp4", 31 * MiB, sums[0])
+
+    sandbox.server.reset_stats()  # a full bucket again, as after a pause between runs
+    done = run_cli([*args, str(second)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stats = sandbox.server.stats()
+    assert refused(stats) == 0, stats["requests"]  # the journal remembered the pace
+    assert stats["total_requests"] == 11
+    check_recorded(sandbox, pushed_lines(done)[0], "b.mp4", 31 * MiB, sums[1])
+
+
+def test_a_workspace_limit_is_waited_out_as_told_and_said_on_stderr(sandbox, tmp_path):
+    sandbox.server.options.space_limit_for = 6.0  # other integrations spent the workspace's
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    done = run_cli(["push", "--json", str(path)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    err = done.stderr.decode()
+    assert "request limit for the whole workspace" in err and "waiting 6s as told" in err
+    stats = sandbox.server.stats()
+    assert refused(stats) >= 1 and stats["early_retries"] == 0
+    assert "evenly" not in err  # it says nothing about this integration's own budget
+
+
 def test_a_run_killed_mid_upload_is_finished_by_resume(sandbox, tmp_path):
     proc, env, sha512 = start_slow_push(sandbox, tmp_path, 31 * MiB, 4 * MiB, parts_first=2)
     proc.send_signal(signal.SIGKILL)
@@ -334,3 +380,33 @@ def test_resume_starts_over_an_upload_notion_no_longer_knows_then_has_nothing_le
     assert first.stdout.decode().endswith("a.pdf\n")
     again = run_cli(["resume", "--rate", "0"], env)
     assert again.returncode == 0 and "nothing to resume" in again.stderr.decode()
+
+
+def test_part_size_auto_starts_at_5_mib_then_follows_the_link_and_dry_run_says_why(
+    sandbox, tmp_path
+):
+    big, small = tmp_path / "big.mkv", tmp_path / "small.mkv"
+    make_file(big, 60 * MiB, seed=3)
+    sha512 = make_file(small, 31 * MiB, seed=4)
+    auto = ["--part-size", "auto", "--rate", "3"]
+    plan = run_cli(["push", "--dry-run", *auto, str(big)], sandbox.env())
+    assert plan.returncode == 0, plan.stderr.decode()[-3000:]
+    assert "no multi-part push to this workspace has finished yet" in plan.stderr.decode()
+    assert "12 part(s) of 5242880 bytes" in plan.stdout.decode()
+
+    done = run_cli(["push", "--json", *auto, str(small)], sandbox.env())
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    (line,) = pushed_lines(done)
+    assert line["part_size"] == 5 * MiB
+    check_recorded(sandbox, line, "small.mkv", 31 * MiB, sha512)
+
+    # Over loopback the 11 requests went far faster than 3 a second allow: the budget is what
+    # held that push back, so the next file gets the largest parts that still fill 4 workers.
+    plan = run_cli(["push", "--dry-run", *auto, str(big)], sandbox.env())
+    assert "held back by the request budget" in plan.stderr.decode()
+    assert "4 part(s) of 15728640 bytes" in plan.stdout.decode()
+    # The same from the environment, and a fixed size still wins over it as a flag.
+    env = sandbox.env(NOTION_UP_PART_SIZE="auto")
+    assert "4 part(s)" in run_cli(["push", "--dry-run", str(big)], env).stdout.decode()
+    fixed = run_cli(["push", "--dry-run", "--part-size", "10MiB", str(big)], env)
+    assert "6 part(s) of 10485760 bytes" in fixed.stdout.decode()

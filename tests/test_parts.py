@@ -6,10 +6,13 @@ import pytest
 
 from notion_up.errors import LimitError, UsageError
 from notion_up.upload.parts import (
+    DEFAULT_PART_SIZE,
     MAX_PART_SIZE,
     MAX_PARTS,
     MIN_PART_SIZE,
     SINGLE_PART_MAX,
+    Pushed,
+    auto_part_size,
     check_part_size,
     parse_size,
     plan_parts,
@@ -185,3 +188,73 @@ def test_parse_size_refuses_an_overflowing_number_as_a_usage_error():
 def test_parse_size_refuses_a_negative_size():
     with pytest.raises(UsageError):
         parse_size("-5MiB")
+
+
+# -- --part-size auto ---------------------------------------------------------------------------
+def auto(history: list[Pushed], size: int | None = None, rate: float = 3.0, workers: int = 4):
+    return auto_part_size(rate=rate, workers=workers, history=history, size=size)
+
+
+def test_auto_without_history_or_without_a_budget_keeps_the_default():
+    assert auto([]).part_size == DEFAULT_PART_SIZE
+    assert "has finished yet" in auto([]).reason
+    fast = [Pushed(size=300 * MiB, seconds=1.0, part_size=5 * MiB)]
+    assert auto(fast, rate=0).part_size == DEFAULT_PART_SIZE
+
+
+def test_auto_on_a_link_slower_than_the_budget_keeps_small_parts():
+    # 8 MiB/s with 5 MiB parts: 1.6 parts/s, under 3/s; 1.25 × 8 / 3 = 3.3 MiB → the minimum.
+    slow = [Pushed(size=400 * MiB, seconds=50.0, part_size=5 * MiB)]
+    choice = auto(slow)
+    assert choice.part_size == MIN_PART_SIZE
+    assert "8.0 MiB/s" in choice.reason and "held back" not in choice.reason
+
+
+def test_auto_sizes_parts_so_the_budget_carries_the_link_with_room():
+    # 24 MiB/s with 20 MiB parts is not budget-bound (1.2 parts/s): 1.25 × 24 / 3 = 10 MiB.
+    seen = [Pushed(size=480 * MiB, seconds=20.0, part_size=20 * MiB)]
+    assert auto(seen).part_size == 10 * MiB
+    assert auto(seen, rate=10.0).part_size == MIN_PART_SIZE  # Business plans: 600 a minute
+
+
+def test_a_push_held_back_by_the_budget_counts_as_a_faster_link():
+    # 300 MiB in 22 s with 5 MiB parts: 64 requests at 3/s is 21.3 s, the budget's pace.
+    held = [Pushed(size=300 * MiB, seconds=22.0, part_size=5 * MiB)]
+    choice = auto(held)
+    # Seen 13.6 MiB/s; counted 27.3: 1.25 × 27.3 / 3 = 11.4 → 12 MiB.
+    assert choice.part_size == 12 * MiB
+    assert "held back by the request budget" in choice.reason
+    # Run after run it climbs to the largest part while the budget still holds it back.
+    nxt = [Pushed(size=300 * MiB, seconds=29 / 3.0, part_size=12 * MiB), *held]
+    assert auto(nxt).part_size == MAX_PART_SIZE
+
+
+def test_auto_judges_by_the_median_of_recent_pushes():
+    one_off = Pushed(size=400 * MiB, seconds=1.0, part_size=20 * MiB)  # a lucky moment
+    usual = Pushed(size=400 * MiB, seconds=50.0, part_size=5 * MiB)
+    assert auto([one_off, usual, usual]).part_size == MIN_PART_SIZE
+
+
+def test_auto_per_file_fills_every_worker_evenly_and_never_exceeds_the_runs_choice():
+    fast = [Pushed(size=1000 * MiB, seconds=2.0, part_size=20 * MiB)]
+    assert auto(fast).part_size == MAX_PART_SIZE
+    # 60 MiB at up to 20 MiB over 4 workers: one round of 15 MiB, not 20+20+20 with one idle.
+    assert auto(fast, size=60 * MiB).part_size == 15 * MiB
+    # 300 MiB: 4 rounds of 4 parts of 18.75 MiB (16 parts) rather than 15 parts of 20 MiB.
+    assert auto(fast, size=300 * MiB).part_size == 18 * MiB + 768 * 1024
+    assert auto(fast, size=25 * MiB).part_size == 6 * MiB + 256 * 1024  # one round of 4
+    # Where the run's choice is 13 MiB, 60 MiB goes in 2 rounds: 8 parts of 7.5 MiB.
+    seen = [Pushed(size=60 * MiB, seconds=4.0, part_size=5 * MiB)]
+    assert auto(seen).part_size == 13 * MiB
+    assert auto(seen, size=60 * MiB).part_size == 7 * MiB + 512 * 1024
+    for size in (21 * MB, 50 * MiB, 333 * MiB, 5 * 1024 * MiB):
+        part = auto(fast, size=size).part_size
+        assert MIN_PART_SIZE <= part <= MAX_PART_SIZE and part % (64 * 1024) == 0
+        assert plan_parts(size, part).count <= MAX_PARTS
+
+
+def test_auto_per_file_keeps_the_thousand_part_rule():
+    slow = [Pushed(size=400 * MiB, seconds=50.0, part_size=5 * MiB)]
+    size = 15 * 1024 * MiB  # 15 GiB: 5 MiB parts would be 3,072
+    part = auto(slow, size=size).part_size
+    assert part == 16 * MiB and plan_parts(size, part).count <= MAX_PARTS

@@ -8,6 +8,10 @@ import threading
 import pytest
 
 from notion_up.notion.retry import RateLimiter, RetryPolicy, parse_retry_after
+from notion_up.sandbox.errors import ApiError
+from notion_up.sandbox.faults import RateLimiter as ServerLimit
+from notion_up.sandbox.options import ServerOptions
+from notion_up.state.journal import Journal
 
 
 class FakeClock:
@@ -197,3 +201,195 @@ def test_rate_zero_is_unlimited_and_never_sleeps():
 def test_negative_rate_is_unlimited_too():
     assert RateLimiter(rate=-1).unlimited
     assert not RateLimiter(rate=0.1).unlimited
+
+
+# -- the limiter that learns ------------------------------------------------------------------
+OWN = "public_api_request_rate_limit"
+SPACE = "public_api_space_request_rate_limit"
+
+
+def paced_times(limiter: RateLimiter, clock: FakeClock, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        limiter.acquire()
+        times.append(clock.now)
+    return times
+
+
+def test_after_a_429_from_its_own_limit_it_waits_retry_after_then_paces_evenly():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep)
+    assert paced_times(limiter, clock, 10) == [0.0] * 10  # the window model: a burst
+    limiter.throttled(2.0, OWN)
+    assert limiter.model == "even"
+    times = paced_times(limiter, clock, 9)
+    # Nothing before Retry-After ran out, then one request every 1/rate seconds.
+    assert times == pytest.approx([2.0 + 0.25 * i for i in range(9)])
+
+
+def test_a_429_without_a_reason_is_taken_as_the_connections_own_limit():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep)
+    limiter.throttled(1.0, None)
+    assert limiter.model == "even"
+
+
+def test_a_lull_lets_only_a_small_burst_through_while_pacing():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep, burst=2)
+    limiter.throttled(1.0, OWN)
+    paced_times(limiter, clock, 3)
+    clock.now += 30.0  # idle: the bucket fills only up to its burst
+    t = clock.now
+    assert paced_times(limiter, clock, 4) == pytest.approx([t, t, t + 0.25, t + 0.5])
+
+
+@pytest.mark.parametrize("reason", [SPACE, "public_api_endpoint_rate_limit", "something_new"])
+def test_a_429_for_another_limit_waits_as_told_but_keeps_the_window_model(reason):
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep)
+    limiter.throttled(3.0, reason)
+    assert limiter.model == "window"
+    assert paced_times(limiter, clock, 5) == [3.0] * 5  # after the wait, the window decides
+
+
+def test_a_long_wait_is_told_as_a_notice_and_a_short_one_only_with_verbose():
+    seen: list = []
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep, listener=seen.append)
+    limiter.throttled(2.0, SPACE)  # short, and it teaches nothing: not worth a line
+    assert seen == []
+    limiter.throttled(42.0, SPACE)
+    (notice,) = seen
+    assert not notice.verbose
+    assert "whole workspace" in notice.text and "42s" in notice.text
+    seen.clear()
+    limiter.throttled(1.0, OWN)  # learned: said with -v only
+    (notice,) = seen
+    assert notice.verbose and "evenly at 4/s" in notice.text
+
+
+def test_after_a_long_clean_stretch_it_goes_back_to_the_window_model():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep, relax_after=100.0)
+    limiter.throttled(1.0, OWN)
+    paced_times(limiter, clock, 8)
+    clock.now = 99.0
+    assert limiter.model == "even"
+    assert limiter.throttled_ago() == pytest.approx(99.0)
+    clock.now = 100.0
+    assert limiter.model == "window"
+    assert limiter.throttled_ago() is None
+    assert paced_times(limiter, clock, 6) == [100.0] * 6
+
+
+def test_a_later_429_while_pacing_restarts_the_clean_stretch():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep, relax_after=100.0)
+    limiter.throttled(1.0, OWN)
+    clock.now = 90.0
+    limiter.throttled(1.0, OWN)
+    clock.now = 150.0
+    assert limiter.model == "even"
+
+
+@pytest.mark.parametrize("ago,model", [(None, "window"), (60.0, "even"), (1800.0, "window")])
+def test_a_run_starts_from_what_an_earlier_run_learned(ago, model):
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep, relax_after=1800.0)
+    limiter.recall(ago)
+    assert limiter.model == model
+
+
+def test_the_journal_keeps_what_was_learned_for_the_next_run(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    clock = FakeClock()
+    first = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep)
+    first.throttled(1.0, OWN)
+    clock.now += 10.0
+    journal.remember_throttle("ws", first.throttled_ago())
+    journal.close()
+
+    journal = Journal(tmp_path / "journal.sqlite")
+    ago = journal.throttled_ago("ws")
+    assert ago is not None and 10.0 <= ago < 60.0
+    assert journal.throttled_ago("another workspace") is None
+    second = RateLimiter(rate=4.0, clock=FakeClock())
+    second.recall(ago)
+    assert second.model == "even"
+    journal.remember_throttle("ws", None)  # relaxed: the next run starts from the window again
+    assert journal.throttled_ago("ws") is None
+
+
+def test_unlimited_learns_nothing_but_still_waits_out_a_429():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=0, clock=clock, sleep=clock.sleep)
+    limiter.throttled(2.0, OWN)
+    assert limiter.model == "window" and limiter.throttled_ago() is None
+    assert limiter.acquire() == pytest.approx(2.0)
+
+
+# The sandbox's own enforcement of each model, on the same virtual clock: what a run meets.
+def run_against(server_options: ServerOptions, requests: int) -> tuple[list[float], list[float]]:
+    """Send `requests` one after another through a fresh limiter (rate 4) to a server that
+    enforces `server_options`; (times answered 429, times each request left)."""
+    clock = FakeClock()
+    server = ServerLimit(server_options, clock=clock)
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep)
+    refused: list[float] = []
+    sent: list[float] = []
+    told_until = 0.0
+    while len(sent) - len(refused) < requests:
+        limiter.acquire()
+        assert clock.now >= told_until, "a request went before Retry-After ran out"
+        sent.append(clock.now)
+        try:
+            server.take()
+        except ApiError as exc:
+            refused.append(clock.now)
+            wait = float(exc.headers["Retry-After"])
+            told_until = clock.now + wait
+            limiter.throttled(wait, exc.additional_data["rate_limit_reason"])
+        clock.now += 1 / 1024  # the request's own time on the wire
+    return refused, sent
+
+
+def test_under_an_even_budget_one_429_teaches_the_pace_and_the_rest_go_at_the_ceiling():
+    opts = ServerOptions(rate_limit=True, rate=4.0, burst=10, rate_window=0.0)
+    refused, sent = run_against(opts, 400)
+    assert len(refused) == 1
+    # The burst, Retry-After (1 s), then 4/s: no later than pacing from the first request.
+    assert sent[-1] <= 400 / 4.0
+
+
+def test_under_a_window_budget_of_the_same_size_nothing_is_refused_and_it_bursts():
+    opts = ServerOptions(rate_limit=True, rate=4.0, rate_window=60.0)
+    refused, sent = run_against(opts, 400)
+    assert refused == []
+    assert sent[239] < 1.0  # the whole minute's budget at once, as Notion allows
+
+
+def test_requests_refused_together_are_told_as_one_wait():
+    seen: list = []
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, clock=clock, sleep=clock.sleep, listener=seen.append)
+    for _ in range(4):  # four threads' requests refused at once
+        limiter.throttled(30.0, SPACE)
+    clock.now += 0.5
+    limiter.throttled(30.0, SPACE)
+    assert len(seen) == 1
+    clock.now = 40.0
+    limiter.throttled(30.0, SPACE)  # a new wait, after the first one ended
+    assert len(seen) == 2
+
+
+def test_a_429_with_the_windows_budget_spent_is_the_windows_edge_and_teaches_nothing():
+    # Notion's window began a moment before ours: the budget's last request is refused. The
+    # window model holds; pacing evenly from here would only lose its bursts.
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4.0, window=10.0, clock=clock, sleep=clock.sleep)
+    paced_times(limiter, clock, 40)
+    limiter.throttled(1.0, OWN)
+    assert limiter.model == "window"
+    clock.now = 10.0
+    assert paced_times(limiter, clock, 40) == [10.0] * 40  # the next window, in one burst

@@ -900,6 +900,53 @@ def test_rate_limit_429_retry_after_and_early_retries(srv: LocalNotion, api: Api
     assert srv.stats()["requests"]["users_me"]["429"] >= 1
 
 
+def test_workspace_limit_refuses_every_request_for_its_time_and_names_its_reason(
+    srv: LocalNotion, api: Api
+) -> None:
+    srv.options.space_limit_for = 30.0  # rate_limit off: the workspace's limit is apart
+    r = api.req("GET", "/v1/users/me")
+    body = assert_error(
+        r, 429, "rate_limited", "You have been rate limited. Please try again in a few minutes."
+    )
+    assert r.headers["Retry-After"] == "30"
+    assert body["additional_data"] == {
+        "rate_limit_reason": "public_api_space_request_rate_limit",
+        "retry_after": "30",
+    }
+    again = api.req("GET", "/v1/users/me")
+    assert again.status_code == 429 and again.headers["Retry-After"] in ("29", "30")
+    srv.reset_stats()  # lifts it (so do its 30 s)
+    assert api.req("GET", "/v1/users/me").status_code == 200
+
+
+@pytest.mark.parametrize("window", [0.0, 60.0])
+def test_each_budget_model_on_a_virtual_clock(window: float) -> None:
+    # 3/s: a bucket with bursts of 10 lets 10 go at once and then one every 1/3 s; a window of
+    # 180 per minute lets all 180 go at once, then nothing until the minute is over.
+    from notion_up.sandbox.errors import ApiError
+    from notion_up.sandbox.faults import RateLimiter
+
+    now = [0.0]
+    opts = ServerOptions(rate_limit=True, rate=3.0, burst=10, rate_window=window)
+    limit = RateLimiter(opts, clock=lambda: now[0])
+
+    def passes() -> bool:
+        try:
+            limit.take()
+        except ApiError:
+            return False
+        return True
+
+    at_once = 0
+    while passes():
+        at_once += 1
+    assert at_once == (10 if window == 0 else 180)
+    now[0] = 1.0
+    assert sum(passes() for _ in range(20)) == (3 if window == 0 else 0)
+    now[0] = 60.0
+    assert sum(passes() for _ in range(200)) == (10 if window == 0 else 180)
+
+
 def fault_statuses(seed: int) -> list[int]:
     with LocalNotion(
         ServerOptions(seed=seed, fault_rate=0.5, fault_endpoints=frozenset({"users_me"}))

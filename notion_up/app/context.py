@@ -37,7 +37,8 @@ def connect(
 ) -> Iterator[Context]:
     """A client for the configured workspace, or for the sandbox server started here.
 
-    A request that keeps the run waiting is said to `listener` ("waiting for Notion (N s)").
+    A request that keeps the run waiting, and a long wait for Notion's limits, are said to
+    `listener` ("waiting for Notion (N s)").
     """
     origin = origin_of(settings, sandbox)
     server = _sandbox(settings) if sandbox else None
@@ -46,7 +47,7 @@ def connect(
         client = NotionClient(
             str(settings.token),
             settings.api_url,
-            limiter=RateLimiter(rate=settings.rate),
+            limiter=RateLimiter(rate=settings.rate, listener=listener),
             pool_size=settings.workers * 2 + 4,
             timeout=settings.timeout,
             on_notice=lambda text: listener(Notice(text)),
@@ -61,6 +62,23 @@ def origin_of(settings: Settings, sandbox: bool = False) -> str:
     """The workspace a run talks to, as the journal keys its entries: the API URL, or
     "sandbox" (whichever server runs it). Known without a request."""
     return "sandbox" if sandbox else str(settings.api_url)
+
+
+def _limits_key(ctx: Context) -> str:
+    # Notion's per-connection budget belongs to the integration (its token) in a workspace.
+    return f"{ctx.origin} {ctx.client.token_fingerprint}"
+
+
+def recall_limits(ctx: Context, journal: Journal) -> None:
+    """Start the limiter from what earlier runs learned of this workspace's budget."""
+    ctx.client.limiter.recall(journal.throttled_ago(_limits_key(ctx)))
+
+
+def remember_limits(ctx: Context, journal: Journal) -> None:
+    """Keep what this run's limiter learned (or that it relaxed) for the next run."""
+    limiter = ctx.client.limiter
+    if not limiter.unlimited:
+        journal.remember_throttle(_limits_key(ctx), limiter.throttled_ago())
 
 
 def _sandbox(settings: Settings) -> LocalNotion | None:

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.app.batch import BatchFlags, Inputs, file_job, nothing_to_push, report_left_out
-from notion_up.app.context import Context, connect, open_journal, state_folder
+from notion_up.app.context import (
+    Context,
+    connect,
+    open_journal,
+    recall_limits,
+    remember_limits,
+    state_folder,
+)
+from notion_up.app.partsize import engine_options
 from notion_up.config import Settings, require
 from notion_up.errors import ExitStatus, Interrupted, NotionUpError, batch_status
 from notion_up.events import BatchPlanned, Listener, Notice, ignore
@@ -32,7 +40,7 @@ from notion_up.upload.existing import ExistingCheck, drop_existing
 from notion_up.upload.facts import RunFacts
 from notion_up.upload.pool import Job, push_all, push_job
 from notion_up.upload.preview import preview
-from notion_up.upload.runs import DEFAULT_MAX_MEMORY, EngineOptions, PushResult
+from notion_up.upload.runs import DEFAULT_MAX_MEMORY, PushResult
 from notion_up.upload.split import Splitter
 
 OnResult = Callable[[Job, PushResult | None, BaseException | None], None]
@@ -172,6 +180,7 @@ def push(
         for key, value, source in settings.describe():
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))
         journal = open_journal(settings)
+        recall_limits(ctx, journal)
         database, index = str(settings.database), str(settings.index)
         facts: WorkspaceFacts | Setup | None = None
         try:
@@ -190,7 +199,12 @@ def push(
                 existing = ExistingCheck(journal, ctx.origin, data_source, remote)
             if batch.dry_run:
                 limit = located(facts).max_file_size
-                outcome.planned = dry_run(inputs, settings, limit, existing, options)
+                sizes = engine_options(
+                    settings, journal, ctx.origin, listener=listener, dry_run=True
+                )
+                outcome.planned = dry_run(
+                    inputs, settings, sizes.part_size_of, limit, existing, options
+                )
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
             jobs = _upload(
@@ -206,6 +220,7 @@ def push(
                     facts.settle(timeout=5.0)
             if any(contradicts(f) for _, f in outcome.failures):
                 journal.forget_facts(facts_key(ctx.client, database, index))
+            remember_limits(ctx, journal)
             journal.close()
     outcome.interrupted = cancel.is_set()
     return outcome
@@ -230,7 +245,7 @@ def _upload(
 ) -> int:
     """Push the jobs; returns how many there were (after skips)."""
     settings = ctx.settings
-    engine = EngineOptions(settings.workers, settings.part_size, options.max_memory)
+    engine = engine_options(settings, journal, ctx.origin, options.max_memory, listener=listener)
 
     def ended(job: Job, result: PushResult | None, error: BaseException | None) -> None:
         if result is not None:
@@ -347,6 +362,7 @@ def leftovers(
 def dry_run(
     inputs: Inputs,
     settings: Settings,
+    part_size: int | Callable[[int], int],
     max_file_size: int | None,
     existing: ExistingCheck | None,
     options: PushOptions | None = None,
@@ -372,8 +388,12 @@ def dry_run(
         planned.append(Planned(row, text))
     for item in inputs.expansion.files:
         seen = preview(
-            item, settings.part_size, max_file_size, existing, options.split_size,
+            item,
+            part_size,
+            max_file_size,
+            existing,
+            options.split_size,
             auto_split=not options.no_split,
-        )  # fmt: skip
+        )
         planned.append(Planned(seen.to_json(), seen.line()))
     return planned

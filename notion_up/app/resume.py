@@ -8,7 +8,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from notion_up.app.context import Context, connect, open_journal, origin_of, state_folder
+from notion_up.app.context import (
+    Context,
+    connect,
+    open_journal,
+    origin_of,
+    recall_limits,
+    remember_limits,
+    state_folder,
+)
 from notion_up.config import Settings
 from notion_up.errors import (
     ConfigError,
@@ -71,7 +79,11 @@ def resume(
         listener(Notice(text))
 
     try:
-        with run_lock(state_folder(settings), wait_lock, say), connect(settings, sandbox) as ctx:
+        with (
+            run_lock(state_folder(settings), wait_lock, say),
+            connect(settings, sandbox, listener) as ctx,
+        ):
+            recall_limits(ctx, journal)
             entries = _unfinished(journal, ctx.origin)
             outcome.found = len(entries)
             if not entries:
@@ -109,6 +121,7 @@ def resume(
                         listener(FileDone(entry.name, result))
                         if on_result is not None:
                             on_result(entry, result, None)
+            remember_limits(ctx, journal)
     finally:
         journal.close()
     outcome.interrupted = cancel.is_set()

@@ -91,8 +91,8 @@ def push(
             "--part-size",
             metavar="SIZE",
             rich_help_panel=o.SPEED,
-            help="Part size of multi-part uploads, 5MiB to 20MiB. Env NOTION_UP_PART_SIZE. "
-            "Default: 5MiB.",
+            help="Part size of multi-part uploads, 5MiB to 20MiB, or auto (per file, to fit the "
+            "link to Notion's request budget). Env NOTION_UP_PART_SIZE. Default: 5MiB.",
         ),
     ] = None,
     rate: o.Rate = None,

@@ -226,9 +226,11 @@ class NotionClient:
                 on_retry(path, attempt, str(failure), wait)
             elif wait >= transport.SLOW_AFTER and self.on_notice is not None:
                 self.on_notice(f"waiting for Notion ({wait:.0f} s) to retry {what}: {failure}")
-            if throttled:
-                # Every thread waits, not just this one: the limit is per integration.
-                self.limiter.pause(wait)
+            if throttled and response.status_code == 429:
+                # Every thread waits, not just this one; the limiter learns from the reason.
+                self.limiter.throttled(wait, failure.additional_data.get("rate_limit_reason"))
+            elif throttled:
+                self.limiter.pause(wait)  # 529: overloaded, not a budget
             else:
                 self._sleep(wait)
 

@@ -118,6 +118,12 @@ def main(argv: list[str] | None = None) -> None:
         "limit); 0 for a token bucket of --rate/s and --burst instead",
     )
     parser.add_argument("--burst", type=int, default=10)
+    parser.add_argument(
+        "--space-limit-for",
+        type=float,
+        default=0.0,
+        help="seconds of workspace-limit 429s from the first request (other integrations' load)",
+    )
     parser.add_argument("--max-file-size", type=_size, default=ServerOptions.max_file_upload_size)
     parser.add_argument("--expiry-seconds", type=float, default=3600.0)
     parser.add_argument(
@@ -148,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         rate_limit=args.rate_limit,
         rate=args.rate,
         burst=args.burst,
+        space_limit_for=args.space_limit_for,
         expiry_seconds=args.expiry_seconds,
         seed=args.seed,
         page_pace=args.page_pace,

@@ -115,7 +115,10 @@ class Faults:
 
 class RateLimiter:
     """Notion's limit: `rate` × `rate_window` requests per fixed window (the documented model),
-    or with `rate_window` 0 a token bucket of `rate`/s and `burst`; 429 with Retry-After beyond.
+    or with `rate_window` 0 a token bucket of `rate`/s and `burst` (the older, still quoted
+    one); 429 with Retry-After beyond. Beside it, the workspace's limit, shared with other
+    integrations and so out of the client's sight: `space_limit_for` seconds of 429s
+    (`public_api_space_request_rate_limit`, Retry-After the seconds left), from the next request.
     """
 
     def __init__(self, options: ServerOptions, clock: Callable[[], float] = time.monotonic) -> None:
@@ -126,20 +129,29 @@ class RateLimiter:
         self._refilled = clock()
         self._window_start: float | None = None
         self._spent = 0
+        self._space_until = 0.0
 
     def refill(self) -> None:
         with self._lock:
             self._tokens = float(max(1, self.options.burst))
             self._refilled = self._clock()
             self._window_start, self._spent = None, 0
+            self._space_until = 0.0
 
     def take(self) -> None:
         opts = self.options
-        if not opts.rate_limit:
-            return
+        reason = "public_api_request_rate_limit"
         with self._lock:
             now = self._clock()
-            if opts.rate_window > 0:
+            if opts.space_limit_for > 0:
+                # Armed by an option: the workspace's budget is spent from this request on.
+                self._space_until, opts.space_limit_for = now + opts.space_limit_for, 0.0
+            if now < self._space_until:
+                reason = "public_api_space_request_rate_limit"
+                retry_after: int | None = max(1, math.ceil(self._space_until - now))
+            elif not opts.rate_limit:
+                return
+            elif opts.rate_window > 0:
                 retry_after = self._take_from_window(now)
             else:
                 retry_after = self._take_from_bucket(now)
@@ -149,7 +161,7 @@ class RateLimiter:
             429,
             "rate_limited",
             RATE_LIMIT_MESSAGE,
-            {"rate_limit_reason": "public_api_request_rate_limit", "retry_after": str(retry_after)},
+            {"rate_limit_reason": reason, "retry_after": str(retry_after)},
             {"Retry-After": str(retry_after)},
         )
 

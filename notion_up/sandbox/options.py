@@ -28,6 +28,9 @@ class ServerOptions:
     # 0: the older, still quoted model instead, a token bucket of `rate`/s and `burst`.
     rate_window: float = 60.0
     burst: int = 10
+    # The workspace's own limit (other integrations spent its budget): from the next request,
+    # this many seconds of 429 public_api_space_request_rate_limit. Read once, then back to 0.
+    space_limit_for: float = 0.0
     expiry_seconds: float = 3600.0
     url_expiry_seconds: float = 3600.0
     seed: int | None = None

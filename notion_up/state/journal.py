@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS workspace_facts (
     facts TEXT NOT NULL,
     fetched_at REAL NOT NULL
 );
+-- When Notion last answered 429 for an integration's own budget (wall time), by workspace:
+-- the next run paces evenly from its first request instead of learning it again.
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key TEXT PRIMARY KEY,
+    throttled_at REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS pushes_by_source ON pushes(source_path, size, mtime);
 CREATE INDEX IF NOT EXISTS pushes_by_salted ON pushes(salted);
 """
@@ -287,6 +293,36 @@ class Journal:
     def forget_facts(self, key: str) -> None:
         """Drop cached facts (after Notion said they no longer hold)."""
         self._write("DELETE FROM workspace_facts WHERE key = ?", (key,))
+
+    def throttled_ago(self, key: str) -> float | None:
+        """Seconds since the 429 last remembered under `key`, None when none is."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT throttled_at FROM rate_limits WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else max(0.0, time.time() - row["throttled_at"])
+
+    def remember_throttle(self, key: str, seconds_ago: float | None) -> None:
+        """Remember a 429 `seconds_ago` under `key`; None forgets it (the window model is back)."""
+        if seconds_ago is None:
+            self._write("DELETE FROM rate_limits WHERE key = ?", (key,))
+        else:
+            self._write(
+                "INSERT OR REPLACE INTO rate_limits (key, throttled_at) VALUES (?, ?)",
+                (key, time.time() - seconds_ago),
+            )
+
+    def recent_throughput(self, api_url: str, most: int = 8) -> list[tuple[int, float, int]]:
+        """(bytes, seconds, part size) of the newest finished multi-part pushes to `api_url`,
+        newest first: what `--part-size auto` judges the link by."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT size, updated_at - created_at AS seconds, part_size FROM pushes "
+                "WHERE state = 'done' AND mode = 'multi_part' AND api_url = ? "
+                "ORDER BY id DESC LIMIT ?",
+                (api_url, most),
+            ).fetchall()
+        return [(r["size"], r["seconds"], r["part_size"]) for r in rows if r["seconds"] > 0]
 
     def _select(self, where: str, args: tuple) -> list[PushEntry]:
         with self._lock:

@@ -105,7 +105,7 @@ class Uploader:
         """The part plan and upload name for a file, refused before any request if over a limit."""
         if self.facts.known():  # else checked once the set-up reads are in, before any byte
             self.facts.check_limit(size, name)
-        return plan_parts(size, self.options.part_size), upload_name(name)
+        return plan_parts(size, self.options.part_size_of(size)), upload_name(name)
 
     # -- one file ---------------------------------------------------------------------------
     def push(

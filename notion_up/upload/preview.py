@@ -7,6 +7,7 @@ planned as its pieces (each with its own part plan) plus the manifest that names
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.errors import NotionUpError
@@ -125,9 +126,13 @@ class Preview:
         )
 
 
+def _part_size(part_size: int | Callable[[int], int], size: int) -> int:
+    return part_size(size) if callable(part_size) else part_size
+
+
 def preview(
     item: FileInput,
-    part_size: int,
+    part_size: int | Callable[[int], int],
     max_file_size: int | None = None,
     existing: ExistingCheck | None = None,
     split_size: int | None = None,
@@ -135,7 +140,7 @@ def preview(
     auto_split: bool = True,
 ) -> Preview:
     """Plan one file as push would, without a single write (over the limit: split, unless
-    `auto_split` is off)."""
+    `auto_split` is off; `part_size` may be a file size's part size, as with --part-size auto)."""
     size = os.stat(item.path).st_size
     base = {"path": item.path, "name": item.name, "folder_path": item.folder_path, "size": size}
     if existing is not None:
@@ -151,14 +156,19 @@ def preview(
             reason += " (without --no-split it would be stored in pieces)"
         return Preview(**base, action="refuse", reason=reason)
     try:
-        plan = plan_parts(size, part_size)
+        plan = plan_parts(size, _part_size(part_size, size))
     except NotionUpError as exc:
         return Preview(**base, action="refuse", reason=str(exc))
     return Preview(**base, action="push", plan=plan, upload=upload_name(item.name))
 
 
 def _preview_split(
-    base: dict, name: str, size: int, part_size: int, max_file_size: int | None, split_size: int
+    base: dict,
+    name: str,
+    size: int,
+    part_size: int | Callable[[int], int],
+    max_file_size: int | None,
+    split_size: int,
 ) -> Preview:
     """The pieces and manifest of a file larger than --split, as the Splitter makes them."""
     if max_file_size is not None and split_size > max_file_size:
@@ -171,7 +181,7 @@ def _preview_split(
     pieces = []
     try:
         for piece_name, length in zip(piece_names(name, len(lengths)), lengths, strict=True):
-            plan = plan_parts(length, part_size)
+            plan = plan_parts(length, _part_size(part_size, length))
             pieces.append(PiecePlan(piece_name, length, plan, upload_name(piece_name)))
     except NotionUpError as exc:
         return Preview(**base, action="refuse", reason=str(exc), split_size=split_size)

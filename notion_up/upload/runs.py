@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.events import Listener, Retrying
@@ -22,8 +23,15 @@ class EngineOptions:
     """Knobs of the upload engine."""
 
     workers: int = 4
+    # The largest part of the run (buffers are this size); `part_size_for` may cut a file's.
     part_size: int = DEFAULT_PART_SIZE
     max_memory: int | None = None
+    part_size_for: Callable[[int], int] | None = None
+
+    def part_size_of(self, size: int) -> int:
+        """The part size for a file of `size` bytes (never above `part_size`)."""
+        chosen = self.part_size_for(size) if self.part_size_for else self.part_size
+        return min(chosen, self.part_size)
 
 
 @dataclass
