@@ -392,7 +392,7 @@ def test_part_size_auto_starts_at_5_mib_then_follows_the_link_and_dry_run_says_w
     plan = run_cli(["push", "--dry-run", *auto, str(big)], sandbox.env())
     assert plan.returncode == 0, plan.stderr.decode()[-3000:]
     assert "no multi-part push to this workspace has finished yet" in plan.stderr.decode()
-    assert "12 part(s) of 5242880 bytes" in plan.stdout.decode()
+    assert "12 part(s) of 5.0 MiB" in plan.stdout.decode()
 
     done = run_cli(["push", "--json", *auto, str(small)], sandbox.env())
     assert done.returncode == 0, done.stderr.decode()[-3000:]
@@ -404,9 +404,9 @@ def test_part_size_auto_starts_at_5_mib_then_follows_the_link_and_dry_run_says_w
     # held that push back, so the next file gets the largest parts that still fill 4 workers.
     plan = run_cli(["push", "--dry-run", *auto, str(big)], sandbox.env())
     assert "held back by the request budget" in plan.stderr.decode()
-    assert "4 part(s) of 15728640 bytes" in plan.stdout.decode()
+    assert "4 part(s) of 15.0 MiB" in plan.stdout.decode()
     # The same from the environment, and a fixed size still wins over it as a flag.
     env = sandbox.env(NOTION_UP_PART_SIZE="auto")
     assert "4 part(s)" in run_cli(["push", "--dry-run", str(big)], env).stdout.decode()
     fixed = run_cli(["push", "--dry-run", "--part-size", "10MiB", str(big)], env)
-    assert "6 part(s) of 10485760 bytes" in fixed.stdout.decode()
+    assert "6 part(s) of 10.0 MiB" in fixed.stdout.decode()
