@@ -141,8 +141,8 @@ class Splitter:
                     f"(journal entry {entry.id}) instead of starting a new one"
                 )
             )
-            if self.journal:
-                self.journal.update(entry.id)  # taken up by this run: counted once if cut short
+            if up.journal:
+                up.journal.update(entry.id)  # taken up by this run: counted once if cut short
             return self._resume_split(entry, source)
         if piece is None:
             try:
