@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 from notion_up.state.lock import LOCK_NAME
-from tests.conftest import Sandbox, run_cli
-from tests.test_inputs import ODD_NAMES
+from tests.helpers import ODD_NAMES, Sandbox, run_cli
 
 FAST = ["--rate", "0", "--stats", "0.05"]
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\r]")

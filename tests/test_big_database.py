@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
+from tests.helpers import run_cli
 
 ROWS = 10_250
 

@@ -8,7 +8,6 @@ entry per stored file (for a split file: every piece and the manifest), holding 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -24,15 +23,7 @@ from notion_up.notion.records import Databases
 from notion_up.notion.retry import RateLimiter
 from notion_up.sandbox import LocalNotion, ServerOptions
 from notion_up.state.journal import Journal
-from tests.conftest import NOTION_VARS
-
-MiB = 1024 * 1024
-
-
-def content(size: int, seed: int) -> bytes:
-    block = hashlib.shake_256(str(seed).encode()).digest(min(size, MiB) or 1)
-    return (block * (size // len(block) + 1))[:size]
-
+from tests.helpers import NOTION_VARS, MiB, content
 
 # kind -> (size, extra push arguments, from stdin)
 KINDS = {

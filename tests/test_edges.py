@@ -12,7 +12,6 @@ import os
 import pickle
 
 import pytest
-import requests
 
 from notion_up import errors
 from notion_up.app.batch import file_job
@@ -33,7 +32,7 @@ from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import max_upload_size
 from notion_up.upload.inputs import InputOptions, expand
-from tests.conftest import run_cli
+from tests.helpers import api, rich, run_cli
 from tests.hostserver import HostServer, edge_env, notion_error, send_json
 
 
@@ -158,13 +157,6 @@ def test_a_token_file_from_the_environment_beats_the_profiles_token(tmp_path):
 
 
 # -- names that are not text ---------------------------------------------------------------------
-def _api(sandbox, method: str, path: str, **kwargs) -> dict:
-    headers = {"Authorization": f"Bearer {sandbox.token}", "Notion-Version": "2025-09-03"}
-    reply = requests.request(method, sandbox.url + path, headers=headers, timeout=30, **kwargs)
-    reply.raise_for_status()
-    return reply.json()
-
-
 def _push(sandbox, path) -> dict:
     done = run_cli(["push", "--json", "--rate", "0", str(path)], sandbox.env())
     assert done.returncode == 0, done.stderr
@@ -176,7 +168,7 @@ def test_a_name_with_a_lone_surrogate_is_verified_and_pulled(sandbox, tmp_path):
     (tmp_path / "b.txt").write_bytes(b"second")
     lone, other = _push(sandbox, tmp_path / "a.txt"), _push(sandbox, tmp_path / "b.txt")
     title = {"title": [{"type": "text", "text": {"content": "\ud800bad.txt"}}]}
-    _api(sandbox, "PATCH", f"/v1/pages/{lone['file_id']}", json={"properties": {"filename": title}})
+    api(sandbox, "PATCH", f"/v1/pages/{lone['file_id']}", json={"properties": {"filename": title}})
 
     done = run_cli(["verify", "--all", "--json"], sandbox.env())
     assert b"Traceback" not in done.stderr and b"UnicodeEncodeError" not in done.stderr
@@ -305,27 +297,23 @@ def test_a_file_whose_name_is_not_utf8_is_pushed_under_a_readable_name(sandbox, 
 
 
 # -- decoys ---------------------------------------------------------------------------------------
-def _rich(value: str) -> dict:
-    return {"rich_text": [{"type": "text", "text": {"content": value}}]}
-
-
 def _plant_decoy(sandbox, tmp_path) -> tuple[dict, dict]:
     """The victim's file, and a decoy row carrying its filehash and salt (another file's bytes)
     with an index entry of its own, as anyone who can write to the databases may make."""
     (tmp_path / "victim.txt").write_bytes(b"the real file")
     (tmp_path / "decoy.txt").write_bytes(b"something else")
     victim, decoy = _push(sandbox, tmp_path / "victim.txt"), _push(sandbox, tmp_path / "decoy.txt")
-    props = {"filehash": _rich(victim["hash"]), "salt": _rich(victim["salt"])}
-    _api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}", json={"properties": props})
+    props = {"filehash": rich(victim["hash"]), "salt": rich(victim["salt"])}
+    api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}", json={"properties": props})
     entry = {
         "parent": {"type": "data_source_id", "data_source_id": sandbox.index_data_source_id},
         "properties": {
             "Original Filename": {"title": [{"type": "text", "text": {"content": "x"}}]},
-            "Salted SHA512 Hash": _rich(victim["hash"]),
-            "File Page ID": _rich(decoy["file_id"]),
+            "Salted SHA512 Hash": rich(victim["hash"]),
+            "File Page ID": rich(decoy["file_id"]),
         },
     }
-    _api(sandbox, "POST", "/v1/pages", json=entry)
+    api(sandbox, "POST", "/v1/pages", json=entry)
     return victim, decoy
 
 
@@ -335,7 +323,7 @@ def test_acting_by_a_hash_a_decoy_carries_too_is_refused(sandbox, tmp_path, comm
     done = run_cli([command, victim["hash"]], sandbox.env())
     assert done.returncode == 2, done.stderr
     assert victim["file_id"].encode() in done.stderr and decoy["file_id"].encode() in done.stderr
-    page = _api(sandbox, "GET", f"/v1/pages/{victim['file_id']}")
+    page = api(sandbox, "GET", f"/v1/pages/{victim['file_id']}")
     assert not page.get("in_trash") and not page.get("archived")
     # By its FILE_ID the real file is acted on.
     assert run_cli([command, victim["file_id"]], sandbox.env()).returncode == 0
@@ -347,7 +335,7 @@ def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url)
     if decoy_url:  # a decoy whose file cannot even be fetched
         url = sandbox.url + decoy_url
         files = {"files": [{"name": "x", "type": "external", "external": {"url": url}}]}
-        _api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}",
+        api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}",
              json={"properties": {"file_data": files}})  # fmt: skip
     done = run_cli(["verify", "--json", victim["hash"]], sandbox.env())
     assert done.returncode == 0, done.stderr

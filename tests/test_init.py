@@ -10,8 +10,7 @@ import subprocess
 import sys
 
 from notion_up.notion.records import INDEX_SCHEMA, INIT_FILE_SCHEMA
-from tests.conftest import run_cli
-from tests.test_e2e import api
+from tests.helpers import api, run_cli
 
 
 def _exports(text: str) -> dict[str, str]:

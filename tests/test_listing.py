@@ -7,7 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import run_cli
+
+from tests.helpers import run_cli
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from notion_up.state.journal import Journal
 from notion_up.upload.facts import UNKNOWN
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 FAST = ["--rate", "0", "--stats", "0"]
 

@@ -6,14 +6,13 @@ import hashlib
 import os
 from pathlib import Path
 
-from conftest import run_cli
-
 from notion_up.events import FileSkipped
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import hash_content
 from notion_up.notion.retry import RateLimiter
 from notion_up.upload.existing import ExistingCheck, drop_existing
 from notion_up.upload.inputs import FileInput
+from tests.helpers import run_cli
 
 FAST = ["--rate", "0"]
 

@@ -11,8 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.test_e2e import MiB, make_file
+from tests.helpers import MiB, make_file, run_cli
 
 
 def _run_with_stderr_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:

@@ -15,7 +15,7 @@ import pytest
 
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import plain_text, salted_hash
-from tests.conftest import Sandbox, run_cli
+from tests.helpers import Sandbox, run_cli
 
 MIB = 1024 * 1024
 

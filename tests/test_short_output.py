@@ -9,7 +9,7 @@ import pytest
 
 from notion_up.errors import FileMissing, UsageError
 from notion_up.notion.records import full_hash_of_prefix
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 FAST = ["--rate", "0", "--stats", "0"]
 

@@ -28,7 +28,7 @@ from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.transport import MAX_REDIRECTS
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.hostserver import HostServer, edge_env, notion_error, send_json
 
 
