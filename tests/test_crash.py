@@ -25,6 +25,9 @@ from notion_up.sandbox import LocalNotion, ServerOptions
 from notion_up.state.journal import Journal
 from tests.helpers import NOTION_VARS, MiB, content
 
+# Slow: every test here kills a real process running the command, at every write.
+pytestmark = pytest.mark.slow
+
 # kind -> (size, extra push arguments, from stdin)
 KINDS = {
     "single": (3000, [], False),

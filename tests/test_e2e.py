@@ -26,6 +26,9 @@ from tests.helpers import (
     text_of,
 )
 
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
+
 BOUNDARY_SIZES = [0, 1, 5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 20 * MB, 20 * MB + 1, 47 * MiB + 123]
 REPO = Path(__file__).resolve().parents[1]
 

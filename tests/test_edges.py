@@ -58,6 +58,7 @@ def test_every_error_survives_copy_and_pickle_with_its_fields(error):
         assert vars(again).keys() == vars(error).keys()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status,code", [(401, 3), (429, 5), (500, 5)])
 def test_a_refused_set_up_read_is_one_line_with_its_exit_code(tmp_path, status, code):
     (tmp_path / "a.txt").write_bytes(b"hello")
@@ -117,6 +118,7 @@ def test_a_garbage_manifest_is_a_manifest_error(data):
 
 
 # -- settings ------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     ['profiles = "default"', "[profiles]\ndefault = 5", "profiles = [1, 2]"],
@@ -163,6 +165,7 @@ def _push(sandbox, path) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_name_with_a_lone_surrogate_is_verified_and_pulled(sandbox, tmp_path):
     (tmp_path / "a.txt").write_bytes(b"first")
     (tmp_path / "b.txt").write_bytes(b"second")
@@ -260,6 +263,7 @@ def test_the_push_job_of_a_swapped_file_reads_nothing_of_the_secret(tmp_path):
     assert b"SECRET" not in read and read.count(None) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["log", "config", "token"])
 def test_a_fifo_where_a_file_belongs_is_refused_at_once(tmp_path, where):
     fifo = tmp_path / "fifo"
@@ -280,6 +284,7 @@ def test_a_fifo_where_a_file_belongs_is_refused_at_once(tmp_path, where):
     assert b"not a regular file" in done.stderr and b"Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_file_whose_name_is_not_utf8_is_pushed_under_a_readable_name(sandbox, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -317,6 +322,7 @@ def _plant_decoy(sandbox, tmp_path) -> tuple[dict, dict]:
     return victim, decoy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["rm", "share", "unshare"])
 def test_acting_by_a_hash_a_decoy_carries_too_is_refused(sandbox, tmp_path, command):
     victim, decoy = _plant_decoy(sandbox, tmp_path)
@@ -329,6 +335,7 @@ def test_acting_by_a_hash_a_decoy_carries_too_is_refused(sandbox, tmp_path, comm
     assert run_cli([command, victim["file_id"]], sandbox.env()).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("decoy_url", [None, "/gone/file.bin"])
 def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url):
     victim, decoy = _plant_decoy(sandbox, tmp_path)
@@ -348,6 +355,7 @@ def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url)
 
 
 # -- fail before the bytes -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_file_database_of_the_wrong_shape_stops_the_upload_under_way(sandbox, tmp_path):
     sandbox.server.options.bandwidth = 2 * 1024 * 1024  # a 20 MB part takes ~10 s to send
     path = tmp_path / "big.bin"

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import (
     MB,
     MiB,
@@ -18,6 +20,9 @@ from tests.helpers import (
     run_cli,
     start_slow_push,
 )
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def pushed_lines(done: subprocess.CompletedProcess) -> list[dict]:

@@ -16,6 +16,9 @@ import pytest
 from tests.helpers import run_cli, start_slow_push
 from tests.terminal import run_in_terminal
 
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
+
 FAST = ["--rate", "0"]
 
 

@@ -274,6 +274,7 @@ def test_names_in_progress_bars_are_shown_literally(name):
     assert "\x1b]8;" not in shown  # no terminal hyperlink
 
 
+@pytest.mark.slow
 def test_ls_escapes_a_planted_name(sandbox):
     hostile = "x\x1b[2J\u202eevil[/x].bin"
     from notion_up.notion.client import NotionClient as Client
@@ -332,6 +333,7 @@ def test_a_world_readable_token_file_gets_a_warning(tmp_path):
     assert any("readable by other users" in w for w in settings.warnings)
 
 
+@pytest.mark.slow
 def test_config_set_token_dash_reads_stdin(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTION")}
     done = run_cli(["config", "set", "token", "-"], env, stdin=b"ntn_fromstdin\r\n")

@@ -8,7 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.helpers import MiB, check_recorded, count_pages, run_cli, start_slow_push
+
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def test_first_ctrl_c_finishes_in_flight_parts_records_state_and_exits_130(sandbox, tmp_path):

@@ -10,6 +10,9 @@ import pytest
 
 from tests.helpers import run_cli
 
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def counting_host():

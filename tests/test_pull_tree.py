@@ -7,7 +7,12 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import run_cli, write_tree
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0"]
 TREE = {

@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
+
 from notion_up.events import FileSkipped
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import hash_content
@@ -13,6 +15,9 @@ from notion_up.notion.retry import RateLimiter
 from notion_up.upload.existing import ExistingCheck, drop_existing
 from notion_up.upload.inputs import FileInput
 from tests.helpers import run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0"]
 

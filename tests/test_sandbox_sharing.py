@@ -17,6 +17,9 @@ import pytest
 
 from tests.helpers import run_cli
 
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
+
 FAST = ["--rate", "0", "--stats", "0"]
 
 

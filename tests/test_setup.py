@@ -9,7 +9,12 @@ import threading
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import Sandbox, cli_runner, run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0", "--stats", "0"]
 SETUP = ("users_me", "retrieve_database", "retrieve_data_source")

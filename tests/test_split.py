@@ -251,6 +251,7 @@ def test_the_is_manifest_property_is_written_only_for_manifests():
     assert file_page_properties(manifest)["is_manifest"] == {"checkbox": True}
 
 
+@pytest.mark.slow
 def test_a_split_file_pushed_once_is_skipped_by_the_next_skip_existing_run(sandbox, tmp_path):
     sandbox.server.options.max_file_upload_size = 5 * MiB
     path = tmp_path / "disk.img"
@@ -270,6 +271,7 @@ def test_a_split_file_pushed_once_is_skipped_by_the_next_skip_existing_run(sandb
     assert third.returncode == 0 and sandbox.server.stats()["pages_created"] > pages
 
 
+@pytest.mark.slow
 def test_split_dry_run_plans_the_pieces_and_manifest_the_real_run_stores(sandbox, tmp_path):
     path = tmp_path / "bigB.bin"
     path.write_bytes(content(3 * MiB + 5, seed=4))
