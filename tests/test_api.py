@@ -20,6 +20,7 @@ def readme_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_the_readme_example_pushes_verifies_and_pulls_without_typer_or_rich(tmp_path):
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4 a small report\n" * 100)
     code = (

@@ -160,3 +160,42 @@ def test_no_module_is_much_over_700_lines():
         if (n := len(path.read_text().splitlines())) > 720
     }
     assert big == {}
+
+
+def imports_between_tests(folder: Path) -> list[str]:
+    """`test_x imports test_y` for every test module in `folder` that imports another test module
+    or conftest (by any spelling: `tests.test_y`, `test_y`, `from tests import test_y`)."""
+    others = {p.stem for p in folder.glob("test_*.py")} | {"conftest"}
+    found = []
+    for path in sorted(folder.glob("test_*.py")):
+        modules = set()
+        for imported in imports_of(path, f"tests.{path.stem}"):
+            parts = imported.split(".")
+            if parts[0] == "tests":
+                parts = parts[1:]
+            if parts and parts[0] in others and parts[0] != path.stem:
+                modules.add(parts[0])
+        found += [f"{path.stem} imports {name}" for name in sorted(modules)]
+    return found
+
+
+def test_no_test_module_imports_another_test_module_or_conftest():
+    # Shared helpers live in tests/helpers.py and fixtures in conftest.py, which pytest loads:
+    # a test module imported by another would run twice and tie the two together.
+    tests = Path(__file__).resolve().parent
+    assert len(list(tests.glob("test_*.py"))) > 1
+    assert imports_between_tests(tests) == []
+
+
+def test_the_test_import_check_finds_planted_imports(tmp_path):
+    # The check must be able to fail, whichever way the import is spelt.
+    (tmp_path / "test_a.py").write_text("from tests.helpers import run_cli\n")
+    (tmp_path / "test_b.py").write_text("from tests.test_a import x\n")
+    (tmp_path / "test_c.py").write_text("def f():\n    import test_a\n")
+    (tmp_path / "test_d.py").write_text("from tests import test_a\nfrom conftest import run_cli\n")
+    assert imports_between_tests(tmp_path) == [
+        "test_b imports test_a",
+        "test_c imports test_a",
+        "test_d imports conftest",
+        "test_d imports test_a",
+    ]

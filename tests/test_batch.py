@@ -13,9 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from notion_up.state.lock import LOCK_NAME
-from tests.conftest import Sandbox, run_cli
-from tests.test_inputs import ODD_NAMES
+from tests.helpers import ODD_NAMES, Sandbox, run_cli
+
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0", "--stats", "0.05"]
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\r]")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
+import pytest
+
+from tests.helpers import run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 ROWS = 10_250
 

@@ -12,7 +12,7 @@ from requests_mock import ANY as requests_mock_any
 
 from notion_up.cli.main import app
 from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA
-from tests.conftest import cli_runner
+from tests.helpers import cli_runner, salted, text_of
 
 API = "https://api.notion.com"
 TOKEN = "ntn_CLI_SECRET_TOKEN_9f8e7d6c5b4a"
@@ -110,11 +110,6 @@ def requests_mock_matcher(pattern: str):
     import re
 
     return re.compile(re.escape(API) + pattern)
-
-
-def text_of(prop: dict) -> str:
-    (kind,) = prop
-    return "".join(t["text"]["content"] for t in prop[kind])
 
 
 def invoke(args, input=None):
@@ -238,9 +233,8 @@ def test_push_checks_the_workspace_then_prints_one_result_line_on_stdout(env, re
     assert file_id == page["id"]
     assert name == "hello.txt"
     salt = text_of(page["properties"]["salt"])
-    sha = hashlib.sha512(data).hexdigest()
-    salted = hashlib.sha512((sha + salt).encode()).hexdigest()
-    assert text_of(page["properties"]["filehash"]) == salted and short == salted[:12]
+    expected = salted(hashlib.sha512(data).hexdigest(), salt)
+    assert text_of(page["properties"]["filehash"]) == expected and short == expected[:12]
     assert text_of(entry["properties"]["File Page ID"]) == file_id
     assert text_of(entry["properties"]["User Database ID"]) == DB_FILES
     assert notion.sent == {"fu-1": [data]}

@@ -9,27 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from notion_up.cli.main import app
-from tests.conftest import Sandbox, cli_runner
-from tests.test_restore import content
-
-MiB = 1024 * 1024
-
-
-def run(sandbox: Sandbox, *args: str, stdin: bytes | None = None):
-    env = {
-        "NOTION_API_URL": sandbox.url,
-        "NOTION_TOKEN": sandbox.token,
-        "NOTION_UP_DATABASE": sandbox.files_database_id,
-        "NOTION_UP_INDEX": sandbox.index_database_id,
-    }
-    return cli_runner().invoke(app, [*args, "--rate", "0"], input=stdin, env=env)
-
-
-def push(sandbox: Sandbox, *args: str, stdin: bytes | None = None) -> dict:
-    result = run(sandbox, "push", "--json", *args, stdin=stdin)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+from tests.helpers import MiB, Sandbox, content
+from tests.helpers import push_in_process as push
+from tests.helpers import run_in_process as run
 
 
 def tar_of(folder: Path) -> bytes:

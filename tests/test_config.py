@@ -9,7 +9,7 @@ import pytest
 
 from notion_up.cli.main import app
 from notion_up.config import config_dir, resolve
-from tests.conftest import cli_runner
+from tests.helpers import cli_runner
 
 TOKEN = "ntn_0123456789abcdefSECRET"
 

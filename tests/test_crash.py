@@ -10,7 +10,6 @@ the same pipeline is run again, and that must end recorded exactly once too.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -26,15 +25,10 @@ from notion_up.notion.records import Databases
 from notion_up.notion.retry import RateLimiter
 from notion_up.sandbox import LocalNotion, ServerOptions
 from notion_up.state.journal import Journal
-from tests.conftest import NOTION_VARS
+from tests.helpers import NOTION_VARS, MiB, content
 
-MiB = 1024 * 1024
-
-
-def content(size: int, seed: int) -> bytes:
-    block = hashlib.shake_256(str(seed).encode()).digest(min(size, MiB) or 1)
-    return (block * (size // len(block) + 1))[:size]
-
+# Slow: every test here kills a real process running the command, at every write.
+pytestmark = pytest.mark.slow
 
 # kind -> (size, extra push arguments, from stdin)
 KINDS = {

@@ -12,65 +12,25 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from notion_up.notion.records import salted_hash
-from tests.conftest import Sandbox, run_cli
+from tests.helpers import (
+    MB,
+    MiB,
+    Sandbox,
+    api,
+    check_recorded,
+    count_pages,
+    make_file,
+    run_cli,
+    text_of,
+)
 
-MiB = 1024 * 1024
-MB = 1000 * 1000
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
+
 BOUNDARY_SIZES = [0, 1, 5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 20 * MB, 20 * MB + 1, 47 * MiB + 123]
 REPO = Path(__file__).resolve().parents[1]
-
-
-def make_file(path: Path, size: int, seed: int = 0) -> str:
-    """Write `size` pseudo-random bytes; return their SHA-512."""
-    digest = hashlib.sha512()
-    block = hashlib.shake_256(f"{seed}".encode()).digest(MiB)
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            piece = block[: min(left, MiB)]
-            f.write(piece)
-            digest.update(piece)
-            left -= len(piece)
-    return digest.hexdigest()
-
-
-def api(sandbox: Sandbox, method: str, path: str, **kwargs) -> dict:
-    headers = {"Authorization": f"Bearer {sandbox.token}", "Notion-Version": "2025-09-03"}
-    response = requests.request(method, sandbox.url + path, headers=headers, timeout=30, **kwargs)
-    response.raise_for_status()
-    return response.json()
-
-
-def plain(prop: dict) -> str:
-    kind = prop["type"]
-    return "".join(t["plain_text"] for t in prop[kind])
-
-
-def check_recorded(sandbox: Sandbox, line: dict, name: str, size: int, sha512: str) -> None:
-    """The upload holds the bytes; page and index entry exist and point at each other."""
-    assert sandbox.server.upload_sha512(line["file_upload_id"]) == sha512
-    page = api(sandbox, "GET", f"/v1/pages/{line['file_id']}")
-    props = page["properties"]
-    assert plain(props["filename"]) == name
-    assert props["filesize"]["number"] == size
-    assert plain(props["filehash"]) == line["hash"]
-    assert salted_hash(sha512, plain(props["salt"])) == line["hash"]
-    assert [f["name"] for f in props["file_data"]["files"]] == [line["upload_name"]]
-    assert props["is_visible"]["checkbox"] is True
-    entry = api(sandbox, "GET", f"/v1/pages/{line['index_id']}")
-    iprops = entry["properties"]
-    assert plain(iprops["File Page ID"]) == line["file_id"]
-    assert plain(iprops["Salted SHA512 Hash"]) == line["hash"]
-    assert plain(iprops["Original Filename"]) == name
-    assert plain(iprops["User Database ID"]) == sandbox.files_database_id
-
-
-def count_pages(sandbox: Sandbox, data_source: str, prop: str, value: str) -> int:
-    body = {"filter": {"property": prop, "rich_text": {"equals": value}}}
-    return len(api(sandbox, "POST", f"/v1/data_sources/{data_source}/query", json=body)["results"])
 
 
 def test_round_trip_at_boundary_sizes_in_one_command(sandbox: Sandbox, tmp_path: Path):
@@ -108,7 +68,7 @@ def test_plain_output_is_one_line_per_file_with_id_short_hash_and_name(sandbox, 
     file_id, digest, name = line.split("  ")
     assert name == "report.pdf" and len(line) <= 80
     page = api(sandbox, "GET", f"/v1/pages/{file_id}")
-    assert salted_hash(sha512, plain(page["properties"]["salt"]))[:12] == digest
+    assert salted_hash(sha512, text_of(page["properties"]["salt"]))[:12] == digest
     assert page["properties"]["file_data"]["files"][0]["name"] == "report.pdf"
 
 

@@ -12,7 +12,6 @@ import os
 import pickle
 
 import pytest
-import requests
 
 from notion_up import errors
 from notion_up.app.batch import file_job
@@ -33,7 +32,7 @@ from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.workspace import max_upload_size
 from notion_up.upload.inputs import InputOptions, expand
-from tests.conftest import run_cli
+from tests.helpers import api, rich, run_cli
 from tests.hostserver import HostServer, edge_env, notion_error, send_json
 
 
@@ -59,6 +58,7 @@ def test_every_error_survives_copy_and_pickle_with_its_fields(error):
         assert vars(again).keys() == vars(error).keys()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status,code", [(401, 3), (429, 5), (500, 5)])
 def test_a_refused_set_up_read_is_one_line_with_its_exit_code(tmp_path, status, code):
     (tmp_path / "a.txt").write_bytes(b"hello")
@@ -118,6 +118,7 @@ def test_a_garbage_manifest_is_a_manifest_error(data):
 
 
 # -- settings ------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     ['profiles = "default"', "[profiles]\ndefault = 5", "profiles = [1, 2]"],
@@ -158,25 +159,19 @@ def test_a_token_file_from_the_environment_beats_the_profiles_token(tmp_path):
 
 
 # -- names that are not text ---------------------------------------------------------------------
-def _api(sandbox, method: str, path: str, **kwargs) -> dict:
-    headers = {"Authorization": f"Bearer {sandbox.token}", "Notion-Version": "2025-09-03"}
-    reply = requests.request(method, sandbox.url + path, headers=headers, timeout=30, **kwargs)
-    reply.raise_for_status()
-    return reply.json()
-
-
 def _push(sandbox, path) -> dict:
     done = run_cli(["push", "--json", "--rate", "0", str(path)], sandbox.env())
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_name_with_a_lone_surrogate_is_verified_and_pulled(sandbox, tmp_path):
     (tmp_path / "a.txt").write_bytes(b"first")
     (tmp_path / "b.txt").write_bytes(b"second")
     lone, other = _push(sandbox, tmp_path / "a.txt"), _push(sandbox, tmp_path / "b.txt")
     title = {"title": [{"type": "text", "text": {"content": "\ud800bad.txt"}}]}
-    _api(sandbox, "PATCH", f"/v1/pages/{lone['file_id']}", json={"properties": {"filename": title}})
+    api(sandbox, "PATCH", f"/v1/pages/{lone['file_id']}", json={"properties": {"filename": title}})
 
     done = run_cli(["verify", "--all", "--json"], sandbox.env())
     assert b"Traceback" not in done.stderr and b"UnicodeEncodeError" not in done.stderr
@@ -268,6 +263,7 @@ def test_the_push_job_of_a_swapped_file_reads_nothing_of_the_secret(tmp_path):
     assert b"SECRET" not in read and read.count(None) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["log", "config", "token"])
 def test_a_fifo_where_a_file_belongs_is_refused_at_once(tmp_path, where):
     fifo = tmp_path / "fifo"
@@ -288,6 +284,7 @@ def test_a_fifo_where_a_file_belongs_is_refused_at_once(tmp_path, where):
     assert b"not a regular file" in done.stderr and b"Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_file_whose_name_is_not_utf8_is_pushed_under_a_readable_name(sandbox, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -305,49 +302,47 @@ def test_a_file_whose_name_is_not_utf8_is_pushed_under_a_readable_name(sandbox, 
 
 
 # -- decoys ---------------------------------------------------------------------------------------
-def _rich(value: str) -> dict:
-    return {"rich_text": [{"type": "text", "text": {"content": value}}]}
-
-
 def _plant_decoy(sandbox, tmp_path) -> tuple[dict, dict]:
     """The victim's file, and a decoy row carrying its filehash and salt (another file's bytes)
     with an index entry of its own, as anyone who can write to the databases may make."""
     (tmp_path / "victim.txt").write_bytes(b"the real file")
     (tmp_path / "decoy.txt").write_bytes(b"something else")
     victim, decoy = _push(sandbox, tmp_path / "victim.txt"), _push(sandbox, tmp_path / "decoy.txt")
-    props = {"filehash": _rich(victim["hash"]), "salt": _rich(victim["salt"])}
-    _api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}", json={"properties": props})
+    props = {"filehash": rich(victim["hash"]), "salt": rich(victim["salt"])}
+    api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}", json={"properties": props})
     entry = {
         "parent": {"type": "data_source_id", "data_source_id": sandbox.index_data_source_id},
         "properties": {
             "Original Filename": {"title": [{"type": "text", "text": {"content": "x"}}]},
-            "Salted SHA512 Hash": _rich(victim["hash"]),
-            "File Page ID": _rich(decoy["file_id"]),
+            "Salted SHA512 Hash": rich(victim["hash"]),
+            "File Page ID": rich(decoy["file_id"]),
         },
     }
-    _api(sandbox, "POST", "/v1/pages", json=entry)
+    api(sandbox, "POST", "/v1/pages", json=entry)
     return victim, decoy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["rm", "share", "unshare"])
 def test_acting_by_a_hash_a_decoy_carries_too_is_refused(sandbox, tmp_path, command):
     victim, decoy = _plant_decoy(sandbox, tmp_path)
     done = run_cli([command, victim["hash"]], sandbox.env())
     assert done.returncode == 2, done.stderr
     assert victim["file_id"].encode() in done.stderr and decoy["file_id"].encode() in done.stderr
-    page = _api(sandbox, "GET", f"/v1/pages/{victim['file_id']}")
+    page = api(sandbox, "GET", f"/v1/pages/{victim['file_id']}")
     assert not page.get("in_trash") and not page.get("archived")
     # By its FILE_ID the real file is acted on.
     assert run_cli([command, victim["file_id"]], sandbox.env()).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("decoy_url", [None, "/gone/file.bin"])
 def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url):
     victim, decoy = _plant_decoy(sandbox, tmp_path)
     if decoy_url:  # a decoy whose file cannot even be fetched
         url = sandbox.url + decoy_url
         files = {"files": [{"name": "x", "type": "external", "external": {"url": url}}]}
-        _api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}",
+        api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}",
              json={"properties": {"file_data": files}})  # fmt: skip
     done = run_cli(["verify", "--json", victim["hash"]], sandbox.env())
     assert done.returncode == 0, done.stderr
@@ -360,6 +355,7 @@ def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url)
 
 
 # -- fail before the bytes -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_file_database_of_the_wrong_shape_stops_the_upload_under_way(sandbox, tmp_path):
     sandbox.server.options.bandwidth = 2 * 1024 * 1024  # a 20 MB part takes ~10 s to send
     path = tmp_path / "big.bin"

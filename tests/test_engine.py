@@ -23,9 +23,9 @@ from notion_up.upload.facts import RunFacts
 from notion_up.upload.pool import Job, push_all, push_job
 from notion_up.upload.runs import EngineOptions, PushResult
 from notion_up.upload.source import Source, open_file, open_stream
+from tests.helpers import MB, MiB, salted
+from tests.helpers import text_of as content
 
-MiB = 1024 * 1024
-MB = 1000 * 1000
 API = "https://api.notion.com"
 TOKEN = "ntn_ENGINE_TEST_TOKEN_0000"
 DATABASES = Databases("files-ds", "index-ds", "user-db")
@@ -40,16 +40,6 @@ def write_file(path: Path, size: int, seed: int = 0) -> bytes:
     data = make_bytes(size, seed)
     path.write_bytes(data)
     return data
-
-
-def salted(sha512_hex: str, salt: str) -> str:
-    return hashlib.sha512((sha512_hex + salt).encode()).hexdigest()
-
-
-def content(prop: dict) -> str:
-    """The text of a title or rich_text property value."""
-    (kind,) = prop
-    return "".join(t["text"]["content"] for t in prop[kind])
 
 
 class FakeClient:

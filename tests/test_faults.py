@@ -7,9 +7,22 @@ import signal
 import subprocess
 import sys
 
-from tests.conftest import Sandbox, cli_runner, run_cli
-from tests.test_e2e import MB, MiB, check_recorded, count_pages, make_file
-from tests.test_interrupt import start_slow_push
+import pytest
+
+from tests.helpers import (
+    MB,
+    MiB,
+    Sandbox,
+    check_recorded,
+    cli_runner,
+    count_pages,
+    make_file,
+    run_cli,
+    start_slow_push,
+)
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def pushed_lines(done: subprocess.CompletedProcess) -> list[dict]:

@@ -13,7 +13,11 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli, start_slow_push
+from tests.terminal import run_in_terminal
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0"]
 
@@ -211,8 +215,6 @@ def test_verbose_shows_the_state_folder_it_uses(sandbox, pdf, tmp_path):
 
 
 def test_resume_without_a_terminal_says_at_once_what_it_is_doing(sandbox, tmp_path):
-    from tests.test_interrupt import start_slow_push
-
     proc, env, _sha = start_slow_push(sandbox, tmp_path)
     proc.send_signal(2)
     proc.communicate(timeout=60)
@@ -225,8 +227,6 @@ def test_resume_without_a_terminal_says_at_once_what_it_is_doing(sandbox, tmp_pa
 
 
 def test_no_progress_draws_no_bars_even_on_a_terminal(sandbox, tmp_path):
-    from tests.terminal import run_in_terminal
-
     path = tmp_path / "clip.mp4"
     path.write_bytes(os.urandom(21 * 1024 * 1024))
     run = run_in_terminal(["push", "--no-progress", "--stats", "0.2", str(path), *FAST],

@@ -6,6 +6,7 @@ import pytest
 import typer.main
 
 from notion_up.cli.main import app
+from tests.helpers import cli_runner
 
 
 def _commands(command, path: str = "notion-up"):
@@ -39,8 +40,6 @@ def test_root_help_documents_the_exit_codes():
 
 
 def _help(*args: str, width: int = 80) -> str:
-    from tests.conftest import cli_runner
-
     done = cli_runner().invoke(app, [*args, "-h"], terminal_width=width)
     assert done.exit_code == 0, done.stdout
     return done.stdout

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-import test_restore
 from rich.console import Console
-from test_restore import content, pull_bytes
 
 from notion_up.cli.live import RichRenderer
 from notion_up.cli.logfile import LogFile
@@ -41,14 +39,10 @@ from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.sanitize import printable
 from notion_up.state.journal import Journal
 from notion_up.state.lock import run_lock
+from tests.helpers import content, pull_bytes, rich, run_cli
 
-ws = test_restore.ws  # the in-process server fixture
 API = "https://api.notion.com"
 HEX = "ab" * 32
-
-
-def text(value: str) -> dict:
-    return {"rich_text": [{"type": "text", "text": {"content": value}}]}
 
 
 def plant_index(ws, salted: str, page_id: str) -> str:
@@ -57,8 +51,8 @@ def plant_index(ws, salted: str, page_id: str) -> str:
         "parent": {"type": "data_source_id", "data_source_id": ws.databases.index_data_source},
         "properties": {
             "Original Filename": {"title": [{"type": "text", "text": {"content": "x"}}]},
-            "Salted SHA512 Hash": text(salted),
-            "File Page ID": text(page_id),
+            "Salted SHA512 Hash": rich(salted),
+            "File Page ID": rich(page_id),
         },
     }
     return ws.client.create_page(body)["id"]
@@ -68,8 +62,8 @@ def plant_row(ws, filehash: str, name: str = "bad.bin", **extra) -> str:
     props = {
         "filename": {"title": [{"type": "text", "text": {"content": name}}]},
         "filesize": {"number": 1},
-        "filehash": text(filehash),
-        "salt": text(HEX),
+        "filehash": rich(filehash),
+        "salt": rich(HEX),
         "file_data": {"files": []},
         "is_visible": {"checkbox": True},
         **extra,
@@ -219,13 +213,13 @@ def test_malformed_record_values_are_invalid_records_not_crashes():
     base = {
         "id": "0" * 32,
         "created_time": "2026-01-01T00:00:00.000Z",
-        "properties": {"filehash": text("a" * 128), "salt": text(HEX), "file_data": {}},
+        "properties": {"filehash": rich("a" * 128), "salt": rich(HEX), "file_data": {}},
     }
     assert remote_file(base).salted == "a" * 128
     bad_values = [
         {"id": "../../v1/users/me"},
-        {"properties": {**base["properties"], "filehash": text("é" * 128)}},
-        {"properties": {**base["properties"], "salt": text("salt with spaces")}},
+        {"properties": {**base["properties"], "filehash": rich("é" * 128)}},
+        {"properties": {**base["properties"], "salt": rich("salt with spaces")}},
         {"properties": {**base["properties"], "filesize": {"number": -1}}},
         {"properties": {**base["properties"], "filesize": {"number": True}}},
         {
@@ -280,9 +274,8 @@ def test_names_in_progress_bars_are_shown_literally(name):
     assert "\x1b]8;" not in shown  # no terminal hyperlink
 
 
+@pytest.mark.slow
 def test_ls_escapes_a_planted_name(sandbox):
-    from conftest import run_cli
-
     hostile = "x\x1b[2J\u202eevil[/x].bin"
     from notion_up.notion.client import NotionClient as Client
 
@@ -293,8 +286,8 @@ def test_ls_escapes_a_planted_name(sandbox):
             "properties": {
                 "filename": {"title": [{"type": "text", "text": {"content": hostile}}]},
                 "filesize": {"number": 1},
-                "filehash": text("c" * 128),
-                "salt": text(HEX),
+                "filehash": rich("c" * 128),
+                "salt": rich(HEX),
                 "file_data": {"files": []},
                 "is_visible": {"checkbox": True},
             },
@@ -340,9 +333,8 @@ def test_a_world_readable_token_file_gets_a_warning(tmp_path):
     assert any("readable by other users" in w for w in settings.warnings)
 
 
+@pytest.mark.slow
 def test_config_set_token_dash_reads_stdin(tmp_path):
-    from conftest import run_cli
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTION")}
     done = run_cli(["config", "set", "token", "-"], env, stdin=b"ntn_fromstdin\r\n")
     assert done.returncode == 0, done.stderr

@@ -9,9 +9,13 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from notion_up.notion.records import INDEX_SCHEMA, INIT_FILE_SCHEMA
-from tests.conftest import run_cli
-from tests.test_e2e import api
+from tests.helpers import api, run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def _exports(text: str) -> dict[str, str]:

@@ -9,15 +9,7 @@ import pytest
 
 from notion_up.errors import InputError
 from notion_up.upload.inputs import InputOptions, expand, matches, read_file_list
-
-ODD_NAMES = ["with space.txt", "ünïcødé ☃.txt", "new\nline.txt", "tab\tand 'quote'.txt"]
-
-
-def tree(root, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+from tests.helpers import ODD_NAMES, write_tree
 
 
 def rels(expansion, root) -> list[tuple[str, str]]:
@@ -37,7 +29,7 @@ def test_a_missing_input_fails_before_anything_else(tmp_path):
 
 
 def test_recursive_gives_each_file_its_folder_within_the_pushed_directory(tmp_path):
-    tree(tmp_path / "logs", {"top.log": b"1", "2026/01/a.log": b"2", "2026/b.log": b"3"})
+    write_tree(tmp_path / "logs", {"top.log": b"1", "2026/01/a.log": b"2", "2026/b.log": b"3"})
     found = expand([str(tmp_path / "logs")], InputOptions(recursive=True))
     assert rels(found, tmp_path) == [("/", "top.log"), ("/2026", "b.log"), ("/2026/01", "a.log")]
 
@@ -50,7 +42,7 @@ def test_plain_files_go_to_the_root_folder_and_duplicates_once(tmp_path):
 
 
 def test_include_and_exclude_match_the_relative_path_or_the_name(tmp_path):
-    tree(tmp_path, {"a.log": b"", "b.txt": b"", "old/c.log": b"", "new/d.log": b""})
+    write_tree(tmp_path, {"a.log": b"", "b.txt": b"", "old/c.log": b"", "new/d.log": b""})
     opts = InputOptions(recursive=True, include=("*.log",), exclude=("old/*",))
     found = expand([str(tmp_path)], opts)
     assert sorted(f.name for f in found.files) == ["a.log", "d.log"]
@@ -60,7 +52,7 @@ def test_include_and_exclude_match_the_relative_path_or_the_name(tmp_path):
 
 
 def test_symlinks_are_skipped_with_a_reason_unless_followed(tmp_path):
-    tree(tmp_path / "real", {"f.txt": b"x"})
+    write_tree(tmp_path / "real", {"f.txt": b"x"})
     (tmp_path / "top").mkdir()
     (tmp_path / "top" / "file-link.txt").symlink_to(tmp_path / "real" / "f.txt")
     (tmp_path / "top" / "dir-link").symlink_to(tmp_path / "real")
@@ -76,7 +68,7 @@ def test_symlinks_are_skipped_with_a_reason_unless_followed(tmp_path):
 
 
 def test_a_symlink_loop_is_walked_once(tmp_path):
-    tree(tmp_path / "d", {"f.txt": b"x"})
+    write_tree(tmp_path / "d", {"f.txt": b"x"})
     (tmp_path / "d" / "loop").symlink_to(tmp_path / "d")
     found = expand([str(tmp_path / "d")], InputOptions(recursive=True, follow_symlinks=True))
     assert [f.name for f in found.files] == ["f.txt"]

@@ -4,46 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from tests.conftest import run_cli
-from tests.test_e2e import MiB, check_recorded, count_pages, make_file
+import pytest
 
+from tests.helpers import MiB, check_recorded, count_pages, run_cli, start_slow_push
 
-def journal_parts(state: Path) -> int:
-    """Parts the journal in `state` has recorded as sent (0 before it exists)."""
-    db = state / "journal.sqlite"
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db, timeout=5) as conn:
-        try:
-            return conn.execute("SELECT COUNT(*) FROM parts").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
-
-
-def start_slow_push(sandbox, tmp_path, size=41 * MiB, bandwidth=3 * MiB, parts_first=1):
-    """A real push of a large file over a slow link, once `parts_first` parts are journalled."""
-    sandbox.server.options.bandwidth = bandwidth
-    path = tmp_path / "video.mov"
-    sha512 = make_file(path, size, seed=11)
-    state = tmp_path / "state"
-    env = sandbox.env(NOTION_UP_STATE_DIR=str(state))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "notion_up", "push", "--rate", "0", "-w", "2", str(path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while journal_parts(state) < parts_first and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert journal_parts(state) >= parts_first
-    return proc, env, sha512
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def test_first_ctrl_c_finishes_in_flight_parts_records_state_and_exits_130(sandbox, tmp_path):

@@ -7,7 +7,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import run_cli
+
+from tests.helpers import run_cli
+
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

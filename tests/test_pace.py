@@ -7,8 +7,10 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from notion_up.upload.pace import FINISH, MARGIN, Pace
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 MiB = 1024 * 1024
 
@@ -62,6 +64,7 @@ def test_a_push_is_late_when_its_remaining_rounds_end_past_the_deadline():
     assert not pace.late(None, 40, MiB, 4)
 
 
+@pytest.mark.slow
 def test_on_a_link_too_slow_for_one_upload_a_file_is_stored_in_pieces_that_finish(
     sandbox, tmp_path
 ):

@@ -8,9 +8,14 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from notion_up.state.journal import Journal
 from notion_up.upload.facts import UNKNOWN
-from tests.conftest import run_cli
+from tests.helpers import run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0", "--stats", "0"]
 

@@ -7,7 +7,12 @@ import json
 import os
 from pathlib import Path
 
-from conftest import run_cli
+import pytest
+
+from tests.helpers import run_cli, write_tree
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0"]
 TREE = {
@@ -19,13 +24,6 @@ TREE = {
     "with space/data.bin": os.urandom(3000),
     "empty dir sibling/zero.txt": b"",
 }
-
-
-def _make(root: Path) -> None:
-    for rel, data in TREE.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
 
 
 def _same_tree(a: Path, b: Path) -> bool:
@@ -44,7 +42,7 @@ def _same_tree(a: Path, b: Path) -> bool:
 
 def test_push_r_then_pull_r_gives_the_same_tree(sandbox, tmp_path):
     tree = tmp_path / "tree"
-    _make(tree)
+    write_tree(tree, TREE)
     pushed = run_cli(["push", "-r", str(tree), *FAST], sandbox.env())
     assert pushed.returncode == 0, pushed.stderr.decode()
     out = tmp_path / "out"
@@ -65,7 +63,7 @@ def test_push_r_then_pull_r_gives_the_same_tree(sandbox, tmp_path):
 
 def test_pull_r_of_a_folder_recreates_only_what_is_below_it(sandbox, tmp_path):
     tree = tmp_path / "tree"
-    _make(tree)
+    write_tree(tree, TREE)
     assert run_cli(["push", "-r", str(tree), *FAST], sandbox.env()).returncode == 0
     out = tmp_path / "out"
     done = run_cli(["pull", "-r", "/b", "-o", str(out), "--json", *FAST], sandbox.env())
@@ -81,7 +79,7 @@ def test_pull_r_of_a_folder_recreates_only_what_is_below_it(sandbox, tmp_path):
 
 def test_a_different_file_in_the_way_is_refused_without_force(sandbox, tmp_path):
     tree = tmp_path / "tree"
-    _make(tree)
+    write_tree(tree, TREE)
     assert run_cli(["push", "-r", str(tree), *FAST], sandbox.env()).returncode == 0
     out = tmp_path / "out"
     out.mkdir()
@@ -97,7 +95,7 @@ def test_a_different_file_in_the_way_is_refused_without_force(sandbox, tmp_path)
 
 def test_pull_takes_several_refs_names_and_hash_prefixes(sandbox, tmp_path):
     tree = tmp_path / "tree"
-    _make(tree)
+    write_tree(tree, TREE)
     pushed = run_cli(["push", "-r", str(tree), "--json", *FAST], sandbox.env())
     rows = [json.loads(x) for x in pushed.stdout.decode().splitlines()]
     by_name = {}

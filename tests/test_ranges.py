@@ -19,12 +19,10 @@ from notion_up.upload.engine import Uploader
 from notion_up.upload.facts import RunFacts
 from notion_up.upload.source import open_stream
 from notion_up.upload.split import Splitter
-from tests.conftest import Sandbox
-from tests.test_cli_restore import push, run
-from tests.test_restore import Recorder, content, ws  # noqa: F401 - ws is a fixture
+from tests.helpers import KiB, MiB, Recorder, Sandbox, content
+from tests.helpers import push_in_process as push
+from tests.helpers import run_in_process as run
 
-KiB = 1024
-MiB = 1024 * KiB
 RANGE = 256 * KiB
 CHUNK = 64 * KiB
 WORKERS = 4
@@ -91,7 +89,7 @@ def asked(ranges: list[str | None]) -> list[str]:
 
 
 @pytest.fixture
-def slow(ws):  # noqa: F811
+def slow(ws):
     """Each download connection gets 4 MiB/s: ranges overlap in time, as on a real host."""
     ws.server.options.download_bandwidth = 4 * MiB
     return ws

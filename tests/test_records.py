@@ -24,18 +24,11 @@ from notion_up.notion.records import (
     write_page_once,
     write_records,
 )
+from tests.helpers import salted, text
 
 CONTENT = b"the quick brown fox\n" * 100
 SHA = hashlib.sha512(CONTENT).hexdigest()
 SALT = "ab" * 32
-
-
-def expected_salted(sha512_hex: str, salt: str) -> str:
-    return hashlib.sha512((sha512_hex + salt).encode()).hexdigest()
-
-
-def text(value: str) -> list[dict]:
-    return [{"type": "text", "text": {"content": value}}]
 
 
 def make_record(name="report.bin", upload_name="report.bin.txt") -> FileRecord:
@@ -51,7 +44,7 @@ def make_record(name="report.bin", upload_name="report.bin.txt") -> FileRecord:
 # -- hashing --------------------------------------------------------------------------------
 def test_salted_hash_is_sha512_of_the_hex_digest_followed_by_the_salt():
     value = salted_hash(SHA, SALT)
-    assert value == expected_salted(SHA, SALT)
+    assert value == salted(SHA, SALT)
     assert re.fullmatch(r"[0-9a-f]{128}", value)
 
 
@@ -63,7 +56,7 @@ def test_salted_hash_depends_on_the_salt_and_on_the_digest():
 
 def test_hash_content_with_a_given_salt_keeps_it():
     content = hash_content(SHA, SALT)
-    assert content == ContentHash(SHA, SALT, expected_salted(SHA, SALT))
+    assert content == ContentHash(SHA, SALT, salted(SHA, SALT))
 
 
 def test_hash_content_without_a_salt_makes_a_fresh_64_hex_salt_each_time():
@@ -72,7 +65,7 @@ def test_hash_content_without_a_salt_makes_a_fresh_64_hex_salt_each_time():
     for content in (first, second):
         assert re.fullmatch(r"[0-9a-f]{64}", content.salt)
         assert content.sha512 == SHA
-        assert content.salted == expected_salted(SHA, content.salt)
+        assert content.salted == salted(SHA, content.salt)
     assert first.salt != second.salt
     assert first.salted != second.salted
 
@@ -84,7 +77,7 @@ def test_new_salt_is_64_hex_chars_and_never_repeats():
 
 
 def test_verify_accepts_the_recorded_hash_and_rejects_other_content_or_salt():
-    recorded = expected_salted(SHA, SALT)
+    recorded = salted(SHA, SALT)
     assert verify(SHA, SALT, recorded)
     assert not verify(hashlib.sha512(b"other").hexdigest(), SALT, recorded)
     assert not verify(SHA, "00" * 32, recorded)
@@ -98,7 +91,7 @@ def test_file_page_properties_have_exactly_the_shared_schema():
     assert props == {
         "filename": {"title": text("report.bin")},
         "filesize": {"number": len(CONTENT)},
-        "filehash": {"rich_text": text(expected_salted(SHA, SALT))},
+        "filehash": {"rich_text": text(salted(SHA, SALT))},
         "salt": {"rich_text": text(SALT)},
         "file_data": {
             "files": [
@@ -128,7 +121,7 @@ def test_index_properties_have_exactly_the_index_schema():
     props = index_properties(make_record(), "page-9", "db-7")
     assert props == {
         "Original Filename": {"title": text("report.bin")},
-        "Salted SHA512 Hash": {"rich_text": text(expected_salted(SHA, SALT))},
+        "Salted SHA512 Hash": {"rich_text": text(salted(SHA, SALT))},
         "File Page ID": {"rich_text": text("page-9")},
         "User Database ID": {"rich_text": text("db-7")},
         "Is Public": {"checkbox": False},

@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from conftest import run_cli
+import pytest
 
 from notion_up.events import FileSkipped
 from notion_up.notion.client import NotionClient
@@ -14,6 +14,10 @@ from notion_up.notion.records import hash_content
 from notion_up.notion.retry import RateLimiter
 from notion_up.upload.existing import ExistingCheck, drop_existing
 from notion_up.upload.inputs import FileInput
+from tests.helpers import run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0"]
 

@@ -11,8 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.test_e2e import MiB, make_file
+from tests.helpers import MiB, make_file, run_cli
 
 
 def _run_with_stderr_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
@@ -43,6 +42,7 @@ def _run_with_stderr_on_a_pty(args: list[str], env: dict[str, str]) -> tuple[int
     return proc.returncode, out, screen
 
 
+@pytest.mark.slow
 def test_terminal_shows_bars_for_the_file_and_its_parts(sandbox, tmp_path):
     sandbox.server.options.bandwidth = 8 * MiB
     path = tmp_path / "clip.mp4"
@@ -58,6 +58,7 @@ def test_terminal_shows_bars_for_the_file_and_its_parts(sandbox, tmp_path):
     assert line.endswith("  clip.mp4") and "\x1b" not in line
 
 
+@pytest.mark.slow
 def test_without_a_terminal_there_are_plain_lines_and_no_control_characters(sandbox, tmp_path):
     path = tmp_path / "clip.mp4"
     make_file(path, 21 * 1000 * 1000)
@@ -68,6 +69,7 @@ def test_without_a_terminal_there_are_plain_lines_and_no_control_characters(sand
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", err + done.stdout.decode())
 
 
+@pytest.mark.slow
 def test_quiet_shows_nothing_but_results(sandbox, tmp_path):
     path = tmp_path / "a.pdf"
     path.write_bytes(b"%PDF-1.4")

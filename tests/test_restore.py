@@ -4,93 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from notion_up.download.restore import Restorer
 from notion_up.download.sinks import FileSink, NullSink, StreamSink, safe_name, target_path
 from notion_up.errors import FileMissing, IntegrityError, TransientError, UsageError
-from notion_up.events import BytesReceived, Retrying
-from notion_up.notion.client import NotionClient
 from notion_up.notion.records import salted_hash
-from notion_up.notion.retry import RateLimiter, RetryPolicy
-from notion_up.notion.workspace import load_facts
-from notion_up.upload.engine import Uploader
-from notion_up.upload.facts import RunFacts
-from notion_up.upload.runs import PushResult
-from notion_up.upload.source import open_file, open_stream
+from notion_up.upload.source import open_file
+from tests.helpers import MB, MiB, Recorder, content, pull_bytes, rich
 
-MiB = 1024 * 1024
-MB = 1000 * 1000
 SIZES = [0, 1, 5 * MiB - 1, 5 * MiB + 1, 20 * MB + 1]
-
-
-def content(size: int, seed: int = 0) -> bytes:
-    """`size` pseudo-random bytes (cheap to make, different per seed)."""
-    block = hashlib.shake_256(f"seed {seed}".encode()).digest(min(size, MiB) or 1)
-    return (block * (size // len(block) + 1))[:size]
-
-
-class Workspace:
-    """The in-process server, a client without rate limit, and push/restore helpers."""
-
-    def __init__(self, server, client: NotionClient, databases, max_file_size) -> None:
-        self.server = server
-        self.client = client
-        self.databases = databases
-        self.max_file_size = max_file_size
-
-    def uploader(self, **kwargs) -> Uploader:
-        facts = RunFacts(self.databases, self.max_file_size)
-        return Uploader(self.client, facts, **kwargs)
-
-    def push_bytes(self, data: bytes, name: str) -> PushResult:
-        with self.uploader() as up:
-            return up.push(open_stream(io.BytesIO(data), name))
-
-    def restorer(self, **kwargs) -> Restorer:
-        kwargs.setdefault("sleep", lambda _s: None)
-        return Restorer(self.client, self.databases, **kwargs)
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    from notion_up.sandbox import LocalNotion, ServerOptions
-
-    server = LocalNotion(ServerOptions(seed=7), state_dir=tmp_path / "server")
-    url = server.start()
-    made = server.ensure_workspace()
-    client = NotionClient(
-        server.token, url, limiter=RateLimiter(rate=0), policy=RetryPolicy(base=0.001)
-    )
-    facts = load_facts(client, made.files_database_id, made.index_database_id)
-    try:
-        yield Workspace(server, client, facts.databases, facts.max_file_size)
-    finally:
-        server.stop()
-
-
-class Recorder:
-    """Keeps what a download reported (a listener of events)."""
-
-    def __init__(self) -> None:
-        self.retries: list[str] = []
-        self.nbytes = 0
-
-    def __call__(self, event) -> None:
-        if isinstance(event, BytesReceived):
-            self.nbytes += event.nbytes
-        elif isinstance(event, Retrying):
-            self.retries.append(event.reason)
-
-
-def pull_bytes(restorer: Restorer, key: str) -> bytes:
-    out = io.BytesIO()
-    restorer.restore(restorer.find(key), lambda _name: StreamSink(out))
-    return out.getvalue()
 
 
 # -- round trips -----------------------------------------------------------------------------
@@ -268,17 +192,13 @@ def test_downloads_never_carry_the_notion_token(ws):
 # -- ls --------------------------------------------------------------------------------------
 def _row(ws, name: str, visible: bool = True) -> str:
     """A file-database row made directly through the API (no upload: cheap)."""
-
-    def text(value: str) -> dict:
-        return {"rich_text": [{"type": "text", "text": {"content": value}}]}
-
     body = {
         "parent": {"type": "data_source_id", "data_source_id": ws.databases.files_data_source},
         "properties": {
             "filename": {"title": [{"type": "text", "text": {"content": name}}]},
             "filesize": {"number": 1},
-            "filehash": text(salted_hash("00", name.encode().hex())),
-            "salt": text(name.encode().hex()),
+            "filehash": rich(salted_hash("00", name.encode().hex())),
+            "salt": rich(name.encode().hex()),
             "is_visible": {"checkbox": visible},
         },
     }

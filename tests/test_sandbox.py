@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from notion_up.sandbox import MIB, LocalNotion, ServerOptions
+from tests.helpers import text
 
 VERSION = "2025-09-03"
 ERROR_KEYS = ["object", "status", "code", "message", "request_id"]
@@ -67,10 +68,6 @@ class Api:
         return self.req(
             "POST", "/v1/pages", json={"parent": {"data_source_id": ds}, "properties": props}
         )
-
-
-def text(value: str) -> list[dict]:
-    return [{"type": "text", "text": {"content": value}}]
 
 
 def assert_error(r: requests.Response, status: int, code: str, contains: str = "") -> dict:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
+
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0", "--stats", "0"]
 

@@ -15,7 +15,10 @@ import pytest
 
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import plain_text, salted_hash
-from tests.conftest import Sandbox, run_cli
+from tests.helpers import Sandbox, run_cli
+
+# Slow: every test here runs the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 MIB = 1024 * 1024
 

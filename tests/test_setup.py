@@ -9,7 +9,12 @@ import threading
 import uuid
 from pathlib import Path
 
-from tests.conftest import Sandbox, run_cli
+import pytest
+
+from tests.helpers import Sandbox, cli_runner, run_cli
+
+# Slow: all tests here but one run the real command in a subprocess.
+pytestmark = pytest.mark.slow
 
 FAST = ["--rate", "0", "--stats", "0"]
 SETUP = ("users_me", "retrieve_database", "retrieve_data_source")
@@ -124,7 +129,6 @@ def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_records_a
 ):
     from notion_up.cli.main import app
     from notion_up.notion.client import NotionClient
-    from tests.conftest import cli_runner
 
     created = threading.Event()
     order: list[str] = []

@@ -9,7 +9,7 @@ import pytest
 
 from notion_up.errors import FileMissing, UsageError
 from notion_up.notion.records import full_hash_of_prefix
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 FAST = ["--rate", "0", "--stats", "0"]
 
@@ -22,6 +22,7 @@ def twins(root):
     return root / "dup"
 
 
+@pytest.mark.slow
 def test_push_and_ls_lines_fit_80_columns_and_tell_same_named_files_apart(sandbox, tmp_path):
     env = sandbox.env()
     pushed = run_cli(["push", "-r", str(twins(tmp_path)), *FAST], env)
@@ -42,6 +43,7 @@ def test_push_and_ls_lines_fit_80_columns_and_tell_same_named_files_apart(sandbo
     assert all(len(x["hash"]) == 128 for x in as_json)
 
 
+@pytest.mark.slow
 def test_push_json_keeps_the_whole_hash_and_gains_the_local_path(sandbox, tmp_path):
     folder = twins(tmp_path)
     done = run_cli(["push", "-r", str(folder), "--json", *FAST], sandbox.env())
@@ -55,6 +57,7 @@ def test_push_json_keeps_the_whole_hash_and_gains_the_local_path(sandbox, tmp_pa
     assert json.loads(piped.stdout)["path"] is None
 
 
+@pytest.mark.slow
 def test_pull_verify_and_share_take_the_12_digit_hash_ls_shows(sandbox, tmp_path):
     env = sandbox.env()
     source = tmp_path / "report.txt"

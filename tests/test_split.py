@@ -21,9 +21,8 @@ from notion_up.upload.engine import Uploader
 from notion_up.upload.facts import RunFacts
 from notion_up.upload.source import BufferStream, Source, open_stream, slice_source
 from notion_up.upload.split import SplitResult, Splitter
-from tests.test_restore import content
+from tests.helpers import MiB, content, make_file, run_cli
 
-MiB = 1024 * 1024
 FREE_LIMIT = 5 * MiB
 
 
@@ -248,10 +247,8 @@ def test_the_is_manifest_property_is_written_only_for_manifests():
     assert file_page_properties(manifest)["is_manifest"] == {"checkbox": True}
 
 
+@pytest.mark.slow
 def test_a_split_file_pushed_once_is_skipped_by_the_next_skip_existing_run(sandbox, tmp_path):
-    from tests.conftest import run_cli
-    from tests.test_e2e import MiB, make_file
-
     sandbox.server.options.max_file_upload_size = 5 * MiB
     path = tmp_path / "disk.img"
     make_file(path, 11 * MiB + 1)
@@ -270,9 +267,8 @@ def test_a_split_file_pushed_once_is_skipped_by_the_next_skip_existing_run(sandb
     assert third.returncode == 0 and sandbox.server.stats()["pages_created"] > pages
 
 
+@pytest.mark.slow
 def test_split_dry_run_plans_the_pieces_and_manifest_the_real_run_stores(sandbox, tmp_path):
-    from tests.conftest import run_cli
-
     path = tmp_path / "bigB.bin"
     path.write_bytes(content(3 * MiB + 5, seed=4))
     args = ["push", str(path), "--split", "1MiB", "--rate", "0"]

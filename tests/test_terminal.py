@@ -16,6 +16,9 @@ import pytest
 
 from tests.terminal import Run, run_in_terminal
 
+# Slow: every test here runs the real command in a pseudo-terminal.
+pytestmark = pytest.mark.slow
+
 MiB = 1024 * 1024
 LONG = "a-very-long-recording-name-from-the-weekly-planning-meeting-{}.mp4"
 BAR = "━"

@@ -28,7 +28,7 @@ from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases, RemoteFile
 from notion_up.notion.retry import RateLimiter, RetryPolicy
 from notion_up.notion.transport import MAX_REDIRECTS
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.hostserver import HostServer, edge_env, notion_error, send_json
 
 
@@ -132,6 +132,7 @@ def test_plain_http_to_another_host_is_refused_without_an_opt_in(url):
     assert resolve({}, env={"NOTION_API_URL": "http://127.0.0.1:8080"}).api_url
 
 
+@pytest.mark.slow
 def test_plain_http_is_refused_by_the_real_command(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"a")
     done = run_cli(["push", str(tmp_path / "a.txt")], edge_env("http://api.example.com"))
@@ -189,6 +190,7 @@ def test_the_timeout_setting_comes_from_env_or_profile_and_is_checked(tmp_path):
             resolve({}, env={"NOTION_UP_TIMEOUT": bad})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["env", "flag"])
 def test_a_run_against_a_dripping_server_ends_with_a_temporary_error(how):
     with HostServer(_drip_headers) as slow:
@@ -199,12 +201,14 @@ def test_a_run_against_a_dripping_server_ends_with_a_temporary_error(how):
     assert b"no answer within 1 s" in done.stderr and b"Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_timeout_flag_out_of_range_is_a_usage_error():
     done = run_cli(["ls", "--timeout", "0"], edge_env("http://127.0.0.1:9"))
     assert done.returncode == 2 and b"--timeout 0" in done.stderr, done.stderr
 
 
 # -- private from the start ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_state_folder_and_the_sandboxs_files_are_private(sandbox, tmp_path):
     (tmp_path / "a.txt").write_bytes(b"private")
     state = tmp_path / "state"
@@ -265,6 +269,7 @@ def test_a_slow_answer_is_said_while_it_is_awaited(monkeypatch):
     assert heard[0].text.startswith("waiting for Notion (")
 
 
+@pytest.mark.slow
 def test_the_first_ctrl_c_ends_a_push_within_two_seconds_while_a_request_hangs(tmp_path):
     hung = threading.Event()
 
@@ -313,6 +318,7 @@ def test_a_public_address_or_name_is_not_local():
     assert not transport.is_local("https://52.92.1.1/x")
 
 
+@pytest.mark.slow
 def test_the_real_command_says_it_is_waiting_for_notion_once_per_interval(tmp_path):
     def late(handler):
         time.sleep(transport.SLOW_AFTER + 1.5)
