@@ -39,7 +39,7 @@ Refs = Annotated[
     list[str] | None,
     typer.Argument(
         metavar="REF...",
-        help="FILE_IDs, HASHes or exact names (`notion-up ls`).",
+        help="FILE_IDs, HASHes, hash prefixes (12 hex or more) or exact names (`notion-up ls`).",
         show_default=False,
     ),
 ]
@@ -84,7 +84,7 @@ def _reporter(out: Output, errors: list[BaseException], debug: bool):
 def _need(refs: list[str] | None) -> None:
     if not refs:
         raise UsageError(
-            "name the files: their FILE_IDs, HASHes or exact names",
+            "name the files: their FILE_IDs, HASHes, hash prefixes or exact names",
             hint="`notion-up ls` lists them",
         )
 
