@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli import config, push, restore, resume, sandbox, share
+from notion_up.cli import config, pull, push, resume, sandbox, share
 from notion_up.cli.interrupt import exit_on_sigterm
 from notion_up.version import __version__
 
@@ -28,7 +28,7 @@ app = typer.Typer(
 # Registration order is the order of `--help`: the main job first.
 push.register(app)
 resume.register(app)
-restore.register(app)
+pull.register(app)
 share.register(app)
 config.register(app)
 sandbox.register(app)

@@ -19,15 +19,15 @@ from notion_up.units import human_bytes
 
 if TYPE_CHECKING:
     from notion_up.cli.render import Renderer
-    from notion_up.download.restore import Restored, Verdict
+    from notion_up.download.fetch import Restored, Verdict
     from notion_up.download.tree import Pulled
 
 
 def _app() -> ModuleType:
     """The application's download side, loaded only when a command here runs (not for --help)."""
-    from notion_up.app import restore
+    from notion_up.app import pull
 
-    return restore
+    return pull
 
 
 # Not the shared --json: with `pull -o -` the JSON line goes to stderr.
