@@ -18,9 +18,9 @@ import test_restore
 from rich.console import Console
 from test_restore import content, pull_bytes
 
-from notion_up.cli.live import RichRenderer
 from notion_up.cli.logfile import LogFile
 from notion_up.cli.output import Output
+from notion_up.cli.rows import RichRenderer
 from notion_up.config import check_token, resolve, write_private
 from notion_up.download.fetch import Fetcher
 from notion_up.download.sinks import FileSink, safe_name, target_path
