@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from notion_up.cli.main import app
+from notion_up.cli.main import commands
 from tests.conftest import Sandbox, cli_runner
 from tests.test_restore import content
 
@@ -23,7 +23,7 @@ def run(sandbox: Sandbox, *args: str, stdin: bytes | None = None):
         "NOTION_UP_DATABASE": sandbox.files_database_id,
         "NOTION_UP_INDEX": sandbox.index_database_id,
     }
-    return cli_runner().invoke(app, [*args, "--rate", "0"], input=stdin, env=env)
+    return cli_runner().invoke(commands, [*args, "--rate", "0"], input=stdin, env=env)
 
 
 def push(sandbox: Sandbox, *args: str, stdin: bytes | None = None) -> dict:

@@ -202,7 +202,7 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
 
     import os
 
-    from notion_up.cli.main import app
+    from notion_up.cli.main import commands
 
     path = tmp_path / "secret.pdf"
     path.write_bytes(b"x")
@@ -219,7 +219,7 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
     for key, value in sandbox.env().items():
         if key.startswith("NOTION"):
             monkeypatch.setenv(key, value)
-    done = cli_runner().invoke(app, ["push", str(path)])
+    done = cli_runner().invoke(commands, ["push", str(path)])
     assert done.exit_code == 4
     assert "permission denied" in done.stderr
     assert sandbox.server.stats()["total_requests"] == 0

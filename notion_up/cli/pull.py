@@ -308,12 +308,14 @@ def _report_verdict(out, verdict: Verdict, renderer: Renderer) -> None:
         renderer.message(f"notion-up: {verdict.status}: {printable(verdict.detail)}")
 
 
-def register(app_: typer.Typer) -> None:
-    """Add `ls`, `pull` and `verify` to the main app."""
-    app_.command("ls", cls=o.PanelCommand, short_help="List the files in the file database.")(ls)
-    app_.command("pull", cls=o.PanelCommand, short_help="Get a file back, checked by its hash.")(
-        pull
+def register(commands: typer.Typer) -> None:
+    """Add `ls`, `pull` and `verify` to the command line."""
+    commands.command("ls", cls=o.PanelCommand, short_help="List the files in the file database.")(
+        ls
     )
-    app_.command("verify", cls=o.PanelCommand, short_help="Check files against their hashes.")(
+    commands.command(
+        "pull", cls=o.PanelCommand, short_help="Get a file back, checked by its hash."
+    )(pull)
+    commands.command("verify", cls=o.PanelCommand, short_help="Check files against their hashes.")(
         verify
     )

@@ -270,8 +270,8 @@ def summary_line(totals: dict) -> str:
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Add `push` to the main app."""
-    app.command(
+def register(commands: typer.Typer) -> None:
+    """Add `push` to the command line."""
+    commands.command(
         "push", cls=o.PanelCommand, short_help="Upload files (or stdin) and record each one."
     )(push)

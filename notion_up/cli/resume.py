@@ -149,11 +149,11 @@ def _workspace(api_url: str) -> str:
     return api_url if api_url == "sandbox" else (urlsplit(api_url).netloc or api_url)
 
 
-def register(app: typer.Typer) -> None:
-    """Add `resume` and `pending` to the main app."""
-    app.command("resume", cls=o.PanelCommand, short_help="Finish pushes that were cut short.")(
+def register(commands: typer.Typer) -> None:
+    """Add `resume` and `pending` to the command line."""
+    commands.command("resume", cls=o.PanelCommand, short_help="Finish pushes that were cut short.")(
         resume
     )
-    app.command("pending", cls=o.PanelCommand, short_help="List pushes `resume` would finish.")(
-        pending
-    )
+    commands.command(
+        "pending", cls=o.PanelCommand, short_help="List pushes `resume` would finish."
+    )(pending)
