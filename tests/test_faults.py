@@ -370,7 +370,7 @@ def test_resume_starts_over_an_upload_notion_no_longer_knows_then_has_nothing_le
         content_type="application/pdf", salt="00", folder_path="/",
         files_data_source=sandbox.files_data_source_id,
         index_data_source=sandbox.index_data_source_id,
-        user_database_id=sandbox.files_database_id, api_url=sandbox.url,
+        user_database_id=sandbox.files_database_id, workspace=sandbox.url,
     )  # fmt: skip
     journal.update(1, upload_id="00000000-0000-4000-8000-00000000dead")
     journal.close()

@@ -124,9 +124,9 @@ def pending(
                 out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
                                      "upload_id": e.upload_id, "expiry_time": e.expiry_time,
                                      "error": e.error, "source_path": e.source_path,
-                                     "workspace": e.api_url}))  # fmt: skip
+                                     "workspace": e.workspace}))  # fmt: skip
                 continue
-            where = f"{_workspace(e.api_url)}  " if all_workspaces else ""
+            where = f"{_workspace(e.workspace)}  " if all_workspaces else ""
             name = shown_path(e.folder_path, e.name)
             out.line(f"{e.id:>4}  {where}{e.state:<9}  {_upload(e, time.time())}  {name}")
 
