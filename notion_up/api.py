@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from notion_up.app import restore as _restore
+from notion_up.app import pull as _pull
 from notion_up.app import share as _share
 from notion_up.app.batch import BatchFlags, gather
 from notion_up.app.push import PushOptions
@@ -23,7 +23,7 @@ from notion_up.app.push import push as _push
 from notion_up.app.resume import resume as _resume
 from notion_up.app.share import Changed
 from notion_up.config import Settings, resolve
-from notion_up.download.restore import Restored, Verdict
+from notion_up.download.fetch import Restored, Verdict
 from notion_up.errors import UsageError
 from notion_up.events import Listener, ignore
 from notion_up.notion.records import RemoteFile
@@ -180,7 +180,7 @@ def pull(
 ) -> Restored:
     """Download a file by FILE_ID, HASH, hash prefix or exact name, check it, then keep it."""
     target = str(output) if output is not None else None
-    return _restore.pull(
+    return _pull.pull(
         _settings_for(pull, config), key, target, force=force, stream=stream, sandbox=sandbox,
         listener=listener,
     )  # fmt: skip
@@ -195,7 +195,7 @@ def verify(
     **config: Any,
 ) -> list[Verdict]:
     """Check files against their recorded hashes (keeping no bytes); one Verdict each."""
-    return _restore.verify(
+    return _pull.verify(
         _settings_for(verify, config), keys, every=every, sandbox=sandbox, listener=listener
     )
 
@@ -209,7 +209,7 @@ def ls(
 ) -> list[RemoteFile]:
     """The files of the file database, newest first."""
     return list(
-        _restore.ls(_settings_for(ls, config), name, include_hidden=include_hidden, sandbox=sandbox)
+        _pull.ls(_settings_for(ls, config), name, include_hidden=include_hidden, sandbox=sandbox)
     )
 
 

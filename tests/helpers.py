@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from notion_up.download.restore import Restorer
+from notion_up.download.fetch import Fetcher
 from notion_up.download.sinks import StreamSink
 from notion_up.events import BytesReceived, Retrying
 from notion_up.notion.client import NotionClient
@@ -187,7 +187,7 @@ def run_cli(
 
 def run_in_process(sandbox: Sandbox, *args: str, stdin: bytes | None = None):
     """The command line in this process (typer's runner) against `sandbox`, rate limit off."""
-    from notion_up.cli.main import app
+    from notion_up.cli.main import commands
 
     env = {
         "NOTION_API_URL": sandbox.url,
@@ -195,7 +195,7 @@ def run_in_process(sandbox: Sandbox, *args: str, stdin: bytes | None = None):
         "NOTION_UP_DATABASE": sandbox.files_database_id,
         "NOTION_UP_INDEX": sandbox.index_database_id,
     }
-    return cli_runner().invoke(app, [*args, "--rate", "0"], input=stdin, env=env)
+    return cli_runner().invoke(commands, [*args, "--rate", "0"], input=stdin, env=env)
 
 
 def push_in_process(sandbox: Sandbox, *args: str, stdin: bytes | None = None) -> dict:
@@ -289,9 +289,9 @@ class Workspace:
         with self.uploader() as up:
             return up.push(open_stream(io.BytesIO(data), name))
 
-    def restorer(self, **kwargs) -> Restorer:
+    def restorer(self, **kwargs) -> Fetcher:
         kwargs.setdefault("sleep", lambda _s: None)
-        return Restorer(self.client, self.databases, **kwargs)
+        return Fetcher(self.client, self.databases, **kwargs)
 
 
 class Recorder:
@@ -308,8 +308,8 @@ class Recorder:
             self.retries.append(event.reason)
 
 
-def pull_bytes(restorer: Restorer, key: str) -> bytes:
+def pull_bytes(restorer: Fetcher, key: str) -> bytes:
     """The bytes of the file `key` names, pulled into memory."""
     out = io.BytesIO()
-    restorer.restore(restorer.find(key), lambda _name: StreamSink(out))
+    restorer.restore(restorer.finder.find(key), lambda _name: StreamSink(out))
     return out.getvalue()

@@ -145,9 +145,9 @@ def test_data_flows_one_way_between_layers():
     assert wrong == []
 
 
-def test_no_command_module_imports_the_app_module():
+def test_no_command_module_imports_the_root_command_module():
     graph = internal_graph()
-    # cli.start, the console script's first step, is the one module above the app.
+    # cli.start, the console script's first step, is the one module above cli.main.
     above = ("notion_up.cli.main", "notion_up.cli.start")
     commands = [n for n in graph if n.startswith(CLI_PACKAGE + ".") and n not in above]
     assert [n for n in commands if "notion_up.cli.main" in graph[n]] == []

@@ -10,7 +10,7 @@ import threading
 import pytest
 from requests_mock import ANY as requests_mock_any
 
-from notion_up.cli.main import app
+from notion_up.cli.main import commands
 from notion_up.notion.records import FILE_SCHEMA, INDEX_SCHEMA
 from tests.helpers import cli_runner, salted, text_of
 
@@ -113,7 +113,7 @@ def requests_mock_matcher(pattern: str):
 
 
 def invoke(args, input=None):
-    return cli_runner().invoke(app, args, input=input)
+    return cli_runner().invoke(commands, args, input=input)
 
 
 def assert_no_token(result) -> None:

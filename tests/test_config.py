@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from notion_up.cli.main import app
+from notion_up.cli.main import commands
 from notion_up.config import config_dir, resolve
 from tests.helpers import cli_runner
 
@@ -15,7 +15,7 @@ TOKEN = "ntn_0123456789abcdefSECRET"
 
 
 def cli(*args: str, env: dict[str, str] | None = None):
-    return cli_runner().invoke(app, list(args), env=env)
+    return cli_runner().invoke(commands, list(args), env=env)
 
 
 def config_file():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from notion_up.download.restore import Restorer
+from notion_up.download.fetch import Fetcher
 from notion_up.notion.client import NotionClient
 from notion_up.notion.records import Databases
 from notion_up.notion.retry import RateLimiter
@@ -113,7 +113,7 @@ class Case:
         databases = Databases(
             self.ws.files_data_source_id, self.ws.index_data_source_id, self.ws.files_database_id
         )
-        verdict = Restorer(client, databases).check(visible[0]["id"])
+        verdict = Fetcher(client, databases).check(visible[0]["id"])
         assert verdict.status == "verified", verdict.detail
 
     def stop(self) -> None:

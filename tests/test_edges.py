@@ -16,7 +16,7 @@ import pytest
 from notion_up import errors
 from notion_up.app.batch import file_job
 from notion_up.config import resolve
-from notion_up.download.restore import Restored, Restorer
+from notion_up.download.fetch import Fetcher, Restored
 from notion_up.errors import (
     APIError,
     ConfigError,
@@ -194,7 +194,7 @@ def _remote(name: str) -> RemoteFile:
 
 
 def test_any_error_for_one_file_is_its_failed_verdict_and_the_batch_goes_on(monkeypatch):
-    restorer = Restorer(NotionClient("ntn_t"), Databases("fs", "ix", "db"))
+    restorer = Fetcher(NotionClient("ntn_t"), Databases("fs", "ix", "db"))
 
     def restore(remote, _open_sink):
         if remote.name == "bad":

@@ -215,7 +215,7 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
 
     import os
 
-    from notion_up.cli.main import app
+    from notion_up.cli.main import commands
 
     path = tmp_path / "secret.pdf"
     path.write_bytes(b"x")
@@ -232,7 +232,7 @@ def test_unreadable_file_exits_4(sandbox, tmp_path, monkeypatch):
     for key, value in sandbox.env().items():
         if key.startswith("NOTION"):
             monkeypatch.setenv(key, value)
-    done = cli_runner().invoke(app, ["push", str(path)])
+    done = cli_runner().invoke(commands, ["push", str(path)])
     assert done.exit_code == 4
     assert "permission denied" in done.stderr
     assert sandbox.server.stats()["total_requests"] == 0
@@ -383,7 +383,7 @@ def test_resume_starts_over_an_upload_notion_no_longer_knows_then_has_nothing_le
         content_type="application/pdf", salt="00", folder_path="/",
         files_data_source=sandbox.files_data_source_id,
         index_data_source=sandbox.index_data_source_id,
-        user_database_id=sandbox.files_database_id, api_url=sandbox.url,
+        user_database_id=sandbox.files_database_id, workspace=sandbox.url,
     )  # fmt: skip
     journal.update(1, upload_id="00000000-0000-4000-8000-00000000dead")
     journal.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import typer.main
 
-from notion_up.cli.main import app
+from notion_up.cli.main import commands
 from tests.helpers import cli_runner
 
 
 def _commands(command, path: str = "notion-up"):
-    """(path, command) for the app and every subcommand (typer's click Command objects)."""
+    """(path, command) for the root command and every subcommand (typer's click Command objects)."""
     yield path, command
     # typer >= 0.20 vendors click; a group is whatever has subcommands.
     for name, sub in (getattr(command, "commands", None) or {}).items():
@@ -19,7 +19,7 @@ def _commands(command, path: str = "notion-up"):
 
 def test_every_command_and_option_has_help_text():
     missing = []
-    for path, command in _commands(typer.main.get_command(app)):
+    for path, command in _commands(typer.main.get_command(commands)):
         if not (command.help or command.short_help):
             missing.append(path)
         for param in command.params:
@@ -29,24 +29,24 @@ def test_every_command_and_option_has_help_text():
 
 
 def test_the_walk_sees_the_batch_and_config_commands():
-    paths = {path for path, _ in _commands(typer.main.get_command(app))}
+    paths = {path for path, _ in _commands(typer.main.get_command(commands))}
     assert {"notion-up push", "notion-up config show", "notion-up config set"} <= paths
 
 
 def test_root_help_documents_the_exit_codes():
-    help_text = typer.main.get_command(app).help or ""
+    help_text = typer.main.get_command(commands).help or ""
     for code in ("0 all pushed", "4 input", "7 nothing to push", "8 another run", "130"):
         assert code in help_text.replace("\n", " ")
 
 
 def _help(*args: str, width: int = 80) -> str:
-    done = cli_runner().invoke(app, [*args, "-h"], terminal_width=width)
+    done = cli_runner().invoke(commands, [*args, "-h"], terminal_width=width)
     assert done.exit_code == 0, done.stdout
     return done.stdout
 
 
 def _command_paths() -> list[list[str]]:
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(commands)
     return [path.split()[1:] for path, _ in _commands(root)]
 
 

@@ -16,11 +16,11 @@ import pytest
 import requests
 from rich.console import Console
 
-from notion_up.cli.live import RichRenderer
 from notion_up.cli.logfile import LogFile
 from notion_up.cli.output import Output
+from notion_up.cli.rows import RichRenderer
 from notion_up.config import check_token, resolve, write_private
-from notion_up.download.restore import Restorer
+from notion_up.download.fetch import Fetcher
 from notion_up.download.sinks import FileSink, safe_name, target_path
 from notion_up.errors import (
     ConfigError,
@@ -91,7 +91,7 @@ def test_a_hash_whose_only_index_entry_lies_is_missing_not_the_attackers_file(ws
     wanted = salted_hash("00" * 64, HEX)
     plant_index(ws, wanted, attacker.file_id)
     with pytest.raises(FileMissing):
-        ws.restorer().find(wanted)
+        ws.restorer().finder.find(wanted)
     assert ws.restorer().check(wanted).status == "missing"
 
 
@@ -100,7 +100,7 @@ def test_a_file_page_id_that_climbs_the_url_path_is_never_requested(ws):
     plant_index(ws, wanted, "../../v1/users/me")
     before = ws.client.stats.requests
     with pytest.raises(FileMissing):
-        ws.restorer().find(wanted)
+        ws.restorer().finder.find(wanted)
     assert ws.client.stats.requests - before == 2  # the two queries, no GET of users/me
 
 
@@ -108,7 +108,7 @@ def test_a_page_outside_the_file_database_is_not_a_file(ws):
     pushed = ws.push_bytes(b"abc", "a.txt")
     entry = plant_index(ws, pushed.hash.salted, pushed.file_id)
     with pytest.raises(FileMissing, match="not in the file database"):
-        ws.restorer().find(entry)
+        ws.restorer().finder.find(entry)
 
 
 # -- 2. downloads bounded by the recorded size, no decoding ----------------------------------
@@ -152,7 +152,7 @@ def test_a_body_longer_than_recorded_fails_at_once_without_writing_past_it(ws):
     restorer = ws.restorer(session_factory=lambda: host)
     written = bytearray()
     with pytest.raises(IntegrityError, match="more than the 9 bytes"):
-        restorer.download(restorer.find(pushed.file_id), written.extend)
+        restorer.download(restorer.finder.find(pushed.file_id), written.extend)
     assert len(written) <= 9
     assert host.headers_seen[0]["Accept-Encoding"] == "identity"
 
@@ -162,13 +162,13 @@ def test_a_gzip_encoded_body_is_refused_not_inflated(ws):
     host = _Host(_Body(iter([b"\x1f\x8b"]), {"Content-Encoding": "gzip"}))
     restorer = ws.restorer(session_factory=lambda: host)
     with pytest.raises(IntegrityError, match="encoded"):
-        restorer.download(restorer.find(pushed.file_id), lambda _b: None)
+        restorer.download(restorer.finder.find(pushed.file_id), lambda _b: None)
 
 
 def test_a_huge_flagged_manifest_is_refused_before_it_is_read(ws):
     pushed = ws.push_bytes(b"{}", "big.file.json")
     restorer = ws.restorer()
-    remote = replace(restorer.find(pushed.file_id), size=85_000_000, is_manifest=True)
+    remote = replace(restorer.finder.find(pushed.file_id), size=85_000_000, is_manifest=True)
     with pytest.raises(IntegrityError, match="manifest"):
         restorer.manifest_of(remote)
 
@@ -202,7 +202,7 @@ def test_a_non_ascii_filehash_gives_one_failed_line_and_the_run_goes_on(ws):
     plant_row(ws, "é" * 128)
     restorer = ws.restorer()
     items: list = []
-    items += list(restorer.list_files(on_rejected=items.append))
+    items += list(restorer.finder.list_files(on_rejected=items.append))
     verdicts = restorer.check_many(items, 2, lambda _v: None)
     statuses = sorted(v.status for v in verdicts)
     assert statuses == ["failed", "verified", "verified", "verified"]
@@ -238,7 +238,7 @@ def test_malformed_record_values_are_invalid_records_not_crashes():
 def test_a_file_url_that_is_not_http_is_refused_not_retried(ws):
     pushed = ws.push_bytes(b"abc", "a.txt")
     restorer = ws.restorer()
-    remote = replace(restorer.find(pushed.file_id), url="file:///etc/passwd")
+    remote = replace(restorer.finder.find(pushed.file_id), url="file:///etc/passwd")
     before = ws.client.stats.requests
     with pytest.raises(IntegrityError, match="not an http"):
         restorer.download(remote, lambda _b: None)
@@ -519,6 +519,6 @@ def test_restorer_lookups_survive_a_garbage_index(requests_mock):
     requests_mock.post(f"{API}/v1/data_sources/fs/query", json={"results": [{"id": 5}]})
     from notion_up.notion.records import Databases
 
-    restorer = Restorer(_client(), Databases("fs", "ix", "db"))
+    restorer = Fetcher(_client(), Databases("fs", "ix", "db"))
     with pytest.raises(FileMissing):
-        restorer.find("a" * 128)
+        restorer.finder.find("a" * 128)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notion_up.errors import LimitError, UsageError
+from notion_up.units import parse_size
 from notion_up.upload.parts import (
     DEFAULT_PART_SIZE,
     MAX_PART_SIZE,
@@ -14,7 +15,6 @@ from notion_up.upload.parts import (
     Pushed,
     auto_part_size,
     check_part_size,
-    parse_size,
     plan_parts,
 )
 

@@ -38,7 +38,7 @@ def journal_entry(state: Path, api_url: str, name: str, **fields: object) -> int
             files_data_source=UNKNOWN,
             index_data_source=UNKNOWN,
             user_database_id=UNKNOWN,
-            api_url=api_url,
+            workspace=api_url,
             folder_path="/",
         )
         values.update(fields)

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from notion_up.download.bounded import BodyTooLong
+from notion_up.download.fetch import Fetcher
 from notion_up.download.ranges import plan
-from notion_up.download.restore import Restorer
 from notion_up.download.sinks import FileSink, StreamSink, target_path
 from notion_up.upload.engine import Uploader
 from notion_up.upload.facts import RunFacts
@@ -67,7 +67,7 @@ class StallingSession(RecordingSession):
         return response
 
 
-def ranged(ws, ranges: list | None = None, **kwargs) -> Restorer:  # noqa: F811
+def ranged(ws, ranges: list | None = None, **kwargs) -> Fetcher:  # noqa: F811
     """A restorer that fetches files of two ranges or more in ranges of 256 KiB."""
     if ranges is not None:
         kwargs["session_factory"] = lambda: RecordingSession(ranges)
@@ -77,10 +77,10 @@ def ranged(ws, ranges: list | None = None, **kwargs) -> Restorer:  # noqa: F811
     return ws.restorer(**kwargs)
 
 
-def pull_to(restorer: Restorer, key: str, folder: Path):
+def pull_to(restorer: Fetcher, key: str, folder: Path):
     folder.mkdir(exist_ok=True)
     return restorer.restore(
-        restorer.find(key), lambda n: FileSink(target_path(str(folder), n, force=False))
+        restorer.finder.find(key), lambda n: FileSink(target_path(str(folder), n, force=False))
     )
 
 
@@ -118,7 +118,7 @@ def test_ranges_streamed_to_stdout_arrive_in_order(slow):
     restorer = ranged(slow)
     out = io.BytesIO()
     slow.server.reset_stats()
-    restorer.restore(restorer.find(pushed.file_id), lambda _n: StreamSink(out))
+    restorer.restore(restorer.finder.find(pushed.file_id), lambda _n: StreamSink(out))
     assert out.getvalue() == data
     assert slow.server.stats()["max_concurrent_downloads"] >= 2
 
@@ -205,7 +205,7 @@ def test_an_expired_url_is_refreshed_once_for_all_ranges(ws, tmp_path):  # noqa:
     pushed = ws.push_bytes(data, "big.bin")
     watcher = Recorder()
     restorer = ranged(ws, listener=watcher)
-    remote = restorer.find(pushed.file_id)
+    remote = restorer.finder.find(pushed.file_id)
     ws.server.expire_download_urls()
     out = io.BytesIO()
     restorer.restore(remote, lambda _n: StreamSink(out))

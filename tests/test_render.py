@@ -88,7 +88,7 @@ def _meter():
 
 
 def test_two_files_of_one_name_get_a_row_each_and_a_row_goes_when_its_upload_ends():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import FileStarted, PartStarted, UploadEnded
 
     meter, clock = _meter()
@@ -104,7 +104,7 @@ def test_two_files_of_one_name_get_a_row_each_and_a_row_goes_when_its_upload_end
 
 
 def test_a_queued_file_gets_no_row_until_its_bytes_move_and_single_parts_get_no_part_row():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import BatchPlanned, FileStarted, PartStarted
 
     meter, clock = _meter()
@@ -137,7 +137,7 @@ def test_rates_count_acknowledged_bytes_not_bytes_written_to_the_socket():
 
 
 def test_a_resumed_upload_starts_at_what_was_sent_which_does_not_inflate_its_rate():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import AlreadySent, FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
@@ -152,7 +152,7 @@ def test_a_resumed_upload_starts_at_what_was_sent_which_does_not_inflate_its_rat
 
 
 def test_a_retried_part_starts_over_on_its_row():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import BytesSent, FileStarted, PartStarted, Retrying
 
     meter, clock = _meter()
@@ -171,7 +171,7 @@ def test_a_retried_part_starts_over_on_its_row():
 
 @pytest.mark.parametrize("columns", [80, 120, 200])
 def test_rows_fit_the_width_and_keep_bar_bytes_rate_and_eta_with_a_long_name(columns):
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
@@ -190,7 +190,7 @@ def test_rows_fit_the_width_and_keep_bar_bytes_rate_and_eta_with_a_long_name(col
 
 
 def test_plain_progress_lines_say_files_bytes_of_total_percent_rate_and_eta():
-    from notion_up.cli.render import progress_line
+    from notion_up.cli.lines import progress_line
     from notion_up.events import BatchPlanned, FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
@@ -210,7 +210,7 @@ def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay
 
     from rich.console import Console
 
-    from notion_up.cli.live import RichRenderer
+    from notion_up.cli.rows import RichRenderer
     from notion_up.events import Retrying
 
     err = io.StringIO()
@@ -218,11 +218,11 @@ def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay
     renderer(Retrying("clip.mp4", "part 3", 2, "Notion 503 service_unavailable", 0.5, key=1))
     text = err.getvalue()
     assert "retrying clip.mp4 part 3 (attempt 2) in 0.5s: Notion 503" in text
-    assert "render.py" not in text and not re.search(r"\d\d:\d\d:\d\d", text)
+    assert ".py:" not in text and not re.search(r"\d\d:\d\d:\d\d", text)
 
 
 def test_a_finished_part_leaves_its_files_rows_at_once():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import BytesSent, FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
@@ -243,7 +243,7 @@ def test_lines_printed_from_worker_threads_never_deadlock_with_the_redraw():
 
     from rich.console import Console
 
-    from notion_up.cli.live import RichRenderer
+    from notion_up.cli.rows import RichRenderer
     from notion_up.events import BytesSent, FileStarted, Notice, PartStarted
 
     err = io.StringIO()
@@ -272,7 +272,7 @@ def test_lines_printed_from_worker_threads_never_deadlock_with_the_redraw():
 
 
 def test_a_single_part_files_numbers_move_with_the_bytes_sent_before_its_answer():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import BytesSent, FileStarted, PartStarted
 
     meter, clock = _meter()
@@ -289,7 +289,7 @@ def test_a_single_part_files_numbers_move_with_the_bytes_sent_before_its_answer(
 
 
 def test_a_multi_part_files_numbers_add_its_parts_in_flight_and_the_total_follows():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import BatchPlanned, BytesSent, FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
@@ -326,7 +326,7 @@ def test_no_time_left_before_a_few_seconds_of_answers():
 
 
 def test_the_name_column_stays_put_when_a_long_name_arrives():
-    from notion_up.cli.screen import frame
+    from notion_up.cli.rows import frame
     from notion_up.events import FileStarted, PartStarted
 
     meter, clock = _meter()

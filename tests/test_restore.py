@@ -38,7 +38,7 @@ def test_push_then_pull_gives_back_the_same_bytes_at_boundary_sizes(ws, tmp_path
         target = tmp_path / "restored"
         target.mkdir(exist_ok=True)
         done = restorer.restore(
-            restorer.find(pushed.hash.salted),
+            restorer.finder.find(pushed.hash.salted),
             lambda n, t=target: FileSink(target_path(str(t), n, force=False)),
         )
         assert (target / name).read_bytes() == data, size
@@ -52,7 +52,8 @@ def test_a_file_pushed_under_a_carrier_name_comes_back_under_its_real_name(ws, t
     assert pushed.upload.upload_name == "backup.tar.txt"
     restorer = ws.restorer()
     done = restorer.restore(
-        restorer.find(pushed.file_id), lambda n: FileSink(target_path(str(tmp_path), n, False))
+        restorer.finder.find(pushed.file_id),
+        lambda n: FileSink(target_path(str(tmp_path), n, False)),
     )
     assert done.name == "backup.tar"
     assert (tmp_path / "backup.tar").read_bytes() == b"tar bytes"
@@ -61,19 +62,19 @@ def test_a_file_pushed_under_a_carrier_name_comes_back_under_its_real_name(ws, t
 def test_find_takes_a_page_id_with_or_without_dashes_or_the_salted_hash(ws):
     pushed = ws.push_bytes(b"x", "a.txt")
     restorer = ws.restorer()
-    assert restorer.find(pushed.file_id).file_id == pushed.file_id
-    assert restorer.find(pushed.file_id.replace("-", "")).file_id == pushed.file_id
-    assert restorer.find(pushed.hash.salted.upper()).file_id == pushed.file_id
+    assert restorer.finder.find(pushed.file_id).file_id == pushed.file_id
+    assert restorer.finder.find(pushed.file_id.replace("-", "")).file_id == pushed.file_id
+    assert restorer.finder.find(pushed.hash.salted.upper()).file_id == pushed.file_id
 
 
 def test_an_unknown_hash_or_id_is_missing_and_garbage_is_a_usage_error(ws):
     restorer = ws.restorer()
     with pytest.raises(FileMissing):
-        restorer.find("ab" * 64)
+        restorer.finder.find("ab" * 64)
     with pytest.raises(FileMissing):
-        restorer.find("12345678-1234-1234-1234-123456789abc")
+        restorer.finder.find("12345678-1234-1234-1234-123456789abc")
     with pytest.raises(UsageError):
-        restorer.find("not-an-id")
+        restorer.finder.find("not-an-id")
 
 
 # -- damage ----------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def test_a_corrupted_byte_fails_pull_and_leaves_no_file_behind(ws, tmp_path):
     out.mkdir()
     with pytest.raises(IntegrityError, match="do not match"):
         restorer.restore(
-            restorer.find(pushed.hash.salted),
+            restorer.finder.find(pushed.hash.salted),
             lambda n: FileSink(target_path(str(out), n, False)),
         )
     assert list(out.iterdir()) == []
@@ -98,7 +99,7 @@ def test_a_corrupted_byte_is_reported_after_streaming_to_stdout(ws):
     out = io.BytesIO()
     restorer = ws.restorer()
     with pytest.raises(IntegrityError):
-        restorer.restore(restorer.find(pushed.file_id), lambda _n: StreamSink(out))
+        restorer.restore(restorer.finder.find(pushed.file_id), lambda _n: StreamSink(out))
     assert len(out.getvalue()) == 10  # the bytes went out; the error says they are bad
 
 
@@ -121,7 +122,7 @@ def test_an_expired_url_is_refreshed_by_fetching_the_page_again(ws):
     pushed = ws.push_bytes(data, "a.bin")
     watcher = Recorder()
     restorer = ws.restorer(listener=watcher)
-    remote = restorer.find(pushed.file_id)
+    remote = restorer.finder.find(pushed.file_id)
     ws.server.expire_download_urls()  # between the page fetch and the download
     out = io.BytesIO()
     restorer.restore(remote, lambda _n: StreamSink(out))
@@ -134,7 +135,7 @@ def test_urls_that_expire_at_once_give_up_after_a_few_refreshes(ws):
     ws.server.options.url_expiry_seconds = 0.0
     restorer = ws.restorer()
     with pytest.raises(TransientError, match="keeps refusing"):
-        restorer.restore(restorer.find(pushed.file_id), lambda _n: NullSink())
+        restorer.restore(restorer.finder.find(pushed.file_id), lambda _n: NullSink())
 
 
 class CuttingSession(requests.Session):
@@ -208,12 +209,12 @@ def _row(ws, name: str, visible: bool = True) -> str:
 def test_ls_pages_through_more_than_one_page_of_results_newest_first(ws):
     ids = [_row(ws, f"row{i:03d}.txt") for i in range(105)]
     _row(ws, "hidden.part001", visible=False)
-    listed = list(ws.restorer().list_files())
+    listed = list(ws.restorer().finder.list_files())
     assert [f.file_id for f in listed] == ids[::-1]
     assert len(listed) == 105
-    everything = list(ws.restorer().list_files(include_hidden=True))
+    everything = list(ws.restorer().finder.list_files(include_hidden=True))
     assert len(everything) == 106
-    assert [f.name for f in ws.restorer().list_files("row10")] == [
+    assert [f.name for f in ws.restorer().finder.list_files("row10")] == [
         f"row{i:03d}.txt" for i in range(104, 99, -1)
     ]
 
@@ -238,7 +239,7 @@ def test_the_restore_and_split_core_never_imports_typer_or_rich():
     import sys
 
     code = (
-        "import sys, notion_up.download.restore, notion_up.upload.split; "
+        "import sys, notion_up.download.fetch, notion_up.upload.split; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

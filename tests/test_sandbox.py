@@ -1317,7 +1317,7 @@ def test_sandbox_modules_keep_their_layering() -> None:
             for node in ast.walk(http)
             if isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Attribute | ast.Name)
-            and getattr(node.value, "attr", getattr(node.value, "id", None)) == "app"
+            and getattr(node.value, "attr", getattr(node.value, "id", None)) == "notion"
             and node.attr.startswith("_")
         }
     )

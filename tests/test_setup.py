@@ -127,7 +127,7 @@ def test_a_refused_token_with_cached_facts_fails_the_file_once_and_forgets_them(
 def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_records_after(
     sandbox, tmp_path, monkeypatch
 ):
-    from notion_up.cli.main import app
+    from notion_up.cli.main import commands
     from notion_up.notion.client import NotionClient
 
     created = threading.Event()
@@ -162,7 +162,7 @@ def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_records_a
     monkeypatch.setattr(NotionClient, "create_page", recording)
     (tmp_path / "a.txt").write_bytes(b"a" * 100)
     result = cli_runner().invoke(
-        app, ["push", str(tmp_path / "a.txt"), *FAST, "--state-dir", str(tmp_path / "state")],
+        commands, ["push", str(tmp_path / "a.txt"), *FAST, "--state-dir", str(tmp_path / "state")],
         env=sandbox.env(),
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr

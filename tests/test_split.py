@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from notion_up.download.restore import Restorer
+from notion_up.download.fetch import Fetcher
 from notion_up.download.sinks import FileSink, StreamSink, target_path
 from notion_up.errors import ConfigError, IntegrityError, LimitError, ManifestError, StreamSizeError
 from notion_up.manifest import Manifest, ManifestPart, parse_manifest, piece_lengths, piece_names
@@ -40,8 +40,8 @@ class Free:
         with Uploader(self.client, facts) as up:
             return Splitter(up, split_size).push(open_stream(io.BytesIO(data), name))
 
-    def restorer(self, databases=None) -> Restorer:
-        return Restorer(self.client, databases or self.databases, sleep=lambda _s: None)
+    def restorer(self, databases=None) -> Fetcher:
+        return Fetcher(self.client, databases or self.databases, sleep=lambda _s: None)
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_content_over_the_cap_is_stored_as_hidden_pieces_and_a_visible_manifest(
     # original name and total size; only the index entry is named <name>.file.json.
     assert props["filename"]["title"][0]["plain_text"] == "disk.img"
     assert props["filesize"]["number"] == 2 * FREE_LIMIT + 3
-    visible = [(f.name, f.size) for f in free.restorer().list_files()]
+    visible = [(f.name, f.size) for f in free.restorer().finder.list_files()]
     assert visible == [("disk.img", 2 * FREE_LIMIT + 3)]
 
 
@@ -98,7 +98,7 @@ def test_the_manifest_has_the_shared_services_format(free):
     result = free.push(data, "a.bin")
     raw = io.BytesIO()
     restorer = free.restorer()
-    restorer.fetch_checked(restorer.find(result.file_id), raw.write)
+    restorer.fetch_checked(restorer.finder.find(result.file_id), raw.write)
     body = json.loads(raw.getvalue())
     assert set(body) == {"original_filename", "total_size", "parts"}
     assert body["original_filename"] == "a.bin" and body["total_size"] == FREE_LIMIT + 1
@@ -115,7 +115,7 @@ def test_pull_and_verify_reassemble_a_split_file_under_its_real_name(free, tmp_p
     result = free.push(data, "backup.tar")
     restorer = free.restorer()
     done = restorer.restore(
-        restorer.find(result.hash.salted),
+        restorer.finder.find(result.hash.salted),
         lambda n: FileSink(target_path(str(tmp_path), n, False)),
     )
     assert done.name == "backup.tar" and done.pieces == 3 and done.size == len(data)
@@ -133,7 +133,8 @@ def test_a_corrupted_piece_fails_pull_and_verify_and_leaves_nothing(free, tmp_pa
     restorer = free.restorer()
     with pytest.raises(IntegrityError):
         restorer.restore(
-            restorer.find(result.file_id), lambda n: FileSink(target_path(str(tmp_path), n, False))
+            restorer.finder.find(result.file_id),
+            lambda n: FileSink(target_path(str(tmp_path), n, False)),
         )
     assert list(tmp_path.iterdir()) == []
     assert restorer.check(result.file_id).status == "mismatched"
@@ -159,7 +160,7 @@ def test_content_that_fits_in_one_piece_is_pushed_as_an_ordinary_file(free):
 def test_a_split_size_over_the_workspace_cap_is_refused_before_any_upload(free):
     with pytest.raises(LimitError, match="--split"):
         free.push(content(FREE_LIMIT * 2, seed=6), "x.bin", split_size=FREE_LIMIT + 1)
-    assert list(free.restorer().list_files(include_hidden=True)) == []
+    assert list(free.restorer().finder.list_files(include_hidden=True)) == []
 
 
 def test_without_split_the_size_limit_error_suggests_it(free):
@@ -186,7 +187,7 @@ def test_a_database_without_is_manifest_gets_the_checkbox_before_the_first_manif
     prop = free.client.retrieve_data_source(old_schema)["properties"]["is_manifest"]
     assert prop["type"] == "checkbox"
     restorer = free.restorer(databases)
-    remote = restorer.find(result.hash.salted)
+    remote = restorer.finder.find(result.hash.salted)
     assert remote.is_manifest is True and remote.name == "old.bin"
     out = io.BytesIO()
     assert restorer.restore(remote, lambda _n: StreamSink(out)).name == "old.bin"

@@ -20,7 +20,7 @@ import pytest
 from notion_up.api import settings as api_settings
 from notion_up.app.context import connect
 from notion_up.config import resolve
-from notion_up.download.restore import Restorer
+from notion_up.download.fetch import Fetcher
 from notion_up.errors import APIError, ConfigError, InvalidRecord, TransientError
 from notion_up.events import Notice
 from notion_up.notion import transport
@@ -56,10 +56,10 @@ def _remote_at(url: str, data: bytes = b"hello") -> RemoteFile:
     )  # fmt: skip
 
 
-def _restorer(api_url: str, **kwargs) -> Restorer:
+def _restorer(api_url: str, **kwargs) -> Fetcher:
     client = NotionClient("ntn_EDGE", api_url, limiter=RateLimiter(rate=0),
                           policy=RetryPolicy(max_attempts=3), **kwargs)  # fmt: skip
-    return Restorer(client, Databases("fs", "ix", "db"), sleep=lambda _s: None, workers=1)
+    return Fetcher(client, Databases("fs", "ix", "db"), sleep=lambda _s: None, workers=1)
 
 
 def test_netrc_credentials_go_neither_to_the_api_nor_to_a_file_host(tmp_path, monkeypatch):

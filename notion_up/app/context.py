@@ -28,7 +28,7 @@ class Context:
 
     settings: Settings
     client: NotionClient
-    origin: str
+    workspace: str
 
 
 @contextlib.contextmanager
@@ -40,7 +40,7 @@ def connect(
     A request that keeps the run waiting, and a long wait for Notion's limits, are said to
     `listener` ("waiting for Notion (N s)").
     """
-    origin = origin_of(settings, sandbox)
+    workspace = workspace_of(settings, sandbox)
     server = _sandbox(settings) if sandbox else None
     try:
         require(settings, "token")
@@ -52,13 +52,13 @@ def connect(
             timeout=settings.timeout,
             on_notice=lambda text: listener(Notice(text)),
         )
-        yield Context(settings, client, origin)
+        yield Context(settings, client, workspace)
     finally:
         if server is not None:
             server.stop()
 
 
-def origin_of(settings: Settings, sandbox: bool = False) -> str:
+def workspace_of(settings: Settings, sandbox: bool = False) -> str:
     """The workspace a run talks to, as the journal keys its entries: the API URL, or
     "sandbox" (whichever server runs it). Known without a request."""
     return "sandbox" if sandbox else str(settings.api_url)
@@ -66,7 +66,7 @@ def origin_of(settings: Settings, sandbox: bool = False) -> str:
 
 def _limits_key(ctx: Context) -> str:
     # Notion's per-connection budget belongs to the integration (its token) in a workspace.
-    return f"{ctx.origin} {ctx.client.token_fingerprint}"
+    return f"{ctx.workspace} {ctx.client.token_fingerprint}"
 
 
 def recall_limits(ctx: Context, journal: Journal) -> None:

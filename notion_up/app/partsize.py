@@ -13,18 +13,18 @@ from notion_up.upload.runs import EngineOptions
 def engine_options(
     settings: Settings,
     journal: Journal,
-    origin: str,
+    workspace: str,
     max_memory: int | None = None,
     listener: Listener = ignore,
     *,
     dry_run: bool = False,
 ) -> EngineOptions:
     """The engine's options; with `--part-size auto` the part size of each file is picked from
-    how fast recent pushes to `origin` went (and the choice said: plainly in a dry run, with -v
+    how fast recent pushes to `workspace` went (and the choice said: plainly in a dry run, with -v
     otherwise)."""
     if not settings.part_size_auto:
         return EngineOptions(settings.workers, settings.part_size, max_memory)
-    history = [Pushed(*row) for row in journal.recent_throughput(origin)]
+    history = [Pushed(*row) for row in journal.recent_throughput(workspace)]
     rate, workers = settings.rate, settings.workers
     choice = auto_part_size(rate=rate, workers=workers, history=history)
     listener(

@@ -196,11 +196,11 @@ def push(
             if batch.skip_existing:
                 remote = ctx.client if batch.check_remote else None
                 data_source = located(facts).databases.files_data_source
-                existing = ExistingCheck(journal, ctx.origin, data_source, remote)
+                existing = ExistingCheck(journal, ctx.workspace, data_source, remote)
             if batch.dry_run:
                 limit = located(facts).max_file_size
                 sizes = engine_options(
-                    settings, journal, ctx.origin, listener=listener, dry_run=True
+                    settings, journal, ctx.workspace, listener=listener, dry_run=True
                 )
                 outcome.planned = dry_run(
                     inputs, settings, sizes.part_size_of, limit, existing, options
@@ -211,7 +211,7 @@ def push(
                 ctx, facts, journal, existing, inputs, options, listener, on_result, cancel, outcome
             )
             if cancel.is_set():
-                outcome.left = leftovers(journal, ctx.origin, started, jobs, outcome)
+                outcome.left = leftovers(journal, ctx.workspace, started, jobs, outcome)
         finally:
             if isinstance(facts, Setup) and not cancel.is_set():
                 # A run that wrote no record did not need the schema check: let it end (it is
@@ -245,7 +245,7 @@ def _upload(
 ) -> int:
     """Push the jobs; returns how many there were (after skips)."""
     settings = ctx.settings
-    engine = engine_options(settings, journal, ctx.origin, options.max_memory, listener=listener)
+    engine = engine_options(settings, journal, ctx.workspace, options.max_memory, listener=listener)
 
     def ended(job: Job, result: PushResult | None, error: BaseException | None) -> None:
         if result is not None:
@@ -285,7 +285,7 @@ def _upload(
     )
     with Uploader(
         ctx.client, run_facts, engine, journal=journal, listener=listener, cancel=cancel,
-        origin=ctx.origin, public=options.public,
+        workspace=ctx.workspace, public=options.public,
     ) as uploader:  # fmt: skip
         pusher = Splitter(
             uploader, options.split_size, auto=not options.no_split,
@@ -334,12 +334,12 @@ def _bytes(files: list, stdin_size: int | None) -> int | None:
 
 
 def leftovers(
-    journal: Journal, origin: str, started: float, jobs: int, outcome: PushOutcome
+    journal: Journal, workspace: str, started: float, jobs: int, outcome: PushOutcome
 ) -> Leftovers:
     """Count what an interrupted run left, from the journal: resume finishes exactly these."""
     left = Leftovers(pushed=len(outcome.results))
     for entry in journal.unfinished():
-        if entry.api_url != origin:
+        if entry.workspace != workspace:
             continue
         if entry.created_at < started and entry.updated_at < started:
             # Untouched by this run. One this run took up again (a re-run finishing it) is

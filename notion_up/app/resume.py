@@ -12,10 +12,10 @@ from notion_up.app.context import (
     Context,
     connect,
     open_journal,
-    origin_of,
     recall_limits,
     remember_limits,
     state_folder,
+    workspace_of,
 )
 from notion_up.config import Settings
 from notion_up.errors import (
@@ -84,7 +84,7 @@ def resume(
             connect(settings, sandbox, listener) as ctx,
         ):
             recall_limits(ctx, journal)
-            entries = _unfinished(journal, ctx.origin)
+            entries = _unfinished(journal, ctx.workspace)
             outcome.found = len(entries)
             if not entries:
                 say("nothing to resume")
@@ -107,7 +107,7 @@ def resume(
                 options = EngineOptions(settings.workers, settings.part_size)
                 with Uploader(
                     ctx.client, RunFacts(databases, _limit(ctx, journal)), options, journal=journal,
-                    listener=listener, origin=ctx.origin, cancel=cancel,
+                    listener=listener, workspace=ctx.workspace, cancel=cancel,
                 ) as uploader:  # fmt: skip
                     try:
                         result = Splitter(uploader).resume(entry)
@@ -164,14 +164,14 @@ def pending(
     with `all_workspaces`, every workspace's."""
     journal = open_journal(settings)
     try:
-        return _unfinished(journal, None if all_workspaces else origin_of(settings, sandbox))
+        return _unfinished(journal, None if all_workspaces else workspace_of(settings, sandbox))
     finally:
         journal.close()
 
 
-def _unfinished(journal: Journal, origin: str | None) -> list[PushEntry]:
+def _unfinished(journal: Journal, workspace: str | None) -> list[PushEntry]:
     """The one selection `pending` and `resume` share: this workspace's (None: all)."""
-    return [e for e in journal.unfinished() if origin is None or e.api_url == origin]
+    return [e for e in journal.unfinished() if workspace is None or e.workspace == workspace]
 
 
 def drop_pending(settings: Settings, keys: list[str]) -> list[PushEntry]:

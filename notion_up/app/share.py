@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notion_up.app.context import connect
-from notion_up.app.restore import databases
+from notion_up.app.pull import databases
 from notion_up.config import Settings
-from notion_up.download.restore import Restorer
+from notion_up.download.fetch import Fetcher
 from notion_up.download.tree import resolve as resolve_ref
 from notion_up.errors import APIError, NotionUpError
 from notion_up.notion.records import (
@@ -56,23 +56,23 @@ class Changed:
 OnChanged = Callable[[str, Changed | None, BaseException | None], None]
 
 
-def resolve(restorer: Restorer, ref: str) -> RemoteFile:
+def resolve(fetcher: Fetcher, ref: str) -> RemoteFile:
     """The one file a REF names: a FILE_ID, a HASH, a hash prefix, or an exact (visible) name.
 
     A name that more than one file carries is refused: acting on the wrong one would not be
     undone by running the command again.
     """
-    return resolve_ref(restorer, ref)
+    return resolve_ref(fetcher.finder, ref)
 
 
 def _each(settings: Settings, refs: list[str], sandbox: bool, on_changed: OnChanged, act) -> int:
-    """Run `act(restorer, remote)` for every REF; the number of failures (each reported)."""
+    """Run `act(fetcher, remote)` for every REF; the number of failures (each reported)."""
     failures = 0
     with connect(settings, sandbox) as ctx:
-        restorer = Restorer(ctx.client, databases(ctx, need_index=True))
+        fetcher = Fetcher(ctx.client, databases(ctx, need_index=True))
         for ref in refs:
             try:
-                changed = act(restorer, resolve(restorer, ref))
+                changed = act(fetcher, resolve(fetcher, ref))
             except NotionUpError as exc:
                 failures += 1
                 on_changed(ref, None, exc)
@@ -92,10 +92,10 @@ def share(
     """Make files public (or private again); the link is given when a service URL is set."""
     service_url = settings.service_url
 
-    def act(restorer: Restorer, remote: RemoteFile) -> Changed:
-        shown = restorer.shown(remote)
+    def act(fetcher: Fetcher, remote: RemoteFile) -> Changed:
+        shown = fetcher.shown(remote)
         entries = set_public(
-            restorer.client, restorer.databases, remote.file_id, remote.salted, public
+            fetcher.client, fetcher.finder.databases, remote.file_id, remote.salted, public
         )
         link = public_link(service_url, remote.salted) if service_url and public else None
         action = "shared" if public else "unshared"
@@ -115,9 +115,9 @@ def rm(
     """Move files' records to the trash: the page and its index entries, and for a split file
     every piece's too (pieces first: the manifest is what finds them again)."""
 
-    def act(restorer: Restorer, remote: RemoteFile) -> Changed:
-        client, dbs = restorer.client, restorer.databases
-        manifest = restorer.manifest_of(remote)
+    def act(fetcher: Fetcher, remote: RemoteFile) -> Changed:
+        client, dbs = fetcher.client, fetcher.finder.databases
+        manifest = fetcher.manifest_of(remote)
         name = manifest.original_filename if manifest else remote.name
         records = [(p.file_id, p.file_hash) for p in manifest.parts] if manifest else []
         records.append((remote.file_id, remote.salted))

@@ -20,7 +20,7 @@ from notion_up.config import (
     set_profile_value,
 )
 
-config_app = typer.Typer(
+config_commands = typer.Typer(
     help="Show the effective settings, or write the config file "
     "($XDG_CONFIG_HOME/notion-up/config.toml, kept 0600).",
     short_help="Show or write the settings (config file).",
@@ -28,7 +28,7 @@ config_app = typer.Typer(
 )
 
 
-@config_app.command("show", cls=PanelCommand, short_help="Print each setting and its source.")
+@config_commands.command("show", cls=PanelCommand, short_help="Print each setting and its source.")
 def show(
     profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
@@ -68,7 +68,7 @@ def _json_value(settings, name: str, shown: str) -> object:  # noqa: ANN001 - Se
     return shown or None
 
 
-@config_app.command("set", cls=PanelCommand, short_help="Set one key of a profile.")
+@config_commands.command("set", cls=PanelCommand, short_help="Set one key of a profile.")
 def set_value(
     key: Annotated[
         str, typer.Argument(metavar="KEY", help="One of: " + ", ".join(PROFILE_KEYS) + ".")
@@ -116,7 +116,7 @@ def _read_token() -> str:
     return sys.stdin.readline()
 
 
-@config_app.command("init", cls=PanelCommand, short_help="Create an empty config file (0600).")
+@config_commands.command("init", cls=PanelCommand, short_help="Create an empty config file (0600).")
 def init() -> None:
     """Create an empty config file (0600) with a `default` profile; never overwrites one.
 
@@ -131,6 +131,6 @@ def init() -> None:
         print(path)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `config` command group to the main app."""
-    app.add_typer(config_app, name="config")
+def register(commands: typer.Typer) -> None:
+    """Add the `config` command group to the command line."""
+    commands.add_typer(config_commands, name="config")

@@ -1,4 +1,4 @@
-"""The typer app: the root options and one registration per command group."""
+"""The command line as typer sees it: the root options and one registration per command group."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli import config, push, restore, resume, sandbox, share
+from notion_up.cli import config, init, pull, push, resume, sandbox, share
 from notion_up.cli.interrupt import exit_on_sigterm
 from notion_up.version import __version__
 
@@ -16,7 +16,7 @@ EXIT_TABLE = """Exit codes: 0 all pushed (or skipped), 1 some files failed, 2 us
 7 nothing to push (only with --error-on-nothing), 8 another run holds the state directory's
 lock (without --wait-lock), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."""
 
-app = typer.Typer(
+commands = typer.Typer(
     name="notion-up",
     help="Put files into Notion through the File Upload API and record every one.\n\n" + EXIT_TABLE,
     no_args_is_help=True,
@@ -26,12 +26,13 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Registration order is the order of `--help`: the main job first.
-push.register(app)
-resume.register(app)
-restore.register(app)
-share.register(app)
-config.register(app)
-sandbox.register(app)
+push.register(commands)
+resume.register(commands)
+pull.register(commands)
+share.register(commands)
+config.register(commands)
+init.register(commands)
+sandbox.register(commands)
 
 
 def _version(value: bool) -> None:
@@ -40,7 +41,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@commands.callback()
 def _root(
     version: Annotated[
         bool,
@@ -55,4 +56,4 @@ def _root(
 def main() -> None:
     """Entry point of the `notion-up` console script."""
     exit_on_sigterm()
-    app()
+    commands()

@@ -14,8 +14,8 @@ from notion_up.cli.output import errors_to_exit
 from notion_up.units import human_bytes
 
 if TYPE_CHECKING:
+    from notion_up.cli.lines import Renderer
     from notion_up.cli.output import Output
-    from notion_up.cli.render import Renderer
 
 
 def push(
@@ -145,11 +145,9 @@ def push(
     from notion_up.app.batch import BatchFlags, gather
     from notion_up.app.push import PushOptions
     from notion_up.app.push import push as run_push
-    from notion_up.cli.interrupt import InterruptHandler
+    from notion_up.cli.display import Display
     from notion_up.cli.logfile import open_log
-    from notion_up.cli.output import Output, load_settings, log_errors
-    from notion_up.cli.render import with_log
-    from notion_up.cli.renderers import choose_renderer
+    from notion_up.cli.output import load_settings, log_errors
     from notion_up.errors import UsageError
     from notion_up.units import parse_size
     from notion_up.upload.pool import Job
@@ -179,10 +177,11 @@ def push(
             inputs = gather(
                 paths or [], batch, name, declared, sys.stdin.buffer, spool, volumes=not no_split
             )
-            screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
-            renderer = with_log(screen, log, stats)
-            out = Output(as_json, log)
-            out.above = screen.print_above
+            display = Display(
+                quiet=quiet, verbose=verbose or debug, as_json=as_json, interval=stats, log=log,
+                progress=not no_progress, interrupts=True,
+            )  # fmt: skip
+            renderer, out = display.renderer, display.out
             if split and no_split:
                 raise UsageError("--split and --no-split contradict each other")
             options = PushOptions(
@@ -207,19 +206,15 @@ def push(
                 if not quiet:
                     renderer.message(dry_run_total([p.to_json() for p in outcome.planned]))
                 raise typer.Exit(int(outcome.exit_status()))
-            renderer.start()
-            try:
-                with InterruptHandler(renderer.message, renderer.stop) as interrupt:
-                    outcome = run_push(
-                        settings, inputs, options, listener=renderer, on_result=on_result,
-                        cancel=interrupt.cancel,
-                    )  # fmt: skip
-            finally:
-                renderer.stop()
+            with display:
+                outcome = run_push(
+                    settings, inputs, options, listener=renderer, on_result=on_result,
+                    cancel=display.cancel,
+                )  # fmt: skip
             print_summary(renderer, out, batch=inputs.batch)
             if sandbox and outcome.results and not quiet and not outcome.interrupted:
                 renderer.message(NEXT_STEPS)
-            raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
+            raise typer.Exit(int(display.interrupt.outcome(outcome.exit_status)))
 
 
 # After a first push into the sandbox: what happened, and what to try next.
@@ -246,7 +241,7 @@ def print_summary(renderer: Renderer, out: Output, *, batch: bool) -> None:
 
     Shown for batches (several inputs, -r, --files-from); a single file's result says it all.
     """
-    from notion_up.cli.render import QuietRenderer
+    from notion_up.cli.lines import QuietRenderer
 
     totals = summary(renderer)
     if batch and not isinstance(renderer, QuietRenderer):
@@ -257,7 +252,7 @@ def print_summary(renderer: Renderer, out: Output, *, batch: bool) -> None:
 
 def summary(renderer: Renderer) -> dict:
     """The run's totals as a dict: pushed, skipped, failed, bytes, seconds."""
-    t = renderer.totals
+    t = renderer.meter
     return {
         "pushed": t.pushed,
         "skipped": t.skipped,
@@ -275,8 +270,8 @@ def summary_line(totals: dict) -> str:
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Add `push` to the main app."""
-    app.command(
+def register(commands: typer.Typer) -> None:
+    """Add `push` to the command line."""
+    commands.command(
         "push", cls=o.PanelCommand, short_help="Upload files (or stdin) and record each one."
     )(push)

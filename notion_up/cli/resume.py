@@ -44,21 +44,20 @@ def resume(
     """
     # Imported here, not at the top: `--help` and the other commands do not load the engine.
     from notion_up.app.resume import resume as run_resume
-    from notion_up.cli.interrupt import InterruptHandler
+    from notion_up.cli.display import Display
     from notion_up.cli.logfile import open_log
     from notion_up.cli.push import print_summary
-    from notion_up.cli.render import with_log
-    from notion_up.cli.renderers import choose_renderer
 
     with errors_to_exit(debug):
         settings = load_settings(
             profile, api_url=api_url, rate=rate, workers=workers, state_dir=state, timeout=timeout
         )
         with open_log(log_file, settings) as log, log_errors(log):
-            screen = choose_renderer(quiet, verbose or debug, stats, progress=not no_progress)
-            renderer = with_log(screen, log, stats)
-            out = Output(as_json, log)
-            out.above = screen.print_above
+            display = Display(
+                quiet=quiet, verbose=verbose or debug, as_json=as_json, interval=stats, log=log,
+                progress=not no_progress, interrupts=True,
+            )  # fmt: skip
+            renderer, out = display.renderer, display.out
 
             def on_result(
                 entry: PushEntry, result: PushResult | None, error: NotionUpError | None
@@ -68,18 +67,14 @@ def resume(
                 elif error is not None:
                     out.failure(entry.name, error)
 
-            renderer.start()
-            try:
-                with InterruptHandler(renderer.message, renderer.stop) as interrupt:
-                    outcome = run_resume(
-                        settings, sandbox=sandbox, wait_lock=wait_lock, listener=renderer,
-                        on_result=on_result, cancel=interrupt.cancel,
-                    )  # fmt: skip
-            finally:
-                renderer.stop()
+            with display:
+                outcome = run_resume(
+                    settings, sandbox=sandbox, wait_lock=wait_lock, listener=renderer,
+                    on_result=on_result, cancel=display.cancel,
+                )  # fmt: skip
             if outcome.found:
                 print_summary(renderer, out, batch=True)
-            raise typer.Exit(int(interrupt.outcome(outcome.exit_status)))
+            raise typer.Exit(int(display.interrupt.outcome(outcome.exit_status)))
 
 
 def pending(
@@ -129,9 +124,9 @@ def pending(
                 out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
                                      "upload_id": e.upload_id, "expiry_time": e.expiry_time,
                                      "error": e.error, "source_path": e.source_path,
-                                     "workspace": e.api_url}))  # fmt: skip
+                                     "workspace": e.workspace}))  # fmt: skip
                 continue
-            where = f"{_workspace(e.api_url)}  " if all_workspaces else ""
+            where = f"{_workspace(e.workspace)}  " if all_workspaces else ""
             name = shown_path(e.folder_path, e.name)
             out.line(f"{e.id:>4}  {where}{e.state:<9}  {_upload(e, time.time())}  {name}")
 
@@ -154,11 +149,11 @@ def _workspace(api_url: str) -> str:
     return api_url if api_url == "sandbox" else (urlsplit(api_url).netloc or api_url)
 
 
-def register(app: typer.Typer) -> None:
-    """Add `resume` and `pending` to the main app."""
-    app.command("resume", cls=o.PanelCommand, short_help="Finish pushes that were cut short.")(
+def register(commands: typer.Typer) -> None:
+    """Add `resume` and `pending` to the command line."""
+    commands.command("resume", cls=o.PanelCommand, short_help="Finish pushes that were cut short.")(
         resume
     )
-    app.command("pending", cls=o.PanelCommand, short_help="List pushes `resume` would finish.")(
-        pending
-    )
+    commands.command(
+        "pending", cls=o.PanelCommand, short_help="List pushes `resume` would finish."
+    )(pending)

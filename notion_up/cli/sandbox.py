@@ -1,4 +1,4 @@
-"""`notion-up init` and `notion-up sandbox serve`: make the databases, run the local server."""
+"""`notion-up sandbox serve`: run the local Notion-compatible server, with its knobs."""
 
 from __future__ import annotations
 
@@ -11,46 +11,15 @@ from typing import Annotated
 
 import typer
 
-from notion_up.cli.options import ApiUrl, Debug, PanelCommand, Profile
-from notion_up.cli.output import errors_to_exit, load_settings
-from notion_up.config import check, data_dir
+from notion_up.cli.options import Debug, PanelCommand
+from notion_up.cli.output import errors_to_exit
+from notion_up.config import data_dir
 from notion_up.errors import ConfigError, UsageError
 from notion_up.units import parse_size
 
-sandbox_app = typer.Typer(
+sandbox_commands = typer.Typer(
     help="A local Notion-compatible server: try notion-up offline.", no_args_is_help=True
 )
-
-
-def _exports(values: dict[str, str]) -> None:
-    for key, value in values.items():
-        print(f"export {key}={value}")
-
-
-def init(
-    parent: Annotated[
-        str,
-        typer.Option(
-            "--parent",
-            metavar="PAGE",
-            help="The page to create the databases under: its id or its Notion link. The page "
-            "must be shared with your integration (its ••• menu → Connections).",
-        ),
-    ],
-    api_url: ApiUrl = None,
-    profile: Profile = None,
-    debug: Debug = False,
-) -> None:
-    """Create the file database and the global index (the schema push needs) under a page."""
-    from notion_up.app.context import connect
-    from notion_up.notion.workspace import create_databases
-
-    with errors_to_exit(debug):
-        page = check("parent", parent, f"--parent {parent}")
-        settings = load_settings(profile, api_url=api_url)
-        with connect(settings, sandbox=False) as ctx:
-            files_id, index_id = create_databases(ctx.client, page)
-        _exports({"NOTION_UP_DATABASE": files_id, "NOTION_UP_INDEX": index_id})
 
 
 def _knob_options(
@@ -100,7 +69,7 @@ def _per_second(text: str | None) -> int | None:
 KNOBS = "Behaviour (to try a slow link, faults, the rate limit)"
 
 
-@sandbox_app.command("serve", cls=PanelCommand, short_help="Run the local server.")
+@sandbox_commands.command("serve", cls=PanelCommand, short_help="Run the local server.")
 def sandbox_serve(
     port: Annotated[
         int,
@@ -270,7 +239,6 @@ def sandbox_serve(
             server.stop()
 
 
-def register(app: typer.Typer) -> None:
-    """Add `init` and the `sandbox` group to the main app."""
-    app.command("init", cls=PanelCommand, short_help="Create the two databases under a page.")(init)
-    app.add_typer(sandbox_app, name="sandbox")
+def register(commands: typer.Typer) -> None:
+    """Add the `sandbox` group to the command line."""
+    commands.add_typer(sandbox_commands, name="sandbox")

@@ -173,8 +173,10 @@ def rm(
         raise typer.Exit(int(batch_status(errors, len(refs) - len(errors))))
 
 
-def register(app_: typer.Typer) -> None:
-    """Add `share`, `unshare` and `rm` to the main app."""
-    app_.command("share", cls=PanelCommand, short_help="Make files public (a link to each).")(share)
-    app_.command("unshare", cls=PanelCommand, short_help="Make files private again.")(unshare)
-    app_.command("rm", cls=PanelCommand, short_help="Move files to Notion's trash.")(rm)
+def register(commands: typer.Typer) -> None:
+    """Add `share`, `unshare` and `rm` to the command line."""
+    commands.command("share", cls=PanelCommand, short_help="Make files public (a link to each).")(
+        share
+    )
+    commands.command("unshare", cls=PanelCommand, short_help="Make files private again.")(unshare)
+    commands.command("rm", cls=PanelCommand, short_help="Move files to Notion's trash.")(rm)

@@ -1,6 +1,6 @@
 """What the file host's answers mean: Content-Range, and the two ways a download stops early.
 
-Shared by the one-stream download (restore.py) and the ranged one (ranges.py).
+Shared by the one-stream download (fetch.py) and the ranged one (ranges.py).
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class Placement:
 
 @dataclass(frozen=True)
 class Link:
-    """What ranged fetching needs of the restorer: connections, retries, fresh URLs, events."""
+    """What ranged fetching needs of the fetcher: connections, retries, fresh URLs, events."""
 
     session: Callable[[], requests.Session]
     refresh: Callable[[], str | None]

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from notion_up.download.restore import Restored, Restorer
+from notion_up.download.fetch import Fetcher, Restored
+from notion_up.download.find import Finder
 from notion_up.download.sinks import FileSink, NullSink, Sink, safe_name
 from notion_up.errors import ExitStatus, FileMissing, NotionUpError, UsageError
 from notion_up.notion.records import (
@@ -54,7 +55,7 @@ class Pulled:
 
 
 # -- finding ---------------------------------------------------------------------------------
-def candidates(restorer: Restorer, ref: str) -> list[RemoteFile]:
+def candidates(finder: Finder, ref: str) -> list[RemoteFile]:
     """Every file a ref may name: a FILE_ID, a HASH or hash prefix (>= 12 hex), or an exact name.
 
     A hash names every page of the file database that carries it: a row anyone may write can
@@ -62,12 +63,12 @@ def candidates(restorer: Restorer, ref: str) -> list[RemoteFile]:
     one proves intact; rm and share refuse). A name that more than one file carries is refused
     with the candidates.
     """
-    whole = full_hash_of_prefix(restorer.client, restorer.databases.files_data_source, ref)
+    whole = full_hash_of_prefix(finder.client, finder.databases.files_data_source, ref)
     try:
-        return restorer.find_all(whole)
+        return finder.find_all(whole)
     except UsageError:
         pass  # neither an id nor a hash: a name
-    matches = _rows(restorer, {"property": "filename", "title": {"equals": ref}})
+    matches = _rows(finder, {"property": "filename", "title": {"equals": ref}})
     matches = [m for m in matches if m.name == ref]
     if not matches:
         raise FileMissing(f"no file named {ref!r}", hint="`notion-up ls` lists the files")
@@ -76,12 +77,12 @@ def candidates(restorer: Restorer, ref: str) -> list[RemoteFile]:
             f"name {ref!r} matches {len(matches)} files: {_listed(matches)}",
             hint="name the one you mean by its FILE_ID or a hash prefix",
         )
-    return [restorer.get(matches[0].file_id, ref, salted=matches[0].salted)]
+    return [finder.get(matches[0].file_id, ref, salted=matches[0].salted)]
 
 
-def resolve(restorer: Restorer, ref: str) -> RemoteFile:
+def resolve(finder: Finder, ref: str) -> RemoteFile:
     """The one file a ref names; a hash that several pages carry is refused with their ids."""
-    found = candidates(restorer, ref)
+    found = candidates(finder, ref)
     if len(found) > 1:
         raise UsageError(
             f"{ref[:16]}… is carried by {len(found)} files: {_listed(found)}",
@@ -96,22 +97,22 @@ def _listed(remotes: list[RemoteFile]) -> str:
     return shown + more
 
 
-def _rows(restorer: Restorer, condition: dict) -> list[RemoteFile]:
+def _rows(finder: Finder, condition: dict) -> list[RemoteFile]:
     visible = {"property": "is_visible", "checkbox": {"equals": True}}
-    return list(restorer.rows({"filter": {"and": [visible, condition]}, "page_size": 100}))
+    return list(finder.rows({"filter": {"and": [visible, condition]}, "page_size": 100}))
 
 
 def _where(remote: RemoteFile) -> str:
     return f"{remote.folder_path.rstrip('/')}/{remote.name}"
 
 
-def folder_files(restorer: Restorer, folder: str) -> Iterator[RemoteFile]:
+def folder_files(finder: Finder, folder: str) -> Iterator[RemoteFile]:
     """The visible files in FOLDER and below it (`/`: every file), newest first."""
     folder = normal_folder(folder)
     conditions: list[dict] = [{"property": "is_visible", "checkbox": {"equals": True}}]
     if folder != "/":
         conditions.append({"property": "folder_path", "rich_text": {"starts_with": folder}})
-    for remote in restorer.rows({"filter": {"and": conditions}, "page_size": 100}):
+    for remote in finder.rows({"filter": {"and": conditions}, "page_size": 100}):
         if _within(normal_folder(remote.folder_path), folder):
             yield remote
 
@@ -150,7 +151,7 @@ MtimeOf = Callable[[str], "float | None"]
 
 
 def pull_one(
-    restorer: Restorer,
+    fetcher: Fetcher,
     remote: RemoteFile,
     target: Path,
     force: bool,
@@ -173,7 +174,7 @@ def pull_one(
                 return Pulled(status="skipped", file_id=remote.file_id, name=remote.name,
                               path=where, detail="identical")  # fmt: skip
         open_sink = _opener(target, force, local is not None)
-        done = restorer.restore(remote, open_sink)
+        done = fetcher.restore(remote, open_sink)
         if local is not None:
             # A split file's row records its manifest's hash: its content is compared here.
             if done.sha512 != local:
@@ -201,7 +202,7 @@ def _opener(target: Path, force: bool, compare: bool) -> Callable[[str], Sink]:
 
 
 def pull_all(
-    restorer: Restorer,
+    fetcher: Fetcher,
     planned: list[tuple[RemoteFile, Path]],
     *,
     force: bool,
@@ -213,7 +214,7 @@ def pull_all(
     outcomes: list[Pulled] = []
 
     def one(pair: tuple[RemoteFile, Path]) -> Pulled:
-        return pull_one(restorer, pair[0], pair[1], force, mtime_of)
+        return pull_one(fetcher, pair[0], pair[1], force, mtime_of)
 
     for _pair, outcome in map_bounded(one, planned, workers, name="notion-up-pull"):
         outcomes.append(outcome)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-# developers.notion.com "Working with files and media" (shared/notion-api/README.md §3.4).
+# developers.notion.com "Working with files and media" (its "Supported file types" list).
 ALLOWED: dict[str, str] = {
     ".aac": "audio/aac", ".adts": "audio/aac", ".mid": "audio/midi", ".midi": "audio/midi",
     ".mp3": "audio/mpeg", ".mpga": "audio/mpeg", ".m4a": "audio/mp4", ".m4b": "audio/mp4",

@@ -11,7 +11,8 @@ Where each concern lives:
 * `wire` - request bodies and the bandwidth throttle, the multipart/form-data parser, Range.
 * `store` - the on-disk store (sqlite3 + part files) and its 404 lookups; `sharing` - one
   server per state folder (a lock), and the note a running `sandbox serve` leaves for others.
-* `errors` - `ApiError` and Notion-shaped error helpers; `limits` - documented limits and ids.
+* `errors` - `ApiError` and Notion-shaped error helpers; `limits` - documented limits and ids;
+  `versions` - how shapes differ between Notion-Version headers.
 * `faults` - injected 5xx, dropped connections, the rate limit (documented fixed window, or a
   token bucket); `stats` - request accounting.
 * `uploads` (File Upload API), `downloads` (signed file URLs), `databases` (databases, data
@@ -20,7 +21,7 @@ Where each concern lives:
   (ids, timestamps, rich text), `options` (`ServerOptions`).
 
 What it implements (Notion-Version 2025-09-03 shapes, key order as in the notion-sdk-py
-recordings in shared/notion-api/notion-sdk-py-cassettes):
+recordings in tests/data/recordings/notion-sdk-py-cassettes):
 
 * `GET /v1/users/me`; the File Upload API (create, send, complete, retrieve, list);
   `POST /v1/databases`, `GET /v1/databases/{id}`, `POST /v1/data_sources`,
@@ -33,25 +34,24 @@ recordings in shared/notion-api/notion-sdk-py-cassettes):
   file-size limit, upload and download-URL expiry.
 * Admin endpoints under `/__admin/` (no auth, not counted, not rate-limited).
 
-Choices where Notion's behaviour is not documented (all UNCONFIRMED wording, see
-shared/notion-api/README.md §3 and §11): the single-part limit is 20 MiB (20 * 1024 * 1024 bytes;
-the docs say "20MB"); re-sending a part replaces it; a part_number on a single_part send is
-refused; complete on a single_part upload is refused; messages of the size, part, expiry,
-attach and filter errors are plausible guesses in Notion's style (each is marked below).
+Choices where Notion's behaviour is not documented (all UNCONFIRMED wording; the recordings
+under tests/data/recordings say what is confirmed): the single-part limit is 20 MiB
+(20 * 1024 * 1024 bytes; the docs say "20MB"); re-sending a part replaces it; a part_number on a
+single_part send is refused; complete on a single_part upload is refused; messages of the size,
+part, expiry, attach and filter errors are plausible guesses in Notion's style (each is marked
+below).
 External-URL uploads, blocks (children), comments, search and older API versions' shapes are not
 implemented; every accepted Notion-Version gets the 2025-09-03 shapes (2026-03-11 drops
 `archived`).
 """
 
-from .command import main, serve_forever
-from .errors import ApiError
 from .filetypes import ALLOWED
-from .limits import MIB, NOTION_VERSIONS
+from .limits import MIB
 from .model import LocalNotion
 from .options import ServerOptions
 from .sharing import SandboxBusy, served
 from .wire import FormParser, RequestBody
-from .workspace import FILES_SCHEMA, INDEX_SCHEMA, Workspace
+from .workspace import FILES_SCHEMA, INDEX_SCHEMA
 
 __all__ = [
     "ALLOWED",
@@ -60,13 +60,8 @@ __all__ = [
     "FILES_SCHEMA",
     "INDEX_SCHEMA",
     "MIB",
-    "NOTION_VERSIONS",
-    "ApiError",
     "FormParser",
     "LocalNotion",
     "RequestBody",
     "ServerOptions",
-    "Workspace",
-    "main",
-    "serve_forever",
 ]

@@ -41,9 +41,9 @@ class HTTPServer(http.server.ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError | ClientGone | ValueError):
             return
-        app = getattr(self.RequestHandlerClass, "app", None)
-        if app is not None:
-            app.note_error(traceback.format_exc())
+        notion = getattr(self.RequestHandlerClass, "notion", None)
+        if notion is not None:
+            notion.note_error(traceback.format_exc())
 
 
 ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
@@ -69,9 +69,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
 ]
 
 
-def make_handler(app) -> type[http.server.BaseHTTPRequestHandler]:
-    """A handler class bound to `app` (a LocalNotion)."""
-    return type("_BoundHandler", (_Handler,), {"app": app})
+def make_handler(notion) -> type[http.server.BaseHTTPRequestHandler]:
+    """A handler class bound to `notion` (a LocalNotion)."""
+    return type("_BoundHandler", (_Handler,), {"notion": notion})
 
 
 def _route(method: str, path: str) -> tuple[str, str | None, tuple[str, ...]]:
@@ -90,20 +90,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 300
     disable_nagle_algorithm = True
-    app: Any  # the LocalNotion, set on a subclass by LocalNotion.start
+    notion: Any  # the LocalNotion, set on a subclass by LocalNotion.start
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - quiet
         pass
 
     def setup(self) -> None:
         super().setup()
-        self.app.connection_opened(self.connection)
+        self.notion.connection_opened(self.connection)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.app.connection_closed(self.connection)
+            self.notion.connection_closed(self.connection)
 
     def do_GET(self) -> None:  # noqa: N802
         self._dispatch("GET")
@@ -125,7 +125,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- plumbing
     def _dispatch(self, method: str) -> None:
-        app = self.app
+        notion = self.notion
         self._request_id = str(uuid.uuid4())
         self._version = self.headers.get("Notion-Version")
         self._crash_after = False
@@ -136,13 +136,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._body = RequestBody(self.rfile, self.headers, None)
             self._admin(method, path)
             return
-        self._body = RequestBody(self.rfile, self.headers, app.options.bandwidth)
+        self._body = RequestBody(self.rfile, self.headers, notion.options.bandwidth)
         if path.startswith("/__files/"):
             endpoint, fn, args = "download", None, ()
         else:
-            app.note_arrival(self.connection)
+            notion.note_arrival(self.connection)
             endpoint, fn, args = _route(method, path)
-        app.request_started(endpoint)
+        notion.request_started(endpoint)
         self._endpoint = endpoint
         status = "error"
         try:
@@ -154,7 +154,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             status = "disconnected"
         except Exception:  # a bug here: answer 500 and keep the traceback for the tests
-            app.note_error(traceback.format_exc())
+            notion.note_error(traceback.format_exc())
             self.close_connection = True
             try:
                 status = self._send_error(ApiError(500, *FAULTS[500]))
@@ -166,31 +166,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _account(self, status: str) -> None:
         """Count the request once, before its answer leaves (so a client never sees stale stats)."""
         if self._endpoint is not None:
-            self.app.request_finished(self._endpoint, status)
+            self.notion.request_finished(self._endpoint, status)
             self._endpoint = None
 
     def _api(self, method: str, query: str, endpoint: str, fn: str | None, args) -> str:
-        app = self.app
-        opts = app.options
+        notion = self.notion
+        opts = notion.options
         if opts.latency > 0:
             time.sleep(opts.latency)
         try:
             self._check_auth()
-            app.take_token()
+            notion.take_token()
             if fn is None:
                 raise ApiError(400, "invalid_request_url", "Invalid request URL.")
-            crash = app.crash_point(endpoint)
+            crash = notion.crash_point(endpoint)
             if crash == "before":
-                app.crashed()
+                notion.crashed()
                 self._drop_connection()
                 return "crashed"
             self._crash_after = crash == "after"
             if endpoint == "send":
                 return self._api_send(*args)
             body = self._json_body() if method in ("POST", "PATCH", "PUT") else {}
-            fault = app.decide_fault(endpoint)
+            fault = notion.decide_fault(endpoint)
             if fault is not None:
-                raise app.fault_error(fault)
+                raise notion.fault_error(fault)
             handler: Callable = getattr(self, fn)
             if method == "GET" and endpoint == "list_uploads":
                 result = handler(parse_qs(query, keep_blank_values=True))
@@ -204,7 +204,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), self.app.options.token.encode()
+            token.strip().encode(), self.notion.options.token.encode()
         ):
             raise ApiError(401, "unauthorized", "API token is invalid.")
         version = self._version
@@ -247,7 +247,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._finish_body()
         if self._crash_after:
             # Committed, and the reply is lost: as if the client died right now.
-            self.app.crashed()
+            self.notion.crashed()
             self._drop_connection()
             return
         self._account(str(status))
@@ -286,7 +286,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body["request_id"] = self._request_id
         data = _utf8_json(body)
         if exc.status in (429, 529):
-            self.app.note_retry_after(exc.headers.get("Retry-After"), self.connection)
+            self.notion.note_retry_after(exc.headers.get("Retry-After"), self.connection)
         self._write(exc.status, data, "application/json; charset=utf-8", exc.headers)
         return str(exc.status)
 
@@ -305,67 +305,67 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- endpoints that need the connection
     def _api_users_me(self) -> dict:
-        return self.app.users_me()
+        return self.notion.users_me()
 
     def _api_create_upload(self, body: dict) -> dict:
-        return self.app.create_upload(body)
+        return self.notion.create_upload(body)
 
     def _api_list_uploads(self, query: dict) -> dict:
-        return self.app.list_uploads(query)
+        return self.notion.list_uploads(query)
 
     def _api_retrieve_upload(self, raw_id: str) -> dict:
-        return self.app.retrieve_upload(path_id(raw_id, "file_upload"))
+        return self.notion.retrieve_upload(path_id(raw_id, "file_upload"))
 
     def _api_complete(self, body: dict, raw_id: str) -> dict:
-        return self.app.complete_upload(path_id(raw_id, "file_upload"))
+        return self.notion.complete_upload(path_id(raw_id, "file_upload"))
 
     def _api_create_database(self, body: dict) -> dict:
-        return self.app.create_database(body)
+        return self.notion.create_database(body)
 
     def _api_retrieve_database(self, raw_id: str) -> dict:
-        return self.app.retrieve_database(path_id(raw_id, "database"))
+        return self.notion.retrieve_database(path_id(raw_id, "database"))
 
     def _api_create_data_source(self, body: dict) -> dict:
-        return self.app.create_data_source(body)
+        return self.notion.create_data_source(body)
 
     def _api_retrieve_ds(self, raw_id: str) -> dict:
-        return self.app.retrieve_data_source(path_id(raw_id, "data_source"))
+        return self.notion.retrieve_data_source(path_id(raw_id, "data_source"))
 
     def _api_update_ds(self, body: dict, raw_id: str) -> dict:
-        return self.app.update_data_source(path_id(raw_id, "data_source"), body)
+        return self.notion.update_data_source(path_id(raw_id, "data_source"), body)
 
     def _api_query(self, body: dict, raw_id: str) -> dict:
-        return self.app.query_data_source(path_id(raw_id, "data_source"), body)
+        return self.notion.query_data_source(path_id(raw_id, "data_source"), body)
 
     def _api_create_page(self, body: dict) -> dict:
-        return self.app.create_page(body)
+        return self.notion.create_page(body)
 
     def _api_retrieve_page(self, raw_id: str) -> dict:
-        return self.app.retrieve_page(path_id(raw_id, "page"))
+        return self.notion.retrieve_page(path_id(raw_id, "page"))
 
     def _api_update_page(self, body: dict, raw_id: str) -> dict:
-        return self.app.update_page(path_id(raw_id, "page"), body)
+        return self.notion.update_page(path_id(raw_id, "page"), body)
 
     def _api_delete_block(self, body: dict, raw_id: str) -> dict:
-        return self.app.delete_block(path_id(raw_id, "block"))
+        return self.notion.delete_block(path_id(raw_id, "block"))
 
     def _api_send(self, raw_id: str) -> str:
-        app = self.app
+        notion = self.notion
         upload_id = path_id(raw_id, "file_upload")
         ctype, params = header_params(self.headers.get("Content-Type") or "")
         boundary = params.get("boundary")
-        app.check_sendable(upload_id)
+        notion.check_sendable(upload_id)
         if ctype != "multipart/form-data" or not boundary:
             raise invalid(
                 "Content-Type should be multipart/form-data with a boundary, "
                 f"instead was `{self.headers.get('Content-Type')}`."
             )
-        fault = app.decide_fault("send")
-        drop = app.decide_drop()
+        fault = notion.decide_fault("send")
+        drop = notion.decide_drop()
         cut = None
         if fault is not None or drop:
             cut = max(1, (self._body.length or 128 * 1024) // 2)
-        tmp = app.part_tmp_path(upload_id)
+        tmp = notion.part_tmp_path(upload_id)
         installed = False
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -394,12 +394,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     self._drop_connection()
                     return "dropped"
                 if fault is not None:
-                    raise app.fault_error(fault)
+                    raise notion.fault_error(fault)
                 try:
                     parser.finish()
                 except FormError as exc:
                     raise invalid(f"Failed to parse the multipart/form-data body: {exc}.") from None
-            result = app.install_part(upload_id, parser, tmp)
+            result = notion.install_part(upload_id, parser, tmp)
             installed = True
             return self._send_json(200, result)
         finally:
@@ -411,25 +411,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- downloads (the URLs in files properties)
     def _download(self, method: str, path: str) -> str:
-        app = self.app
-        opts = app.options
+        notion = self.notion
+        opts = notion.options
         if opts.latency > 0:
             time.sleep(opts.latency)
         if method not in ("GET", "HEAD"):
             return self._s3_error(405, "MethodNotAllowed", "The specified method is not allowed.")
-        fault = app.decide_fault("download")
+        fault = notion.decide_fault("download")
         if fault is not None:
             code = S3_FAULTS.get(fault, "InternalError")
             return self._s3_error(fault, code, "We encountered an internal error.")
         pieces = path[len("/__files/") :].split("/", 1)
-        found = app.check_download_token(pieces[0])
+        found = notion.check_download_token(pieces[0])
         if found == "expired":
             return self._s3_error(403, "AccessDenied", "Request has expired")
         if found is None:
             return self._s3_error(
                 403, "SignatureDoesNotMatch", "The request signature we calculated does not match."
             )
-        spans = app.download_spans(found)
+        spans = notion.download_spans(found)
         if spans is None:
             return self._s3_error(404, "NoSuchKey", "The specified key does not exist.")
         parts, content_type = spans
@@ -453,13 +453,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._finish_body()
         if self._crash_after:
             # Committed, and the reply is lost: as if the client died right now.
-            self.app.crashed()
+            self.notion.crashed()
             self._drop_connection()
             return
         self._account(str(status))
         # A hostile host runs past the range; with no Content-Length only the close ends it.
         overrun = min(opts.download_overrun, total - 1 - end) if status == 206 else 0
-        cut = app.take_download_cut(length) if method == "GET" else None
+        cut = notion.take_download_cut(length) if method == "GET" else None
         self.send_response(status)
         self.send_header("Content-Type", content_type or "application/octet-stream")
         if overrun > 0:
@@ -476,11 +476,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if cut is not None:
             stop = start + cut
         self.wfile.flush()
-        app.download_began()
+        notion.download_began()
         try:
             send_span(self.connection, parts, start, stop, opts.download_bandwidth)
         finally:
-            app.download_done()
+            notion.download_done()
         if cut is not None:
             # An orderly close mid-body: the client sees exactly `cut` bytes, then the end.
             self.close_connection = True
@@ -501,23 +501,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- admin
     def _admin(self, method: str, path: str) -> None:
-        app = self.app
+        notion = self.notion
         parts = [p for p in path.split("/") if p][1:]
         try:
             body = self._admin_body() if method == "POST" else {}
             if method == "GET" and parts == ["stats"]:
-                result: dict = app.stats()
+                result: dict = notion.stats()
             elif method == "POST" and parts == ["reset"]:
-                app.reset_stats()
+                notion.reset_stats()
                 result = {"ok": True}
             elif parts == ["options"] and method in ("GET", "POST"):
                 if method == "POST":
-                    app.merge_options(body)
-                result = app.options_json()
+                    notion.merge_options(body)
+                result = notion.options_json()
             elif method == "GET" and parts == ["workspace"]:
-                result = asdict(app.ensure_workspace())
+                result = asdict(notion.ensure_workspace())
             elif method == "POST" and parts == ["expire_download_urls"]:
-                app.expire_download_urls()
+                notion.expire_download_urls()
                 result = {"ok": True}
             elif method == "POST" and parts[:1] == ["data_sources"] and parts[2:] == ["plant"]:
                 # Rows made straight in the store (benchmarks of big databases): see plant_pages.
@@ -526,16 +526,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if not isinstance(rows, list):
                     raise ValueError("rows should be a list of property objects")
                 per_minute = int(body.get("per_minute", 100))
-                result = {"ids": app.plant_pages(ds_id, rows, start=start, per_minute=per_minute)}
+                result = {
+                    "ids": notion.plant_pages(ds_id, rows, start=start, per_minute=per_minute)
+                }
             elif len(parts) == 3 and parts[0] == "uploads":
                 upload_id = norm_id(parts[1]) or parts[1]
                 if method == "GET" and parts[2] == "sha512":
-                    result = {"id": upload_id, "sha512": app.upload_sha512(upload_id)}
+                    result = {"id": upload_id, "sha512": notion.upload_sha512(upload_id)}
                 elif method == "POST" and parts[2] == "expire":
-                    app.expire_upload(upload_id)
+                    notion.expire_upload(upload_id)
                     result = {"ok": True}
                 elif method == "POST" and parts[2] == "corrupt":
-                    app.corrupt_upload(upload_id, int(body.get("offset", 0)))
+                    notion.corrupt_upload(upload_id, int(body.get("offset", 0)))
                     result = {"ok": True}
                 else:
                     raise LookupError("unknown admin endpoint")

@@ -72,11 +72,17 @@ ADDED_COLUMNS = (
     ("offset", "INTEGER"),
 )
 
-# States in order; a push is finished at "done". Off the line: "expired" (its upload expired
-# before it was finished: it was started over), "dropped" (by `pending --drop`), "abandoned"
-# (its input changed while it was read: nothing was recorded, nothing is left to finish).
-STATES = ("created", "uploaded", "paged", "done")
+# A push goes "created" -> "uploaded" -> "paged" -> "done". It has ended at "done", or off the
+# line: "expired" (its upload expired before it was finished: it was started over), "dropped"
+# (by `pending --drop`), "abandoned" (its input changed while it was read: nothing was
+# recorded, nothing is left to finish). Every other state is unfinished.
 ENDED = ("done", "expired", "dropped", "abandoned")
+_UNFINISHED = "state NOT IN ({})".format(", ".join(f"'{state}'" for state in ENDED))
+
+# The workspace a push went to (the API URL, or "sandbox") is `workspace` in code and, so that
+# journals written before the name was settled still open, `api_url` in the table.
+_COLUMN = {"workspace": "api_url"}
+_FIELD = {column: field for field, column in _COLUMN.items()}
 
 
 @dataclass
@@ -104,7 +110,7 @@ class PushEntry:
     files_data_source: str
     index_data_source: str
     user_database_id: str
-    api_url: str
+    workspace: str
     state: str
     page_id: str | None
     index_id: str | None
@@ -152,14 +158,14 @@ class Journal:
         """Record a new push (before its upload is created); returns its id."""
         now = time.time()
         fields = {**fields, "state": "created", "created_at": now, "updated_at": now}
-        cols = ", ".join(fields)
+        cols = ", ".join(_COLUMN.get(field, field) for field in fields)
         marks = ", ".join("?" for _ in fields)
         return self._write(f"INSERT INTO pushes ({cols}) VALUES ({marks})", tuple(fields.values()))
 
     def update(self, push_id: int, **fields: object) -> None:
         """Set some fields of a push."""
         fields["updated_at"] = time.time()
-        sets = ", ".join(f"{k} = ?" for k in fields)
+        sets = ", ".join(f"{_COLUMN.get(k, k)} = ?" for k in fields)
         self._write(f"UPDATE pushes SET {sets} WHERE id = ?", (*fields.values(), push_id))
 
     def part_sent(self, push_id: int, part_number: int) -> None:
@@ -188,52 +194,51 @@ class Journal:
         be read again (a file, or a spooled stream): finishing it starts it over.
         """
         return self._select(
-            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            f"WHERE {_UNFINISHED} "
             "AND parent_id IS NULL "
             "AND (upload_id IS NOT NULL OR source_path IS NOT NULL) ORDER BY id",
             (),
         )
 
     def find_unfinished(
-        self, source_path: str, size: int, mtime: float | None, api_url: str
+        self, source_path: str, size: int, mtime: float | None, workspace: str
     ) -> PushEntry | None:
         """The newest unfinished push of this exact file to this workspace, if any."""
         rows = self._select(
-            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            f"WHERE {_UNFINISHED} "
             "AND source_path = ? AND size = ? AND mtime IS ? AND api_url = ? "
             "AND parent_id IS NULL ORDER BY id DESC LIMIT 1",
-            (source_path, size, mtime, api_url),
+            (source_path, size, mtime, workspace),
         )
         return rows[0] if rows else None
 
     def find_unfinished_stream(
-        self, name: str, size: int, sha512: str, api_url: str
+        self, name: str, size: int, sha512: str, workspace: str
     ) -> PushEntry | None:
         """The newest unfinished push of a stream with this name, size and SHA-512, if any."""
         rows = self._select(
-            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            f"WHERE {_UNFINISHED} "
             "AND name = ? AND size = ? AND sha512 = ? AND api_url = ? "
             "AND (source_path IS NULL OR spooled = 1) AND parent_id IS NULL "
             "ORDER BY id DESC LIMIT 1",
-            (name, size, sha512, api_url),
+            (name, size, sha512, workspace),
         )
         return rows[0] if rows else None
 
-    def unfinished_streams(self, name: str, part_size: int, api_url: str) -> list[PushEntry]:
+    def unfinished_streams(self, name: str, part_size: int, workspace: str) -> list[PushEntry]:
         """Unfinished split pushes of a stream in volumes of `part_size` by this name, newest
         first (a pipeline cut short: its re-run finds the pieces it recorded)."""
         return self._select(
-            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
+            f"WHERE {_UNFINISHED} "
             "AND mode = 'split' AND source_path IS NULL AND parent_id IS NULL "
             "AND name = ? AND part_size = ? AND api_url = ? ORDER BY id DESC",
-            (name, part_size, api_url),
+            (name, part_size, workspace),
         )
 
     def files_in_use(self) -> set[str]:
         """The input files unfinished pushes will read again (spool files among them)."""
         rows = self._select(
-            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
-            "AND source_path IS NOT NULL",
+            f"WHERE {_UNFINISHED} AND source_path IS NOT NULL",
             (),
         )
         return {r.source_path for r in rows if r.source_path}
@@ -245,8 +250,7 @@ class Journal:
     def drop(self, key: str) -> PushEntry | None:
         """Give up an unfinished push on purpose, by journal id or upload id; the entry dropped."""
         rows = self._select(
-            "WHERE state NOT IN ('done', 'expired', 'dropped', 'abandoned') "
-            "AND (CAST(id AS TEXT) = ? OR upload_id = ?)",
+            f"WHERE {_UNFINISHED} AND (CAST(id AS TEXT) = ? OR upload_id = ?)",
             (key, key),
         )
         if not rows:
@@ -312,22 +316,24 @@ class Journal:
                 (key, time.time() - seconds_ago),
             )
 
-    def recent_throughput(self, api_url: str, most: int = 8) -> list[tuple[int, float, int]]:
-        """(bytes, seconds, part size) of the newest finished multi-part pushes to `api_url`,
+    def recent_throughput(self, workspace: str, most: int = 8) -> list[tuple[int, float, int]]:
+        """(bytes, seconds, part size) of the newest finished multi-part pushes to `workspace`,
         newest first: what `--part-size auto` judges the link by."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT size, updated_at - created_at AS seconds, part_size FROM pushes "
                 "WHERE state = 'done' AND mode = 'multi_part' AND api_url = ? "
                 "ORDER BY id DESC LIMIT ?",
-                (api_url, most),
+                (workspace, most),
             ).fetchall()
         return [(r["size"], r["seconds"], r["part_size"]) for r in rows if r["seconds"] > 0]
 
     def _select(self, where: str, args: tuple) -> list[PushEntry]:
         with self._lock:
             rows = self._db.execute(f"SELECT * FROM pushes {where}", _stored(args)).fetchall()
-        return [PushEntry(**{k: _loaded(v) for k, v in dict(r).items()}) for r in rows]
+        return [
+            PushEntry(**{_FIELD.get(k, k): _loaded(v) for k, v in dict(r).items()}) for r in rows
+        ]
 
 
 def _stored(args: tuple) -> tuple:

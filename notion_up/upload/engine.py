@@ -52,7 +52,7 @@ class Uploader:
         journal: Journal | None = None,
         listener: Listener = ignore,
         cancel: threading.Event | None = None,
-        origin: str | None = None,
+        workspace: str | None = None,
         public: bool = False,
     ) -> None:
         self.client = client
@@ -65,7 +65,7 @@ class Uploader:
         # `push --public`: the records say so, and the service serves its /d/<hash> link.
         self.public = public
         # Which workspace the journal files this run under ("sandbox" for the local one).
-        self.origin = origin or client.base_url
+        self.workspace = workspace or client.base_url
         # How fast this link sends and how long an upload lives: sizes uploads to finish.
         self.pace = Pace.from_cache(journal.facts(self._pace_key(), KEEP_FOR) if journal else None)
         self.sender = PartSender(
@@ -82,7 +82,7 @@ class Uploader:
             self.journal.store_facts(self._pace_key(), self.pace.to_cache())
 
     def _pace_key(self) -> str:
-        return f"pace {self.origin}"
+        return f"pace {self.workspace}"
 
     def __enter__(self) -> Uploader:
         return self
@@ -249,11 +249,11 @@ class Uploader:
         found = None
         if source.path is not None and not source.spooled:
             found = self.journal.find_unfinished(
-                source.path, source.size, source.mtime, self.origin
+                source.path, source.size, source.mtime, self.workspace
             )
         elif source.sha512 is not None:
             found = self.journal.find_unfinished_stream(
-                source.name, source.size, source.sha512, self.origin
+                source.name, source.size, source.sha512, self.workspace
             )
         # Only one bound for this file database (a push cut short before the set-up reads
         # were in is, whichever it was bound for): asked only when there is one to finish.
@@ -291,7 +291,7 @@ class Uploader:
             "spooled": int(source.spooled),
             "folder_path": folder_path,
             **self.facts.journal_fields(),
-            "api_url": self.origin,
+            "workspace": self.workspace,
         }
 
     def _record(

@@ -132,7 +132,7 @@ class ExistingCheck:
             return None
         entry = self.journal.find_done(os.path.abspath(path), size, mtime)
         # A push to another workspace or database does not count.
-        if entry is None or entry.api_url != self.workspace:
+        if entry is None or entry.workspace != self.workspace:
             return None
         if entry.files_data_source != self.files_data_source or not entry.sha512:
             return None

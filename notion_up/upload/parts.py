@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 from notion_up.errors import LimitError, UsageError
-from notion_up.units import parse_size as parse_size  # the one size parser, re-exported
 
 MiB = 1024 * 1024
 # Notion says "20 MB" for single-part uploads; the decimal reading is the one both readings accept.

@@ -302,7 +302,7 @@ class Splitter:
         journal = self.uploader.journal
         if journal is None:
             return None
-        for entry in journal.unfinished_streams(name, volume_size, self.uploader.origin):
+        for entry in journal.unfinished_streams(name, volume_size, self.uploader.workspace):
             firsts = [c for c in journal.children(entry.id) if c.name == f"{name}.part001"]
             if any((c.sha512, c.size) == (first.sha512, first.size) for c in firsts):
                 return entry
@@ -315,7 +315,7 @@ class Splitter:
             return None
         return up.journal.start(
             name=name, source_path=None, size=-1, mtime=None, spooled=0,
-            folder_path=folder_path, **up.facts.journal_fields(), api_url=up.origin,
+            folder_path=folder_path, **up.facts.journal_fields(), workspace=up.workspace,
             mode="split", part_size=reader.volume_size, part_count=0,
             upload_name=name + MANIFEST_SUFFIX, content_type="application/json", salt="",
         )  # fmt: skip

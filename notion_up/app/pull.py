@@ -9,7 +9,8 @@ from typing import BinaryIO
 
 from notion_up.app.context import Context, connect, open_journal
 from notion_up.config import Settings, require
-from notion_up.download.restore import Rejected, Restored, Restorer, Verdict
+from notion_up.download.fetch import Fetcher, Restored, Verdict
+from notion_up.download.find import Finder, Rejected
 from notion_up.download.sinks import FileSink, Sink, StreamSink, target_path
 from notion_up.download.tree import Pulled, candidates, folder_files, plan, pull_all, resolve
 from notion_up.errors import UsageError
@@ -34,9 +35,9 @@ def databases(ctx: Context, need_index: bool) -> Databases:
     return facts.databases
 
 
-def _restorer(ctx: Context, settings: Settings, listener: Listener) -> Restorer:
-    """A restorer for pull and verify: a large file comes in `workers` ranges of a part each."""
-    return Restorer(
+def _fetcher(ctx: Context, settings: Settings, listener: Listener) -> Fetcher:
+    """A fetcher for pull and verify: a large file comes in `workers` ranges of a part each."""
+    return Fetcher(
         ctx.client,
         databases(ctx, need_index=True),
         listener=listener,
@@ -45,9 +46,9 @@ def _restorer(ctx: Context, settings: Settings, listener: Listener) -> Restorer:
     )
 
 
-def _whole(restorer: Restorer, key: str) -> str:
+def _whole(finder: Finder, key: str) -> str:
     """A key with a hash prefix (12+ hex digits, as ls shows) made the whole hash."""
-    return full_hash_of_prefix(restorer.client, restorer.databases.files_data_source, key)
+    return full_hash_of_prefix(finder.client, finder.databases.files_data_source, key)
 
 
 def ls(
@@ -64,8 +65,8 @@ def ls(
     `<name>.file.json`, is listed under that title; pull and verify read its manifest.
     """
     with connect(settings, sandbox) as ctx:
-        restorer = Restorer(ctx.client, databases(ctx, need_index=False))
-        yield from restorer.list_files(name, include_hidden=include_hidden)
+        finder = Finder(ctx.client, databases(ctx, need_index=False))
+        yield from finder.list_files(name, include_hidden=include_hidden)
 
 
 def pull(
@@ -84,8 +85,8 @@ def pull(
     with `stream`, onto that stream as the bytes arrive (a mismatch is raised afterwards).
     """
     with connect(settings, sandbox, listener) as ctx:
-        restorer = _restorer(ctx, settings, listener)
-        found = candidates(restorer, key)
+        fetcher = _fetcher(ctx, settings, listener)
+        found = candidates(fetcher.finder, key)
         open_sink: Callable[[str], Sink]
         if stream is not None:
             target = stream
@@ -98,9 +99,9 @@ def pull(
                 return FileSink(target_path(output, name, force), force)
 
             # A file is kept only once intact: a decoy carrying the same hash is passed over.
-            return restorer.restore_first(found, open_sink)
+            return fetcher.restore_first(found, open_sink)
         # Bytes on a stream cannot be taken back: the first file the key names, checked.
-        return restorer.restore(found[0], open_sink)
+        return fetcher.restore(found[0], open_sink)
 
 
 def pull_many(
@@ -124,16 +125,16 @@ def pull_many(
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is not a directory", hint="pulling several files needs -o DIR")
     with connect(settings, sandbox, listener) as ctx:
-        restorer = _restorer(ctx, settings, listener)
-        remotes = [resolve(restorer, ref) for ref in refs]
+        fetcher = _fetcher(ctx, settings, listener)
+        remotes = [resolve(fetcher.finder, ref) for ref in refs]
         planned = plan(out, None, remotes)
         if folder is not None:
-            planned += plan(out, folder, folder_files(restorer, folder))
+            planned += plan(out, folder, folder_files(fetcher.finder, folder))
         out.mkdir(parents=True, exist_ok=True)
         journal = open_journal(settings)
         try:
             return pull_all(
-                restorer, planned, force=force, workers=settings.workers, on_pulled=on_pulled,
+                fetcher, planned, force=force, workers=settings.workers, on_pulled=on_pulled,
                 mtime_of=journal.mtime_of,
             )  # fmt: skip
         finally:
@@ -151,19 +152,19 @@ def verify(
 ) -> list[Verdict]:
     """Download files (by id or hash; or every visible file) and check each, keeping nothing."""
     with connect(settings, sandbox, listener) as ctx:
-        restorer = _restorer(ctx, settings, listener)
+        fetcher = _fetcher(ctx, settings, listener)
         items: Iterator[str | RemoteFile | Rejected] = iter(
-            [_whole(restorer, k) for k in keys or []]
+            [_whole(fetcher.finder, k) for k in keys or []]
         )
         if every:
-            items = itertools.chain(items, _every_row(restorer))
-        return restorer.check_many(items, settings.workers, on_verdict or (lambda _v: None))
+            items = itertools.chain(items, _every_row(fetcher.finder))
+        return fetcher.check_many(items, settings.workers, on_verdict or (lambda _v: None))
 
 
-def _every_row(restorer: Restorer) -> Iterator[RemoteFile | Rejected]:
+def _every_row(finder: Finder) -> Iterator[RemoteFile | Rejected]:
     """Every visible row as it is read; a malformed one is a `failed` line, not the run's end."""
     rejected: list[Rejected] = []
-    for remote in restorer.list_files(on_rejected=rejected.append):
+    for remote in finder.list_files(on_rejected=rejected.append):
         yield from rejected
         rejected.clear()
         yield remote

@@ -18,31 +18,35 @@ from notion_up.sanitize import printable
 from notion_up.units import human_bytes
 
 if TYPE_CHECKING:
-    from notion_up.cli.render import Renderer
-    from notion_up.download.restore import Restored, Verdict
+    from notion_up.cli.display import Display
+    from notion_up.cli.lines import Renderer
+    from notion_up.download.fetch import Restored, Verdict
     from notion_up.download.tree import Pulled
 
 
 def _app() -> ModuleType:
     """The application's download side, loaded only when a command here runs (not for --help)."""
-    from notion_up.app import restore
+    from notion_up.app import pull
 
-    return restore
+    return pull
+
+
+def _display(
+    quiet: bool, verbose: bool, no_progress: bool, as_json: bool, verb: str | None = None
+) -> Display:
+    """The display of a download command: no Ctrl-C handler (Ctrl-C ends a download at
+    once; its half-written file is discarded), no progress lines between the results."""
+    from notion_up.cli.display import Display
+
+    return Display(
+        quiet=quiet, verbose=verbose, as_json=as_json, verb=verb, progress=not no_progress
+    )
 
 
 # Not the shared --json: with `pull -o -` the JSON line goes to stderr.
 JsonOut = Annotated[
     bool, typer.Option("--json", rich_help_panel=o.OUT, help="One JSON object per file.")
 ]
-
-
-def _renderer(quiet: bool, verbose: bool, no_progress: bool, out: Output, verb=None) -> Renderer:
-    """The renderer for a download command; results printed through it stay above its bars."""
-    from notion_up.cli.renderers import choose_renderer
-
-    renderer = choose_renderer(quiet, verbose, 0.0, verb=verb, progress=not no_progress)
-    out.above = renderer.print_above
-    return renderer
 
 
 # -- ls --------------------------------------------------------------------------------------
@@ -176,26 +180,22 @@ def pull(
                        no_progress, sandbox)  # fmt: skip
             return
         to_stdout = output == "-"
-        out = Output(as_json)
-        renderer = _renderer(quiet, verbose or debug, no_progress, out, verb="pulling")
-        renderer.start()
-        try:
+        display = _display(quiet, verbose or debug, no_progress, as_json, verb="pulling")
+        with display:
             done = _app().pull(
                 settings, refs[0], None if to_stdout else output, force=force,
                 stream=sys.stdout.buffer if to_stdout else None, sandbox=sandbox,
-                listener=renderer,
+                listener=display.renderer,
             )  # fmt: skip
-        finally:
-            renderer.stop()
-        _report_pull(done, out, to_stdout, quiet, as_json)
+        _report_pull(done, display.out, to_stdout, quiet, as_json)
 
 
 def _pull_many(
     settings, refs, folder, output, force, as_json, quiet, verbose, no_progress, sandbox
 ):
     """Several files (or a tree) into a directory; one line each, then the summary line."""
-    out = Output(as_json)
-    renderer = _renderer(quiet, verbose, no_progress, out, verb="pulling")
+    display = _display(quiet, verbose, no_progress, as_json, verb="pulling")
+    renderer, out = display.renderer, display.out
 
     def heard(p: Pulled) -> None:
         if as_json:
@@ -205,14 +205,11 @@ def _pull_many(
         if p.status == "failed" or (p.status == "skipped" and verbose):
             renderer.message(f"notion-up: {p.status}: {printable(p.name)}: {printable(p.detail)}")
 
-    renderer.start()
-    try:
+    with display:
         done = _app().pull_many(
             settings, refs, output, folder=folder, force=force, listener=renderer,
             on_pulled=heard, sandbox=sandbox,
         )  # fmt: skip
-    finally:
-        renderer.stop()
     counts = {s: sum(p.status == s for p in done) for s in ("pulled", "skipped", "failed")}
     if not quiet or counts["failed"]:
         print(", ".join(f"{s} {n}" for s, n in counts.items()), file=sys.stderr, flush=True)
@@ -283,16 +280,13 @@ def verify(
             profile, database=database, index=index, api_url=api_url, rate=rate,
             state_dir=state, workers=workers, timeout=timeout,
         )  # fmt: skip
-        out = Output(as_json)
-        renderer = _renderer(quiet, verbose or debug, no_progress, out)
-        renderer.start()
-        try:
+        display = _display(quiet, verbose or debug, no_progress, as_json)
+        renderer, out = display.renderer, display.out
+        with display:
             verdicts = _app().verify(
                 settings, list(keys or []), every=every, sandbox=sandbox, listener=renderer,
                 on_verdict=lambda v: _report_verdict(out, v, renderer),
             )  # fmt: skip
-        finally:
-            renderer.stop()
         counts = {s: sum(v.status == s for v in verdicts) for s in _STATUSES}
         if not quiet or any(counts[s] for s in _STATUSES[1:]):
             print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr, flush=True)
@@ -314,12 +308,14 @@ def _report_verdict(out, verdict: Verdict, renderer: Renderer) -> None:
         renderer.message(f"notion-up: {verdict.status}: {printable(verdict.detail)}")
 
 
-def register(app_: typer.Typer) -> None:
-    """Add `ls`, `pull` and `verify` to the main app."""
-    app_.command("ls", cls=o.PanelCommand, short_help="List the files in the file database.")(ls)
-    app_.command("pull", cls=o.PanelCommand, short_help="Get a file back, checked by its hash.")(
-        pull
+def register(commands: typer.Typer) -> None:
+    """Add `ls`, `pull` and `verify` to the command line."""
+    commands.command("ls", cls=o.PanelCommand, short_help="List the files in the file database.")(
+        ls
     )
-    app_.command("verify", cls=o.PanelCommand, short_help="Check files against their hashes.")(
+    commands.command(
+        "pull", cls=o.PanelCommand, short_help="Get a file back, checked by its hash."
+    )(pull)
+    commands.command("verify", cls=o.PanelCommand, short_help="Check files against their hashes.")(
         verify
     )

@@ -1,10 +1,9 @@
-"""Renderers of events without rich: plain lines for pipes and logs, nothing with --quiet.
+"""The display in plain lines: for pipes, logs and cron; nothing but errors with --quiet.
 
-`renderers.choose_renderer` picks one per run, for uploads and downloads alike; the rows on a
-terminal are `live.py`'s, drawn from `screen.py`'s frames. The counting is the Meter's
-(`meter.py`); here is what is said about each event. Lines about one event (errors, retries,
-skips, notices) read the same on a terminal as in a log: plain text, no timestamp or source
-location.
+`Renderer` is what every display is: a listener of events that counts them in its Meter
+(`meter.py`) and says what each is worth. Here is what is said about each event, in lines that
+read the same on a terminal as in a log: plain text, no timestamp or source location. The rows
+a terminal gets instead are `rows.py`'s; which of the two a run gets is `display.py`'s choice.
 """
 
 from __future__ import annotations
@@ -30,11 +29,6 @@ from notion_up.events import (
 )
 from notion_up.sanitize import printable
 from notion_up.units import human_bytes, human_duration, human_pair, human_rate
-
-# Kept for the commands that print sizes.
-__all__ = ["Renderer", "human_bytes", "progress_line", "with_log"]
-
-Totals = Meter  # the summary reads pushed, skipped, failed, bytes_pushed, started
 
 
 def failure_line(event: FileFailed) -> str:
@@ -111,17 +105,12 @@ class Renderer:
         self.verb = verb
         self.meter = Meter()
         # Guards the meter. Re-entrant: a Ctrl-C handler may print while the main thread is
-        # drawing. Never held while calling into rich (see live.py): rich's redraw takes its
+        # drawing. Never held while calling into rich (see rows.py): rich's redraw takes its
         # own lock first and then this one, so the other order would deadlock.
         self._lock = threading.RLock()
 
     # Set by renderers that keep rows on the screen: results are printed through it, above them.
     print_above: Callable[[str], None] | None = None
-
-    @property
-    def totals(self) -> Meter:
-        """The counts the summary line is made of."""
-        return self.meter
 
     def __call__(self, event: Event) -> None:
         with self._lock:

@@ -1,10 +1,11 @@
-"""Getting files back: list the file database, find a file, download it and prove it intact.
+"""Getting files back: download a found file and prove it intact.
 
 A file is intact when sha512((sha512(content) + salt).encode()) equals its recorded `filehash`.
 Downloads go to the file URL Notion hands out in the page (presigned: no token is ever sent
-there), resume with HTTP Range after a dropped connection, and fetch the page again for a
-fresh URL when one has expired. Split files (a manifest plus hidden pieces) are reassembled.
-A file of two ranges or more comes in byte ranges over several connections (see ranges.py).
+there), resume with HTTP Range after a dropped connection, and fetch the page again (through
+find.py) for a fresh URL when one has expired. Split files (a manifest plus hidden pieces) are
+reassembled. A file of two ranges or more comes in byte ranges over several connections (see
+ranges.py).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import contextlib
 import dataclasses
 import hashlib
 import itertools
-import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from notion_up.download import bounded
+from notion_up.download.find import Finder, Rejected
 from notion_up.download.host import (
     Cut,
     Expired,
@@ -34,7 +35,6 @@ from notion_up.download.host import (
 from notion_up.download.ranges import MAX_REFRESHES, Fallback, Link, Placement, RangedDownload
 from notion_up.download.sinks import NullSink, Sink, safe_name
 from notion_up.errors import (
-    APIError,
     FileMissing,
     IntegrityError,
     Interrupted,
@@ -42,7 +42,6 @@ from notion_up.errors import (
     ManifestError,
     NotionUpError,
     TransientError,
-    UsageError,
 )
 from notion_up.events import (
     BytesReceived,
@@ -55,23 +54,12 @@ from notion_up.events import (
 from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
 from notion_up.notion import transport
 from notion_up.notion.client import NotionClient
-from notion_up.notion.paging import read_all
-from notion_up.notion.records import (
-    Databases,
-    RemoteFile,
-    is_page_id,
-    plain_text,
-    remote_file,
-    verify,
-)
+from notion_up.notion.records import Databases, RemoteFile, verify
 from notion_up.workpool import map_bounded
 
 CHUNK = 1024 * 1024
 # A range per connection; a file under two of them is one stream (no extra requests).
 RANGE_SIZE = 5 * 1024 * 1024
-
-_HASH = re.compile(r"[0-9a-f]{128}")
-_PAGE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -120,14 +108,6 @@ class Verdict:
         }
 
 
-@dataclass(frozen=True)
-class Rejected:
-    """A row of the file database that is not a well-formed record: verify reports it failed."""
-
-    file_id: str
-    error: InvalidRecord
-
-
 @dataclass
 class _Transfer:
     """One file's download in progress: what arrived so far, hashed as it arrived."""
@@ -140,8 +120,8 @@ class _Transfer:
     key: int = 0
 
 
-class Restorer:
-    """Finds, downloads and checks files; one instance serves a run (thread-safe)."""
+class Fetcher:
+    """Downloads, checks and reassembles files its finder finds; one serves a run (thread-safe)."""
 
     def __init__(
         self,
@@ -157,7 +137,8 @@ class Restorer:
         range_size: int = RANGE_SIZE,
     ) -> None:
         self.client = client
-        self.databases = databases
+        # Where the pieces of a split file and fresh URLs for an expired one are looked up.
+        self.finder = Finder(client, databases)
         self.listener = listener
         self._keys = itertools.count(1)
         self._session_factory = session_factory
@@ -173,155 +154,6 @@ class Restorer:
         self._peaks = threading.Lock()
         # The most chunk bytes a ranged download kept in memory at once (for the memory bound).
         self.peak_buffered = 0
-
-    # -- finding ----------------------------------------------------------------------------
-    def list_files(
-        self,
-        name: str | None = None,
-        include_hidden: bool = False,
-        on_rejected: Callable[[Rejected], None] | None = None,
-    ) -> Iterator[RemoteFile]:
-        """Rows of the file database, newest first, every page of results (by cursor).
-
-        A malformed record is left out; `on_rejected` hears of it.
-        """
-        conditions: list[dict] = []
-        if not include_hidden:
-            conditions.append({"property": "is_visible", "checkbox": {"equals": True}})
-        if name:
-            conditions.append({"property": "filename", "title": {"contains": name}})
-        body: dict = {
-            "sorts": [{"timestamp": "created_time", "direction": "descending"}],
-            "page_size": 100,
-        }
-        if len(conditions) == 1:
-            body["filter"] = conditions[0]
-        elif conditions:
-            body["filter"] = {"and": conditions}
-        return self.rows(body, on_rejected)
-
-    def rows(
-        self, body: dict, on_rejected: Callable[[Rejected], None] | None = None
-    ) -> Iterator[RemoteFile]:
-        """The file records a query of the file database finds (every one, past the cap)."""
-        pages = read_all(
-            self.client.query_data_source, self.databases.files_data_source, body, what="listing"
-        )
-        for page in pages:
-            try:
-                yield remote_file(page)
-            except InvalidRecord as bad:
-                if on_rejected is not None:
-                    on_rejected(Rejected(str(page.get("id") or "?")[:64], bad))
-            except FileMissing:
-                continue
-
-    def find(self, key: str) -> RemoteFile:
-        """The file with this page id, or with this salted hash (through the global index)."""
-        text = key.strip().lower()
-        if _HASH.fullmatch(text):
-            return self._by_hash(text)
-        if _PAGE_ID.fullmatch(text.replace("-", "")) and is_page_id(text):
-            return self.get(text, key)
-        raise UsageError(
-            f"{key!r} is neither a file id nor a hash",
-            hint="use the FILE_ID or HASH that push or `notion-up ls` printed",
-        )
-
-    def find_all(self, key: str) -> list[RemoteFile]:
-        """Every file `key` may name: one for a page id; for a hash, each page of the file
-        database that carries it (a row may copy another's `filehash` and `salt`: a decoy).
-        FileMissing when there is none."""
-        text = key.strip().lower()
-        if not _HASH.fullmatch(text):
-            return [self.find(key)]
-        found: dict[str, RemoteFile] = {}
-        for page_id in self._page_of_hash(text):
-            if page_id.replace("-", "").lower() in found:
-                continue
-            with contextlib.suppress(FileMissing):
-                found[page_id.replace("-", "").lower()] = self.get(
-                    page_id, text[:16] + "…", salted=text
-                )
-        if not found:
-            raise FileMissing(f"no file with hash {text[:16]}…")
-        return list(found.values())
-
-    def restore_any(self, key: str, open_sink: Callable[[str], Sink]) -> Restored:
-        """The first file `key` names whose bytes prove intact (a decoy's do not): restored.
-
-        A decoy may also have a broken or refused URL: any candidate's failure passes on to
-        the next; the first candidate's error is raised only when none of them is intact.
-        """
-        return self.restore_first(self.find_all(key), open_sink)
-
-    def restore_first(
-        self, remotes: list[RemoteFile], open_sink: Callable[[str], Sink]
-    ) -> Restored:
-        """The first of `remotes` whose bytes prove intact, restored; else the first's error."""
-        errors: list[NotionUpError] = []
-        for remote in remotes:
-            try:
-                return self.restore(remote, open_sink)
-            except Interrupted:
-                raise
-            except NotionUpError as exc:
-                errors.append(exc)
-        raise errors[0]
-
-    def _by_hash(self, salted: str) -> RemoteFile:
-        """The file whose own `filehash` is `salted`, in the configured file database.
-
-        The index (shared, writable by others) only says where to look: a page it names is
-        taken only when it is a page of the file database carrying this very hash.
-        """
-        for page_id in self._page_of_hash(salted):
-            with contextlib.suppress(FileMissing):
-                return self.get(page_id, salted[:16] + "…", salted=salted)
-        raise FileMissing(f"no file with hash {salted[:16]}…")
-
-    def _page_of_hash(self, salted: str) -> Iterator[str]:
-        """Pages that may hold the file with this hash: the index's, then the file database's."""
-        query = self.client.query_data_source
-        by_hash = {"filter": {"property": "Salted SHA512 Hash", "rich_text": {"equals": salted}}}
-        for entry in read_all(query, self.databases.index_data_source, by_hash, what="index"):
-            props = entry.get("properties")
-            page_id = plain_text(props.get("File Page ID") if isinstance(props, dict) else None)
-            if is_page_id(page_id.strip()):  # never `../../v1/users/me` into a URL path
-                yield page_id.strip()
-        # An index entry may be missing (a push that died between the two writes), or wrong.
-        by_hash = {"filter": {"property": "filehash", "rich_text": {"equals": salted}}}
-        for page in read_all(query, self.databases.files_data_source, by_hash, what="hash look-up"):
-            if is_page_id(page.get("id")):
-                yield page["id"]
-
-    def get(self, page_id: str, key: str | None = None, salted: str | None = None) -> RemoteFile:
-        """The file record on this page (fetched now: its URL is fresh).
-
-        Only a page of the configured file database is a file here (and, given `salted`, only
-        one whose own `filehash` is that hash).
-        """
-        if not is_page_id(page_id):
-            raise InvalidRecord(f"{str(page_id)[:64]!r} is not a Notion id")
-        try:
-            page = self.client.retrieve_page(page_id)
-        except APIError as exc:
-            if exc.status in (400, 404):
-                raise FileMissing(f"no file {key or page_id}: {exc.notion_message}") from None
-            raise
-        if page.get("in_trash") or page.get("archived"):
-            raise FileMissing(f"file {key or page_id} is in the trash")
-        if not self._in_file_database(page):
-            raise FileMissing(f"no file {key or page_id}: that page is not in the file database")
-        remote = remote_file(page)
-        if salted is not None and remote.salted != salted:
-            raise FileMissing(f"no file {key or page_id}: that page records another hash")
-        return remote
-
-    def _in_file_database(self, page: dict) -> bool:
-        parent = page.get("parent")
-        found = parent.get("data_source_id") if isinstance(parent, dict) else None
-        return isinstance(found, str) and _same_id(found, self.databases.files_data_source)
 
     # -- downloading ------------------------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -371,7 +203,7 @@ class Restorer:
     def _download_ranges(self, remote, url, key, write, placement) -> tuple[str, int]:
         link = Link(
             self._session,
-            lambda: self.get(remote.file_id, salted=remote.salted).url,
+            lambda: self.finder.get(remote.file_id, salted=remote.salted).url,
             self.client.policy,
             self._sleep,
             self.listener,
@@ -411,7 +243,7 @@ class Restorer:
                     ) from None
                 reason = f"the URL was refused ({expired}); refreshing"
                 self._retrying(transfer, refreshes, reason, 0.0)
-                url = self.get(remote.file_id, salted=remote.salted).url or url
+                url = self.finder.get(remote.file_id, salted=remote.salted).url or url
                 continue
             except (Cut, requests.RequestException) as exc:
                 reason = transport.without_query(str(exc)) if isinstance(exc, Cut) else (
@@ -559,13 +391,35 @@ class Restorer:
             str(sink.path) if getattr(sink, "path", None) else None,
         )
 
+    def restore_any(self, key: str, open_sink: Callable[[str], Sink]) -> Restored:
+        """The first file `key` names whose bytes prove intact (a decoy's do not): restored.
+
+        A decoy may also have a broken or refused URL: any candidate's failure passes on to
+        the next; the first candidate's error is raised only when none of them is intact.
+        """
+        return self.restore_first(self.finder.find_all(key), open_sink)
+
+    def restore_first(
+        self, remotes: list[RemoteFile], open_sink: Callable[[str], Sink]
+    ) -> Restored:
+        """The first of `remotes` whose bytes prove intact, restored; else the first's error."""
+        errors: list[NotionUpError] = []
+        for remote in remotes:
+            try:
+                return self.restore(remote, open_sink)
+            except Interrupted:
+                raise
+            except NotionUpError as exc:
+                errors.append(exc)
+        raise errors[0]
+
     def _reassemble(
         self, remote: RemoteFile, manifest: Manifest, write, placement: Placement | None
     ) -> int:
         size = 0
         for part in manifest.parts:
             try:
-                piece = self.get(part.file_id)
+                piece = self.finder.get(part.file_id)
             except FileMissing as exc:
                 raise FileMissing(
                     f"{manifest.original_filename}: piece {part.part_number} is missing: {exc}"
@@ -654,10 +508,6 @@ def _placement(sink: Sink, seen: Callable[[bytes], None]) -> Placement | None:
     if write_at is None or read_at is None:
         return None
     return Placement(write_at, read_at, seen)
-
-
-def _same_id(a: str, b: str) -> bool:
-    return a.replace("-", "").lower() == b.replace("-", "").lower()
 
 
 def _verdict(label: str, status: str, remote: RemoteFile | None, detail: str) -> Verdict:
