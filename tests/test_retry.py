@@ -393,3 +393,14 @@ def test_a_429_with_the_windows_budget_spent_is_the_windows_edge_and_teaches_not
     assert limiter.model == "window"
     clock.now = 10.0
     assert paced_times(limiter, clock, 40) == [10.0] * 40  # the next window, in one burst
+
+
+def test_a_long_retry_after_is_a_smaller_windows_reset_and_keeps_the_window_model():
+    # A window server whose budget is smaller than ours (shared with other integrations)
+    # answers 429 with what is left of its window: after that wait, a burst is right again.
+    clock = FakeClock()
+    limiter = RateLimiter(rate=3.0, clock=clock, sleep=clock.sleep)
+    paced_times(limiter, clock, 30)
+    limiter.throttled(8.0, OWN)
+    assert limiter.model == "window"
+    assert paced_times(limiter, clock, 14) == [8.0] * 14

@@ -22,6 +22,10 @@ RELAX_AFTER = 30 * 60.0
 # A 429 when this share of the window's budget is spent is the window's own (its edge is a
 # moment off ours); refused well before, the server paces.
 WINDOW_EDGE = 0.9
+# A server that paces evenly asks for about one request's interval (Retry-After is whole
+# seconds: 1 at 3/s). A longer wait is a window that resets when it ends, with a budget smaller
+# than ours (shared with other integrations): after it, bursting is right again.
+PACED_WAIT = 2.0
 # Requests a pacing limiter lets go at once after a lull.
 PACED_BURST = 2
 # A throttled wait longer than this is said on stderr (as a Notice): a silent minute looks hung.
@@ -185,8 +189,9 @@ class RateLimiter:
         """A 429 told every thread to wait `seconds`; `reason` is its `rate_limit_reason`.
 
         From this connection's own limit (or with no reason given), well before the window's
-        budget is spent, it also teaches that the server paces: from the end of the wait,
-        requests go evenly. A long wait is told to the
+        budget is spent and with a wait about one request's interval long, it also teaches
+        that the server paces: from the end of the wait, requests go evenly. (A long wait is
+        a smaller window's reset: after it, the window decides again.) A long wait is told to the
         listener as a Notice (a silent minute looks like a hang).
         """
         reason = reason if isinstance(reason, str) else None
@@ -198,7 +203,8 @@ class RateLimiter:
             while self._sent and self._sent[0] <= now - self.window:
                 self._sent.popleft()
             at_edge = len(self._sent) >= WINDOW_EDGE * self.budget
-            ours = reason in (None, OWN_LIMIT) and not at_edge
+            window_reset = not self.unlimited and seconds > max(PACED_WAIT, 2.0 / self.rate)
+            ours = reason in (None, OWN_LIMIT) and not at_edge and not window_reset
             learned = ours and not self.unlimited and self._throttled_at is None
             # Requests in flight together are refused together: one line for their one wait.
             said = now + seconds <= self._said_until + 1.0
