@@ -176,6 +176,7 @@ def push(
     )
     started = time.time()
     with lock, connect(settings, options.sandbox, listener) as ctx:
+        settings = ctx.settings  # with --sandbox, pointed at the sandbox
         require(settings, "database", "index")
         for key, value, source in settings.describe():
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))

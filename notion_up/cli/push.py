@@ -11,6 +11,7 @@ import typer
 
 from notion_up.cli import options as o
 from notion_up.cli.output import errors_to_exit
+from notion_up.config import described
 from notion_up.units import human_bytes
 
 if TYPE_CHECKING:
@@ -91,8 +92,7 @@ def push(
             "--part-size",
             metavar="SIZE",
             rich_help_panel=o.SPEED,
-            help="Part size of multi-part uploads, 5MiB to 20MiB, or auto (per file, to fit the "
-            "link to Notion's request budget). Env NOTION_UP_PART_SIZE. Default: 5MiB.",
+            help=described("part_size"),
         ),
     ] = None,
     rate: o.Rate = None,
@@ -103,8 +103,7 @@ def push(
             "--volume-size",
             metavar="SIZE",
             rich_help_panel=o.SPEED,
-            help="A stream past 20 MB goes up in volumes of SIZE as it is read, two at most on "
-            "disk; a longer one is stored split. Env NOTION_UP_VOLUME_SIZE. Default: 512MiB.",
+            help=described("volume_size"),
         ),
     ] = None,
     max_memory: Annotated[

@@ -12,6 +12,7 @@ import typer
 from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.cli.output import Output, errors_to_exit, load_settings, shown_path
+from notion_up.config import described
 from notion_up.errors import ExitStatus, UsageError, batch_status
 from notion_up.notion.records import short_hash
 from notion_up.sanitize import printable
@@ -138,8 +139,9 @@ def pull(
             "-w",
             metavar="N",
             rich_help_panel=o.SPEED,
-            help="Files fetched at once, and connections for a large file (byte ranges). "
-            "Env NOTION_UP_WORKERS. Default: 4.",
+            help=described(
+                "workers", "Files fetched at once, and connections for a large file (byte ranges)."
+            ),
         ),
     ] = None,
     as_json: JsonOut = False,
@@ -254,8 +256,7 @@ def verify(
             "-w",
             metavar="N",
             rich_help_panel=o.SPEED,
-            help="Files checked at once, and connections for a large file. "
-            "Env NOTION_UP_WORKERS. Default: 4.",
+            help=described("workers", "Files checked at once, and connections for a large file."),
         ),
     ] = None,
     as_json: JsonOut = False,

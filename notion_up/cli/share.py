@@ -20,6 +20,7 @@ from notion_up.cli.options import (
     Sandbox,
 )
 from notion_up.cli.output import Output, errors_to_exit, fail, load_settings
+from notion_up.config import described
 from notion_up.errors import UsageError, batch_status
 from notion_up.sanitize import printable
 
@@ -51,8 +52,7 @@ ServiceUrl = Annotated[
     typer.Option(
         "--service-url",
         metavar="URL",
-        help="Base URL of the notion-storage service, for the public link. "
-        "Env NOTION_UP_SERVICE_URL (config key service_url).",
+        help=described("service_url") + " Config key service_url.",
     ),
 ]
 

@@ -55,6 +55,7 @@ from notion_up.events import (
 from notion_up.manifest import MAX_MANIFEST_SIZE, Manifest, is_manifest_name, parse_manifest
 from notion_up.notion import transport
 from notion_up.notion.client import NotionClient
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.paging import read_all
 from notion_up.notion.records import (
     Databases,
@@ -192,7 +193,7 @@ class Restorer:
             conditions.append({"property": "filename", "title": {"contains": name}})
         body: dict = {
             "sorts": [{"timestamp": "created_time", "direction": "descending"}],
-            "page_size": 100,
+            "page_size": PAGE_SIZE,
         }
         if len(conditions) == 1:
             body["filter"] = conditions[0]

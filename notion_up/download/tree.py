@@ -17,6 +17,7 @@ from pathlib import Path
 from notion_up.download.restore import Restored, Restorer
 from notion_up.download.sinks import FileSink, NullSink, Sink, safe_name
 from notion_up.errors import ExitStatus, FileMissing, NotionUpError, UsageError
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.records import (
     RemoteFile,
     file_sha512,
@@ -98,7 +99,7 @@ def _listed(remotes: list[RemoteFile]) -> str:
 
 def _rows(restorer: Restorer, condition: dict) -> list[RemoteFile]:
     visible = {"property": "is_visible", "checkbox": {"equals": True}}
-    return list(restorer.rows({"filter": {"and": [visible, condition]}, "page_size": 100}))
+    return list(restorer.rows({"filter": {"and": [visible, condition]}, "page_size": PAGE_SIZE}))
 
 
 def _where(remote: RemoteFile) -> str:
@@ -111,7 +112,7 @@ def folder_files(restorer: Restorer, folder: str) -> Iterator[RemoteFile]:
     conditions: list[dict] = [{"property": "is_visible", "checkbox": {"equals": True}}]
     if folder != "/":
         conditions.append({"property": "folder_path", "rich_text": {"starts_with": folder}})
-    for remote in restorer.rows({"filter": {"and": conditions}, "page_size": 100}):
+    for remote in restorer.rows({"filter": {"and": conditions}, "page_size": PAGE_SIZE}):
         if _within(normal_folder(remote.folder_path), folder):
             yield remote
 

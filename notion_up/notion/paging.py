@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from notion_up.errors import MalformedReply, QueryTooLarge
+from notion_up.notion.limits import QUERY_CAP
 
-# Notion's per-query cap (results one query can return before it is cut off).
-QUERY_CAP = 10_000
 # Notion's cursors are ids (36 characters); anything far longer is not one.
 MAX_CURSOR = 1024
 # More rows than this in one walk is a reply that keeps going, not a file database.

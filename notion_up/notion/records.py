@@ -23,6 +23,7 @@ from notion_up.errors import (
     UsageError,
 )
 from notion_up.manifest import MANIFEST_SUFFIX, MAX_MANIFEST_SIZE, is_manifest_name
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.paging import read_all
 
 # The property names of the service whose databases we share; not ours to rename.
@@ -530,7 +531,7 @@ def folder_properties(name: str, parent: str) -> dict:
 def existing_folders(client: PageWriter, data_source: str) -> set[str]:
     """The paths of the folder rows in the file database (every row, past the query cap)."""
     body: dict = {"filter": {"property": "is_folder", "checkbox": {"equals": True}}}
-    body["page_size"] = 100
+    body["page_size"] = PAGE_SIZE
     paths: set[str] = set()
     for page in read_all(client.query_data_source, data_source, body, what="folder rows"):
         props = page.get("properties") or {}

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from notion_up.errors import FileMissing, QueryTooLarge
 from notion_up.events import FileSkipped, Listener
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.paging import read_all
 from notion_up.notion.records import file_sha512, remote_file, verify
 from notion_up.state.journal import Journal
@@ -110,7 +111,7 @@ class ExistingCheck:
             return self._query(data_source, body)
 
         body = {"filter": {"property": "file_data", "files": {"is_not_empty": True}}}
-        body["page_size"] = 100
+        body["page_size"] = PAGE_SIZE
         found: dict[int, list[Recorded]] = {}
         try:
             for page in read_all(query, self.files_data_source, body, what="remote check"):
@@ -144,7 +145,7 @@ class ExistingCheck:
         if cached is not None:
             return cached
         body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}}
-        body["page_size"] = 100
+        body["page_size"] = PAGE_SIZE
         rows = []
         for page in read_all(self._query, self.files_data_source, body, what="size check"):
             row = _recorded(page)

@@ -6,16 +6,17 @@ import math
 from dataclasses import dataclass
 
 from notion_up.errors import LimitError, UsageError
+from notion_up.notion.limits import (
+    MAX_PART_SIZE,
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    SINGLE_PART_MAX,
+    part_size_fits,
+)
+from notion_up.units import MiB
 from notion_up.units import parse_size as parse_size  # the one size parser, re-exported
 
-MiB = 1024 * 1024
-# Notion says "20 MB" for single-part uploads; the decimal reading is the one both readings accept.
-SINGLE_PART_MAX = 20 * 1000 * 1000
-MIN_PART_SIZE = 5 * MiB
-MAX_PART_SIZE = 20 * MiB
-DEFAULT_PART_SIZE = 5 * MiB
-# The send schema allows part numbers 1..1,000 (create says 10,000): plan for the stricter.
-MAX_PARTS = 1000
+DEFAULT_PART_SIZE = MIN_PART_SIZE
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class PartPlan:
 
 def check_part_size(part_size: int) -> None:
     """Refuse a --part-size outside Notion's 5–20 MiB."""
-    if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
+    if not part_size_fits(part_size):
         raise UsageError(
             f"--part-size must be between 5 MiB and 20 MiB (got {part_size} bytes)",
         )

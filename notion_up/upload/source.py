@@ -14,7 +14,7 @@ from typing import BinaryIO
 from notion_up.errors import InputError, SourceChanged, StreamSizeError
 from notion_up.localfile import Identity, UnsafePath, open_regular
 from notion_up.localfile import identity as identity_of
-from notion_up.upload.parts import SINGLE_PART_MAX
+from notion_up.notion.limits import SINGLE_PART_MAX
 
 READ_CHUNK = 1024 * 1024
 
