@@ -197,7 +197,7 @@ class Sourced:
     source: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Settings:
     """The effective settings of a run: typed values, and where each came from."""
 

@@ -133,9 +133,13 @@ def pull_many(
         journal = open_journal(settings)
         try:
             return pull_all(
-                restorer, planned, force=force, workers=settings.workers, on_pulled=on_pulled,
+                restorer,
+                planned,
+                force=force,
+                workers=settings.workers,
+                on_pulled=on_pulled,
                 mtime_of=journal.mtime_of,
-            )  # fmt: skip
+            )
         finally:
             journal.close()
 

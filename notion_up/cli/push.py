@@ -35,7 +35,7 @@ def push(
             metavar="NAME",
             rich_help_panel=o.WHAT,
             help="The file's name when reading standard input.",
-        ),  # fmt: skip
+        ),
     ] = None,
     size: Annotated[
         str | None,
@@ -156,14 +156,30 @@ def push(
 
     with errors_to_exit(debug):
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, workers=workers,
-            part_size=part_size, rate=rate, state_dir=state, timeout=timeout,
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            workers=workers,
+            part_size=part_size,
+            rate=rate,
+            state_dir=state,
+            timeout=timeout,
             volume_size=volume_size,
-        )  # fmt: skip
+        )
         batch = BatchFlags(
-            recursive, include or [], exclude or [], files_from, null, follow_symlinks,
-            skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,
-        )  # fmt: skip
+            recursive=recursive,
+            include=include or [],
+            exclude=exclude or [],
+            files_from=files_from,
+            null=null,
+            follow_symlinks=follow_symlinks,
+            skip_existing=skip_existing,
+            check_remote=check_remote,
+            dry_run=dry_run,
+            error_on_nothing=error_on_nothing,
+            wait_lock=wait_lock,
+        )
         with open_log(log_file, settings) as log, log_errors(log):
             declared = parse_size(size) if size is not None else None
             spool = str(settings.state_dir / "spool")
@@ -210,9 +226,13 @@ def push(
             try:
                 with InterruptHandler(renderer.message, renderer.stop) as interrupt:
                     outcome = run_push(
-                        settings, inputs, options, listener=renderer, on_result=on_result,
+                        settings,
+                        inputs,
+                        options,
+                        listener=renderer,
+                        on_result=on_result,
                         cancel=interrupt.cancel,
-                    )  # fmt: skip
+                    )
             finally:
                 renderer.stop()
             print_summary(renderer, out, batch=inputs.batch)

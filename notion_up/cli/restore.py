@@ -12,7 +12,7 @@ import typer
 from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.cli.output import Output, errors_to_exit, load_settings, shown_path
-from notion_up.config import described
+from notion_up.config import Settings, described
 from notion_up.errors import ExitStatus, UsageError, batch_status
 from notion_up.notion.records import short_hash
 from notion_up.sanitize import printable
@@ -79,9 +79,14 @@ def ls(
     """
     with errors_to_exit(debug, listing=True):
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state,
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
+            state_dir=state,
             timeout=timeout,
-        )  # fmt: skip
+        )
         out = Output(as_json)
         for f in _app().ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
@@ -168,14 +173,30 @@ def pull(
         if not refs and folder is None:
             raise UsageError("name the files to pull, or a folder with -r")
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers, timeout=timeout,
-        )  # fmt: skip
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
+            state_dir=state,
+            workers=workers,
+            timeout=timeout,
+        )
         if len(refs) > 1 or folder is not None:
             if output == "-":
                 raise UsageError("several files cannot go to stdout", hint="use -o DIR")
-            _pull_many(settings, refs, folder, output, force, as_json, quiet, verbose or debug,
-                       no_progress, sandbox)  # fmt: skip
+            _pull_many(
+                settings,
+                refs,
+                folder=folder,
+                output=output,
+                force=force,
+                as_json=as_json,
+                quiet=quiet,
+                verbose=verbose or debug,
+                no_progress=no_progress,
+                sandbox=sandbox,
+            )
             return
         to_stdout = output == "-"
         out = Output(as_json)
@@ -183,18 +204,32 @@ def pull(
         renderer.start()
         try:
             done = _app().pull(
-                settings, refs[0], None if to_stdout else output, force=force,
-                stream=sys.stdout.buffer if to_stdout else None, sandbox=sandbox,
+                settings,
+                refs[0],
+                None if to_stdout else output,
+                force=force,
+                stream=sys.stdout.buffer if to_stdout else None,
+                sandbox=sandbox,
                 listener=renderer,
-            )  # fmt: skip
+            )
         finally:
             renderer.stop()
         _report_pull(done, out, to_stdout, quiet, as_json)
 
 
 def _pull_many(
-    settings, refs, folder, output, force, as_json, quiet, verbose, no_progress, sandbox
-):
+    settings: Settings,
+    refs: list[str],
+    *,
+    folder: str | None,
+    output: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+    verbose: bool,
+    no_progress: bool,
+    sandbox: bool,
+) -> None:
     """Several files (or a tree) into a directory; one line each, then the summary line."""
     out = Output(as_json)
     renderer = _renderer(quiet, verbose, no_progress, out, verb="pulling")
@@ -210,9 +245,15 @@ def _pull_many(
     renderer.start()
     try:
         done = _app().pull_many(
-            settings, refs, output, folder=folder, force=force, listener=renderer,
-            on_pulled=heard, sandbox=sandbox,
-        )  # fmt: skip
+            settings,
+            refs,
+            output,
+            folder=folder,
+            force=force,
+            listener=renderer,
+            on_pulled=heard,
+            sandbox=sandbox,
+        )
     finally:
         renderer.stop()
     counts = {s: sum(p.status == s for p in done) for s in ("pulled", "skipped", "failed")}
@@ -281,17 +322,27 @@ def verify(
         if not keys and not every:
             raise UsageError("name the files to verify, or pass --all")
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers, timeout=timeout,
-        )  # fmt: skip
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
+            state_dir=state,
+            workers=workers,
+            timeout=timeout,
+        )
         out = Output(as_json)
         renderer = _renderer(quiet, verbose or debug, no_progress, out)
         renderer.start()
         try:
             verdicts = _app().verify(
-                settings, list(keys or []), every=every, sandbox=sandbox, listener=renderer,
+                settings,
+                list(keys or []),
+                every=every,
+                sandbox=sandbox,
+                listener=renderer,
                 on_verdict=lambda v: _report_verdict(out, v, renderer),
-            )  # fmt: skip
+            )
         finally:
             renderer.stop()
         counts = {s: sum(v.status == s for v in verdicts) for s in _STATUSES}

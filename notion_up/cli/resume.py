@@ -72,9 +72,13 @@ def resume(
             try:
                 with InterruptHandler(renderer.message, renderer.stop) as interrupt:
                     outcome = run_resume(
-                        settings, sandbox=sandbox, wait_lock=wait_lock, listener=renderer,
-                        on_result=on_result, cancel=interrupt.cancel,
-                    )  # fmt: skip
+                        settings,
+                        sandbox=sandbox,
+                        wait_lock=wait_lock,
+                        listener=renderer,
+                        on_result=on_result,
+                        cancel=interrupt.cancel,
+                    )
             finally:
                 renderer.stop()
             if outcome.found:
@@ -126,10 +130,20 @@ def pending(
             return
         for e in list_pending(settings, sandbox=sandbox, all_workspaces=all_workspaces):
             if as_json:
-                out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
-                                     "upload_id": e.upload_id, "expiry_time": e.expiry_time,
-                                     "error": e.error, "source_path": e.source_path,
-                                     "workspace": e.api_url}))  # fmt: skip
+                out.line(
+                    json.dumps(
+                        {
+                            "id": e.id,
+                            "name": e.name,
+                            "state": e.state,
+                            "upload_id": e.upload_id,
+                            "expiry_time": e.expiry_time,
+                            "error": e.error,
+                            "source_path": e.source_path,
+                            "workspace": e.api_url,
+                        }
+                    )
+                )
                 continue
             where = f"{_workspace(e.api_url)}  " if all_workspaces else ""
             name = shown_path(e.folder_path, e.name)

@@ -48,9 +48,12 @@ class Pulled:
         """The `pull --json` line of a many-file pull."""
         line = self.restored.to_json() if self.restored else {}
         line.update(
-            status=self.status, file_id=self.file_id, name=self.name, path=self.path,
+            status=self.status,
+            file_id=self.file_id,
+            name=self.name,
+            path=self.path,
             detail=self.detail,
-        )  # fmt: skip
+        )
         return line
 
 
@@ -171,26 +174,43 @@ def pull_one(
                 raise UsageError(f"{target} exists and is not a file", hint="move it away")
             local = file_sha512(str(target))
             if not remote.maybe_manifest and verify(local, remote.salt, remote.salted):
-                return Pulled(status="skipped", file_id=remote.file_id, name=remote.name,
-                              path=where, detail="identical")  # fmt: skip
+                return Pulled(
+                    status="skipped",
+                    file_id=remote.file_id,
+                    name=remote.name,
+                    path=where,
+                    detail="identical",
+                )
         open_sink = _opener(target, force, local is not None)
         done = restorer.restore(remote, open_sink)
         if local is not None:
             # A split file's row records its manifest's hash: its content is compared here.
             if done.sha512 != local:
                 raise UsageError(f"{target} exists with other content", hint="pass --force")
-            return Pulled(status="skipped", file_id=remote.file_id, name=remote.name,
-                          path=where, detail="identical")  # fmt: skip
+            return Pulled(
+                status="skipped",
+                file_id=remote.file_id,
+                name=remote.name,
+                path=where,
+                detail="identical",
+            )
         mtime = mtime_of(remote.salted)
         if mtime is not None:
             os.utime(target, (mtime, mtime))
-        return Pulled(status="pulled", file_id=remote.file_id, name=done.name, path=where,
-                      restored=done)  # fmt: skip
+        return Pulled(
+            status="pulled", file_id=remote.file_id, name=done.name, path=where, restored=done
+        )
     except (NotionUpError, OSError) as exc:
         detail = str(exc) if isinstance(exc, NotionUpError) else f"{target}: {exc.strerror}"
         code = getattr(exc, "exit_status", ExitStatus.INPUT)
-        return Pulled(status="failed", file_id=remote.file_id, name=remote.name, path=where,
-                      detail=detail, exit_status=int(code))  # fmt: skip
+        return Pulled(
+            status="failed",
+            file_id=remote.file_id,
+            name=remote.name,
+            path=where,
+            detail=detail,
+            exit_status=int(code),
+        )
 
 
 def _opener(target: Path, force: bool, compare: bool) -> Callable[[str], Sink]:

@@ -38,7 +38,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RetryCallback = Callable[[str, int, str, float], None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ClientStats:
     """Counts of what the client did, for --stats and the benchmarks."""
 
@@ -153,9 +153,12 @@ class NotionClient:
             watch = None
             try:
                 kwargs: dict[str, Any] = {
-                    "json": json, "params": params, "timeout": self._timeouts,
-                    "allow_redirects": False, "proxies": self._proxies,
-                }  # fmt: skip
+                    "json": json,
+                    "params": params,
+                    "timeout": self._timeouts,
+                    "allow_redirects": False,
+                    "proxies": self._proxies,
+                }
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})

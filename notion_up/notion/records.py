@@ -81,7 +81,7 @@ def verify(sha512_hex: str, salt: str, recorded: str) -> bool:
     return secrets.compare_digest(expected, str(recorded).encode("utf-8", "replace"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileRecord:
     """What is written about one pushed file."""
 
@@ -107,10 +107,17 @@ def manifest_row(record: FileRecord, original_name: str, total_size: int) -> Fil
     named `<name>.file.json` (its `/d/<hash>` route knows a manifest by that name).
     """
     return FileRecord(
-        original_name, total_size, record.file_upload_id, record.upload_name, record.hash,
-        record.folder_path, record.is_visible, True, record.is_public,
+        name=original_name,
+        size=total_size,
+        file_upload_id=record.file_upload_id,
+        upload_name=record.upload_name,
+        hash=record.hash,
+        folder_path=record.folder_path,
+        is_visible=record.is_visible,
+        is_manifest=True,
+        is_public=record.is_public,
         index_name=original_name + MANIFEST_SUFFIX,
-    )  # fmt: skip
+    )
 
 
 def _text(value: str) -> list[dict]:
@@ -325,7 +332,7 @@ def file_sha512(path: str, chunk: int = 1024 * 1024) -> str:
 
 
 # -- reading records -------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RemoteFile:
     """A row of the file database: what finding, checking and getting its file back need."""
 

@@ -331,9 +331,13 @@ def get_following(
     for _ in range(MAX_REDIRECTS + 1):
         check_hop(url, allow_local, what)
         response = session.get(
-            url, headers=headers, stream=True, allow_redirects=False, proxies=proxies_for(url),
+            url,
+            headers=headers,
+            stream=True,
+            allow_redirects=False,
+            proxies=proxies_for(url),
             timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
-        )  # fmt: skip
+        )
         if response.status_code not in _REDIRECTS or "Location" not in response.headers:
             return response
         url = urljoin(url, response.headers.get("Location", ""))

@@ -132,8 +132,12 @@ class LocalNotion:
         ws = self.ensure_workspace()
         # The token too: a server started with its own `--token` is still usable. It is the
         # sandbox's, never a Notion token, and the note is 0600.
-        note = {"url": self.url, "token": self.token, "files_database_id": ws.files_database_id,
-                "index_database_id": ws.index_database_id}  # fmt: skip
+        note = {
+            "url": self.url,
+            "token": self.token,
+            "files_database_id": ws.files_database_id,
+            "index_database_id": ws.index_database_id,
+        }
         leave_note(self.state_dir, note)
 
     def _release(self) -> None:

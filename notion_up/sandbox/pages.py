@@ -307,10 +307,13 @@ class Pages:
         for name, prop in self.schema_of(page).items():
             props[name] = self.value_out(prop, page["properties"].get(name), now)
         title = next(
-            (plain(page["properties"].get(n)) for n, p in self.schema_of(page).items()
-             if p["type"] == "title"),
+            (
+                plain(page["properties"].get(n))
+                for n, p in self.schema_of(page).items()
+                if p["type"] == "title"
+            ),
             "",
-        )  # fmt: skip
+        )
         slug = slugify(title)
         hexid = page["id"].replace("-", "")
         return {
@@ -422,10 +425,13 @@ class Pages:
                 for o in self._store.objects[kind].values()
             )
             title = next(
-                (plain(v) for n, v in page["properties"].items()
-                 if self.schema_of(page).get(n, {}).get("type") == "title"),
+                (
+                    plain(v)
+                    for n, v in page["properties"].items()
+                    if self.schema_of(page).get(n, {}).get("type") == "title"
+                ),
                 "",
-            )  # fmt: skip
+            )
             return block_object(
                 page["id"],
                 self.parent_of(page),

@@ -79,7 +79,7 @@ STATES = ("created", "uploaded", "paged", "done")
 ENDED = ("done", "expired", "dropped", "abandoned")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PushEntry:
     """One row of the journal."""
 

@@ -34,7 +34,7 @@ class Recorded:
     salted: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExistingCheck:
     """Decides whether a file can be skipped (--skip-existing, --check-remote).
 
@@ -183,8 +183,9 @@ def drop_existing(
     check.prepare([item.path for item in files])
     kept: list[tuple[int, FileInput]] = []
     numbered = enumerate(files)
-    checks = map_bounded(lambda pair: _reason(check, pair[1]), numbered, workers,
-                         name="notion-up-check")  # fmt: skip
+    checks = map_bounded(
+        lambda pair: _reason(check, pair[1]), numbered, workers, name="notion-up-check"
+    )
     for (i, item), reason in checks:
         if reason is None:
             kept.append((i, item))

@@ -19,7 +19,7 @@ from notion_up.units import parse_size as parse_size  # the one size parser, re-
 DEFAULT_PART_SIZE = MIN_PART_SIZE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PartPlan:
     """How one file goes up: mode, part size and count (a single part is part 1 of 1)."""
 
@@ -63,7 +63,7 @@ def plan_parts(size: int, part_size: int = DEFAULT_PART_SIZE) -> PartPlan:
     if size < 0:
         raise ValueError("size must not be negative")
     if size <= SINGLE_PART_MAX:
-        return PartPlan(size, "single_part", max(size, 0), 1)
+        return PartPlan(size=size, mode="single_part", part_size=max(size, 0), count=1)
     count = math.ceil(size / part_size)
     if count > MAX_PARTS:
         # Round up to a whole MiB so the parts stay tidy.
@@ -74,7 +74,7 @@ def plan_parts(size: int, part_size: int = DEFAULT_PART_SIZE) -> PartPlan:
                 hint="Notion cannot take a single file this large; use --split",
             )
         count = math.ceil(size / part_size)
-    return PartPlan(size, "multi_part", part_size, count)
+    return PartPlan(size=size, mode="multi_part", part_size=part_size, count=count)
 
 
 # -- --part-size auto --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from notion_up.upload.inputs import FileInput
 from notion_up.upload.parts import PartPlan, plan_parts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PiecePlan:
     """One stored piece of a split file: its name, its bytes, how it goes up."""
 
@@ -40,7 +40,7 @@ class PiecePlan:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Preview:
     """The fate of one file: push (with its plan), skip or refuse, and why."""
 
@@ -182,7 +182,9 @@ def _preview_split(
     try:
         for piece_name, length in zip(piece_names(name, len(lengths)), lengths, strict=True):
             plan = plan_parts(length, _part_size(part_size, length))
-            pieces.append(PiecePlan(piece_name, length, plan, upload_name(piece_name)))
+            pieces.append(
+                PiecePlan(name=piece_name, size=length, plan=plan, upload=upload_name(piece_name))
+            )
     except NotionUpError as exc:
         return Preview(**base, action="refuse", reason=str(exc), split_size=split_size)
     return Preview(**base, action="push", pieces=pieces, split_size=split_size)

@@ -182,7 +182,7 @@ class PartSender:
             if self._late(run, part_number):
                 raise self._too_slow(run)  # not sent: the upload would expire first
             name, key = run.name, run.key
-            self.emit(PartStarted(name, part_number, view.nbytes, key))
+            self.emit(PartStarted(name=name, part_number=part_number, size=view.nbytes, key=key))
             began = time.monotonic()
             self.client.send_file_upload(
                 run.upload_id,
@@ -190,7 +190,9 @@ class PartSender:
                 run.upload.upload_name,
                 run.upload.content_type,
                 part_number if run.plan.multi else None,
-                on_progress=lambda n: self.emit(BytesSent(name, part_number, n, key)),
+                on_progress=lambda n: self.emit(
+                    BytesSent(name=name, part_number=part_number, nbytes=n, key=key)
+                ),
                 on_retry=run.on_retry(self.emit, f"part {part_number}", part_number),
             )
             self.pace.part_sent(view.nbytes, time.monotonic() - began)

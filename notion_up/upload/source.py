@@ -19,7 +19,7 @@ from notion_up.notion.limits import SINGLE_PART_MAX
 READ_CHUNK = 1024 * 1024
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Source:
     """Bytes to upload, read once, in order, through `readinto`."""
 
@@ -116,9 +116,9 @@ def open_file(
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     return Source(
-        name or shown_name(os.path.basename(path)),
-        info.st_size,
-        open(fd, "rb", buffering=0),  # noqa: SIM115 - closed by Source.close
+        name=name or shown_name(os.path.basename(path)),
+        size=info.st_size,
+        stream=open(fd, "rb", buffering=0),  # noqa: SIM115 - closed by Source.close
         path=os.path.abspath(path),
         mtime=info.st_mtime,
         identity=identity_of(info),
@@ -148,16 +148,16 @@ def open_stream(
     if size is not None:
         if size < 0:
             raise StreamSizeError("--size must not be negative")
-        return Source(name, size, stream, declared=True)
+        return Source(name=name, size=size, stream=stream, declared=True)
     head = _read_up_to(stream, SINGLE_PART_MAX + 1)
     if len(head) <= SINGLE_PART_MAX:
         # Hashed now (not while sending): a re-run of the same stream can then be matched
         # with an unfinished push of it before anything is sent.
         digest = hashlib.sha512(head).hexdigest()
-        return Source(name, len(head), BufferStream(head), sha512=digest)
+        return Source(name=name, size=len(head), stream=BufferStream(head), sha512=digest)
     if volumes:
         chained = _Chained(BufferStream(head), stream)
-        return Source(name, -1, chained, unsized=True, spool_dir=spool_dir)  # type: ignore[arg-type]
+        return Source(name=name, size=-1, stream=chained, unsized=True, spool_dir=spool_dir)  # type: ignore[arg-type]
     return _spool(stream, head, name, spool_dir, on_spooled)
 
 
@@ -261,7 +261,9 @@ def spooled_source(path: str, name: str, size: int, sha512: str) -> Source:
     failed push keeps it (`keep`) for `resume` to read again."""
     reader = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
     mtime = os.stat(path).st_mtime
-    source = Source(name, size, reader, path=path, mtime=mtime, sha512=sha512, spooled=True)
+    source = Source(
+        name=name, size=size, stream=reader, path=path, mtime=mtime, sha512=sha512, spooled=True
+    )
     source._cleanup.append(lambda: source.keep or (os.path.exists(path) and os.unlink(path)))
     return source
 
@@ -299,9 +301,14 @@ def slice_source(
     ends early fails like a declared size would.
     """
     return Source(
-        name, length, _SliceStream(stream or source.stream, length), declared=True,
-        path=source.path, mtime=source.mtime, offset=offset,
-    )  # fmt: skip
+        name=name,
+        size=length,
+        stream=_SliceStream(stream or source.stream, length),
+        declared=True,
+        path=source.path,
+        mtime=source.mtime,
+        offset=offset,
+    )
 
 
 def open_piece(path: str, offset: int, length: int, name: str, mtime: float | None) -> Source:

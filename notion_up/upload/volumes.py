@@ -40,7 +40,7 @@ def sweep(spool_dir: str | None, in_use: set[str]) -> int:
     return gone
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Volume:
     """One volume of a stream: its bytes in a spool file, where it starts, its digest."""
 
@@ -127,14 +127,24 @@ class VolumeReader:
                     held[0].last = True
                     hand_over()
                     return
-                volume = Volume(number, path, start, size, digest, last=size < self.volume_size)
+                volume = Volume(
+                    number=number,
+                    path=path,
+                    offset=start,
+                    size=size,
+                    sha512=digest,
+                    last=size < self.volume_size,
+                )
                 if volume.last:
                     self._ready.put(volume)
                     return
                 held.append(volume)
         except OSError as exc:  # the pipe died: said once, by the consumer
-            self._ready.put(InputError(f"reading the stream failed after {self.total} bytes: "
-                                       f"{exc.strerror or exc}"))  # fmt: skip
+            self._ready.put(
+                InputError(
+                    f"reading the stream failed after {self.total} bytes: {exc.strerror or exc}"
+                )
+            )
         except BaseException as exc:  # handed to the consumer, who raises it
             self._ready.put(exc)
 
