@@ -95,7 +95,7 @@ class FileFailed:
     """A file could not be pushed."""
 
     name: str
-    error: Exception
+    error: BaseException
 
 
 @dataclass(frozen=True)

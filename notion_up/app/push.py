@@ -298,7 +298,7 @@ def _upload(
         known.databases if known else None,
         known.max_file_size if known else None,
         refresh=_refresher(ctx, journal) if known and known.cached else None,
-        setup=None if known else facts,
+        setup=facts if isinstance(facts, Setup) else None,
     )
     with Uploader(
         ctx.client,

@@ -6,7 +6,7 @@ import contextlib
 import os
 import termios
 from collections.abc import Callable
-from typing import TextIO
+from typing import IO
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -76,7 +76,7 @@ def _nothing() -> None:
     pass
 
 
-def quiet_control_echo(stream: TextIO) -> Callable[[], None]:
+def quiet_control_echo(stream: IO[str]) -> Callable[[], None]:
     """Stop the terminal echoing `^C` while rows are drawn; returns what restores it.
 
     A terminal with echoctl (the default) writes `^C` where the cursor is, at the end of the

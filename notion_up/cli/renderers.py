@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import IO
 
 from notion_up.cli.render import PlainRenderer, QuietRenderer, Renderer
 
@@ -12,7 +12,7 @@ def choose_renderer(
     quiet: bool,
     verbose: bool,
     interval: float,
-    err: TextIO | None = None,
+    err: IO[str] | None = None,
     verb: str | None = None,
     progress: bool = True,
 ) -> Renderer:

@@ -262,7 +262,7 @@ def _pull_many(
     if counts["failed"]:
         failures = [p for p in done if p.status == "failed"]
         ok = counts["pulled"] + counts["skipped"]
-        raise typer.Exit(int(batch_status(failures, ok)))  # type: ignore[arg-type]
+        raise typer.Exit(int(batch_status(failures, ok)))
 
 
 def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: bool) -> None:

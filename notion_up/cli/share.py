@@ -81,12 +81,14 @@ def _reporter(out: Output, errors: list[BaseException], debug: bool):
     return on_changed
 
 
-def _need(refs: list[str] | None) -> None:
+def _need(refs: list[str] | None) -> list[str]:
+    """The REFs given; none is a usage error."""
     if not refs:
         raise UsageError(
             "name the files: their FILE_IDs, HASHes or exact names",
             hint="`notion-up ls` lists them",
         )
+    return refs
 
 
 def _share(
@@ -105,7 +107,7 @@ def _share(
 ) -> None:
     """share and unshare: set is_public on each REF's records, one line (or object) each."""
     with errors_to_exit(debug):
-        _need(refs)
+        refs = _need(refs)
         settings = load_settings(
             profile,
             database=database,
@@ -201,7 +203,7 @@ def rm(
     Restore them from Notion's trash within its retention period if this was a mistake.
     """
     with errors_to_exit(debug):
-        _need(refs)
+        refs = _need(refs)
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate
         )

@@ -579,7 +579,7 @@ class Restorer:
             size=size,
             sha512=whole.hexdigest(),
             pieces=len(manifest.parts) if manifest else 0,
-            path=str(sink.path) if getattr(sink, "path", None) else None,
+            path=str(kept) if (kept := getattr(sink, "path", None)) else None,
         )
 
     def _reassemble(

@@ -89,9 +89,9 @@ class NotionClient:
         self.stats = ClientStats()
         # Set by the first answer: a refused connection before it means a wrong URL.
         self._answered = False
-        self._aborted: NotionUpError | None = None
+        self._aborted: BaseException | None = None
 
-    def abort(self, error: NotionUpError) -> None:
+    def abort(self, error: BaseException) -> None:
         """Stop every request of this client: those in flight are cut at once, later ones
         raise `error` (the run cannot go on: its set-up reads failed)."""
         self._aborted = error
@@ -171,7 +171,7 @@ class NotionClient:
                         raise _redirected(self.base_url, response)
                     if response.status_code < 400:
                         return replies.read_json(response, what, deadline)
-                    failure = api_error(response, deadline)
+                    failure: NotionUpError = api_error(response, deadline)
             except requests.ConnectTimeout as exc:
                 failure = TransientError(
                     f"could not connect to {self.base_url}: {self._scrub(str(exc))}"
@@ -212,6 +212,7 @@ class NotionClient:
                 if not idempotent:
                     raise OutcomeUnknown(failure) from None
             else:
+                assert isinstance(failure, APIError)  # Notion answered: its error object, above
                 if not self.policy.is_retryable_status(response.status_code) or _blocked(failure):
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -229,7 +230,7 @@ class NotionClient:
                 on_retry(path, attempt, str(failure), wait)
             elif wait >= transport.SLOW_AFTER and self.on_notice is not None:
                 self.on_notice(f"waiting for Notion ({wait:.0f} s) to retry {what}: {failure}")
-            if throttled and response.status_code == 429:
+            if throttled and isinstance(failure, APIError) and response.status_code == 429:
                 # Every thread waits, not just this one; the limiter learns from the reason.
                 self.limiter.throttled(wait, failure.additional_data.get("rate_limit_reason"))
             elif throttled:

@@ -16,7 +16,7 @@ read, or a whole capped window inside one minute, each end the walk with one cle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -136,7 +136,7 @@ class _Walk:
         # memory stays at one minute's ids, whatever the size of the database.
         self.in_minute: set[str] = set()
 
-    def one_query(self, body: dict) -> Iterator[dict]:
+    def one_query(self, body: dict) -> Generator[dict, None, bool]:
         """Yield one query's new rows, page after page; returns True when it was capped."""
         cursors: set[str] = set()
         capped = False

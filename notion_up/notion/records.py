@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from notion_up.errors import (
     APIError,
@@ -386,7 +386,7 @@ CREATED = re.compile(r"[0-9T:.+\-Z]{0,40}")
 MAX_RECORDED_SIZE = 1 << 50  # far above any Notion limit: a larger filesize is garbage
 
 
-def is_page_id(value: object) -> bool:
+def is_page_id(value: object) -> TypeGuard[str]:
     """True for a Notion id (32 hex digits, with or without dashes): fit for a URL path."""
     return isinstance(value, str) and PAGE_ID.fullmatch(value.lower()) is not None
 

@@ -95,6 +95,7 @@ class LocalNotion:
             self._release()
             raise
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.url = f"http://{shown}:{port}"
         self._thread = threading.Thread(

@@ -67,7 +67,7 @@ def ensure_workspace(store: Store, pages: Pages, databases: Databases) -> Worksp
             ("notion-up files", FILES_SCHEMA),
             ("notion-up global index", INDEX_SCHEMA),
         ):
-            config = {name: {kind: {}} for name, kind in schema.items()}
+            config: dict[str, dict] = {name: {kind: {}} for name, kind in schema.items()}
             db, ds = databases.new_database(
                 root["id"], text_value(title), databases.schema_in(config, "schema")
             )

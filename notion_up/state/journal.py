@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from notion_up.state.private import private_dir, private_umask
 
@@ -336,7 +337,7 @@ def _stored(args: tuple) -> tuple:
     return tuple(os.fsencode(a) if isinstance(a, str) and not _utf8(a) else a for a in args)
 
 
-def _loaded(value: object) -> object:
+def _loaded(value: Any) -> Any:
     return os.fsdecode(value) if isinstance(value, bytes) else value
 
 

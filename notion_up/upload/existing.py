@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from notion_up.errors import FileMissing, QueryTooLarge
 from notion_up.events import FileSkipped, Listener
@@ -110,7 +110,9 @@ class ExistingCheck:
             spent += 1
             return self._query(data_source, body)
 
-        body = {"filter": {"property": "file_data", "files": {"is_not_empty": True}}}
+        body: dict[str, Any] = {
+            "filter": {"property": "file_data", "files": {"is_not_empty": True}}
+        }
         body["page_size"] = PAGE_SIZE
         found: dict[int, list[Recorded]] = {}
         try:
@@ -126,7 +128,9 @@ class ExistingCheck:
     def _query(self, data_source: str, body: dict) -> dict:
         with self._lock:
             self.queries += 1
-        return self.remote.query_data_source(data_source, body)  # type: ignore[union-attr]
+        # Queries are made only with a client to ask (check_remote).
+        assert self.remote is not None
+        return self.remote.query_data_source(data_source, body)
 
     def _journal_entry(self, path: str, size: int, mtime: float):
         if self.journal is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from notion_up.errors import NotionUpError
 from notion_up.manifest import MANIFEST_SUFFIX, piece_lengths, piece_names, split_size_for
@@ -142,7 +143,12 @@ def preview(
     """Plan one file as push would, without a single write (over the limit: split, unless
     `auto_split` is off; `part_size` may be a file size's part size, as with --part-size auto)."""
     size = os.stat(item.path).st_size
-    base = {"path": item.path, "name": item.name, "folder_path": item.folder_path, "size": size}
+    base: dict[str, Any] = {
+        "path": item.path,
+        "name": item.name,
+        "folder_path": item.folder_path,
+        "size": size,
+    }
     if existing is not None:
         reason = existing.reason_to_skip(item.path)
         if reason:

@@ -16,10 +16,9 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from notion_up.errors import InputError
-from notion_up.upload.source import READ_CHUNK, Source, spooled_source
+from notion_up.upload.source import READ_CHUNK, Source, Stream, spooled_source
 
 ON_DISK = 2
 PREFIX, SUFFIX = "notion-up-", ".volume"
@@ -56,7 +55,7 @@ class Volume:
 class VolumeReader:
     """Reads `stream` into volumes of `volume_size` bytes in a thread of its own."""
 
-    def __init__(self, stream: BinaryIO, volume_size: int, spool_dir: str | None) -> None:
+    def __init__(self, stream: Stream, volume_size: int, spool_dir: str | None) -> None:
         if volume_size <= 0:
             raise ValueError("volume_size must be more than 0")
         self._stream = stream
