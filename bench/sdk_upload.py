@@ -88,7 +88,13 @@ def main() -> None:
         notion.file_uploads.complete(file_upload_id=upload["id"])
 
     content = hash_content(digest.hexdigest())
-    record = FileRecord(name, size, upload["id"], travel.upload_name, content)
+    record = FileRecord(
+        name=name,
+        size=size,
+        file_upload_id=upload["id"],
+        upload_name=travel.upload_name,
+        hash=content,
+    )
     page = notion.pages.create(
         parent={"type": "data_source_id", "data_source_id": args.files_data_source},
         properties=file_page_properties(record),

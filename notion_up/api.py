@@ -181,9 +181,14 @@ def pull(
     """Download a file by FILE_ID, HASH, hash prefix or exact name, check it, then keep it."""
     target = str(output) if output is not None else None
     return _pull.pull(
-        _settings_for(pull, config), key, target, force=force, stream=stream, sandbox=sandbox,
+        _settings_for(pull, config),
+        key,
+        target,
+        force=force,
+        stream=stream,
+        sandbox=sandbox,
         listener=listener,
-    )  # fmt: skip
+    )
 
 
 def verify(

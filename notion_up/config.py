@@ -4,249 +4,211 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import re
 import secrets
 import stat
+import textwrap
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from notion_up.errors import ConfigError, NotionUpError, UsageError
+import notion_up.validators as validators
+from notion_up.errors import ConfigError, UsageError
 from notion_up.localfile import read_regular
 from notion_up.notion.transport import DEFAULT_TIMEOUT, is_local
-from notion_up.units import MiB, binary_reading, human_bytes, parse_size
-
-ENV = {
-    "token": "NOTION_TOKEN",
-    "token_file": "NOTION_TOKEN_FILE",
-    "database": "NOTION_UP_DATABASE",
-    "index": "NOTION_UP_INDEX",
-    "api_url": "NOTION_API_URL",
-    "workers": "NOTION_UP_WORKERS",
-    "part_size": "NOTION_UP_PART_SIZE",
-    "rate": "NOTION_UP_RATE",
-    "state_dir": "NOTION_UP_STATE_DIR",
-    "service_url": "NOTION_UP_SERVICE_URL",
-    "timeout": "NOTION_UP_TIMEOUT",
-    "insecure_http": "NOTION_UP_INSECURE_HTTP",
-    "volume_size": "NOTION_UP_VOLUME_SIZE",
-}
-DEFAULTS: dict[str, Any] = {
-    "token": None,
-    "token_file": None,
-    "database": None,
-    "index": None,
-    "api_url": "https://api.notion.com",
-    "workers": 4,
-    "part_size": 5 * 1024 * 1024,
-    "rate": 3.0,
-    "state_dir": None,
-    "service_url": None,
-    "timeout": DEFAULT_TIMEOUT,
-    "insecure_http": False,
-    # A stream longer than this goes up in volumes of this size: two on disk stay within 1 GiB.
-    "volume_size": 512 * 1024 * 1024,
-}
-SECRET = {"token"}
-# The flag each setting has (for saying where a bad value came from).
-FLAGS = {
-    "database": "--database",
-    "index": "--index",
-    "api_url": "--api-url",
-    "workers": "--workers",
-    "part_size": "--part-size",
-    "rate": "--rate",
-    "state_dir": "--state-dir",
-    "timeout": "--timeout",
-    "volume_size": "--volume-size",
-}
-# Which workspace and where: a bad one is a configuration error (exit 3) wherever it came from.
-# A number out of range is a usage error (exit 2) as a flag, configuration (3) otherwise.
-WHERE_SETTINGS = {"token", "token_file", "database", "index", "api_url", "state_dir", "parent"}
+from notion_up.units import MiB, human_bytes
 
 
-class BadValue(Exception):
-    """A value a setting's validator refuses: what is wrong, and what to do instead."""
+@dataclass(frozen=True, kw_only=True)
+class Setting:
+    """One setting, described once: everything else (the environment variable read, the
+    default, the flag and label in messages, the validator, the profile keys, the config
+    file's header and `--help`'s "Env …" text) is derived from the table below.
+    """
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    name: str
+    # The environment variable; None for a value only ever given as an argument (`--parent`).
+    env: str | None = None
+    default: Any = None
+    # How `--help` writes the default, when the value itself does not read well.
+    shown_default: str | None = None
+    flag: str | None = None
+    label: str | None = None
+    validate: Callable[[Any], Any] | None = None
+    secret: bool = False
+    # Which workspace and where: a bad one is a configuration error (exit 3) wherever it came
+    # from. A number out of range is a usage error (exit 2) as a flag, configuration (3) else.
+    where: bool = False
+    in_profile: bool = True
+    # A size in bytes, shown with its binary reading (`config show`).
+    size: bool = False
+    # What the value is, for `--help`; and a note on how to write it, for the config file.
+    help: str = ""
+    note: str = ""
 
-
-MAX_WORKERS = 64
-
-
-def _workers(value: Any) -> int:
-    number = _number(value, int)
-    # Past a few dozen, Notion's rate limit is the bottleneck; each worker holds a part in memory.
-    if not 1 <= number <= MAX_WORKERS:
-        raise BadValue(f"must be 1 to {MAX_WORKERS} (parts sent at once)")
-    return number
-
-
-def _rate(value: Any) -> float:
-    number = _number(value, float)
-    if not math.isfinite(number) or number < 0:
-        raise BadValue("must be 0 (no limit) or more requests per second")
-    return number
-
-
-def _timeout(value: Any) -> float:
-    number = _number(value, float)
-    if not math.isfinite(number) or not 1 <= number <= 3600:
-        raise BadValue("must be 1 to 3600 seconds (the longest a request may wait for an answer)")
-    return number
-
-
-def _yes(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise BadValue("must be 1 or 0 (true or false)")
+    @property
+    def default_text(self) -> str | None:
+        """The default as `--help` writes it ("Default: X."), None when there is none."""
+        if self.shown_default is not None:
+            return self.shown_default
+        if self.default is None or isinstance(self.default, bool):
+            return None
+        if isinstance(self.default, float):
+            return f"{self.default:g}"
+        return str(self.default)
 
 
-def _number(value: Any, kind: type) -> Any:
-    if isinstance(value, bool):
-        raise BadValue("must be a number")
-    if isinstance(value, int | float) and kind is float:
-        return float(value)
-    if isinstance(value, int):
-        return value
-    try:
-        return kind(str(value).strip())
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise BadValue(f"must be {what}") from None
-
-
-MIN_PART_SIZE = 5 * MiB
-MAX_PART_SIZE = 20 * MiB
-
-
-def _part_size(value: Any) -> int | str:
-    if str(value).strip().lower() == "auto":
-        return "auto"  # picked per file from recent throughput (upload/parts.py)
-    try:
-        size = parse_size(value)
-    except NotionUpError as exc:
-        raise BadValue("is not a size", hint="use bytes, or a unit: 5MiB, 10MiB, 20MiB") from exc
-    if MIN_PART_SIZE <= size <= MAX_PART_SIZE:
-        return size
-    meant = binary_reading(value)
-    hint = "Notion takes parts of 5 MiB to 20 MiB"
-    if meant is not None and MIN_PART_SIZE <= parse_size(meant) <= MAX_PART_SIZE:
-        hint = f"did you mean {meant}? MB is 1000×1000 bytes, MiB 1024×1024"
-    raise BadValue(f"is {size} bytes ({human_bytes(size)}), outside 5 MiB to 20 MiB", hint=hint)
-
-
-def _volume_size(value: Any) -> int:
-    try:
-        size = parse_size(value)
-    except NotionUpError as exc:
-        raise BadValue("is not a size", hint="use bytes, or a unit: 256MiB, 1GiB") from exc
-    if size < MIN_PART_SIZE:
-        raise BadValue(f"is {size} bytes, under 5 MiB", hint="the default is 512MiB")
-    return size
-
-
-_HEX_ID = re.compile(r"[0-9a-f]{32}")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ID_HINT = (
-    "a Notion id is the 32 hex digits that end the database's or page's link, as in "
-    "https://www.notion.so/…/Files-0123456789abcdef0123456789abcdef; the whole link works too"
+SETTINGS: tuple[Setting, ...] = (
+    Setting(name="token", env="NOTION_TOKEN", secret=True, where=True),
+    Setting(name="token_file", env="NOTION_TOKEN_FILE", where=True),
+    Setting(
+        name="database",
+        env="NOTION_UP_DATABASE",
+        flag="--database",
+        validate=validators.notion_id,
+        where=True,
+        help="File database: its id or its Notion link.",
+    ),
+    Setting(
+        name="index",
+        env="NOTION_UP_INDEX",
+        flag="--index",
+        validate=validators.notion_id,
+        where=True,
+        help="Global index database: its id or its Notion link.",
+    ),
+    Setting(
+        name="api_url",
+        env="NOTION_API_URL",
+        default="https://api.notion.com",
+        flag="--api-url",
+        label="API URL",
+        validate=validators.api_url,
+        where=True,
+        help="API base URL.",
+    ),
+    Setting(
+        name="workers",
+        env="NOTION_UP_WORKERS",
+        default=4,
+        flag="--workers",
+        validate=validators.workers,
+        help=f"Parts (or files) sent at once, 1 to {validators.MAX_WORKERS}.",
+    ),
+    Setting(
+        name="part_size",
+        env="NOTION_UP_PART_SIZE",
+        default=5 * MiB,
+        shown_default="5MiB",
+        flag="--part-size",
+        label="part size",
+        validate=validators.part_size,
+        size=True,
+        help="Part size of multi-part uploads, 5MiB to 20MiB, or auto (per file, to fit the "
+        "link to Notion's request budget).",
+        note='bytes or with a unit: "10MiB"; or "auto"',
+    ),
+    Setting(
+        name="rate",
+        env="NOTION_UP_RATE",
+        default=3.0,
+        flag="--rate",
+        validate=validators.rate,
+        help="Average requests per second for the whole run (N × 60 in any minute, as "
+        "Notion counts; a burst is fine), 0 for no limit.",
+        note="requests per second",
+    ),
+    Setting(
+        name="state_dir",
+        env="NOTION_UP_STATE_DIR",
+        shown_default="$XDG_STATE_HOME/notion-up",
+        flag="--state-dir",
+        label="state folder",
+        validate=validators.path,
+        where=True,
+        help="Where the journal and the run lock live.",
+    ),
+    Setting(
+        name="service_url",
+        env="NOTION_UP_SERVICE_URL",
+        help="Base URL of the notion-storage service, for the public link.",
+    ),
+    Setting(
+        name="timeout",
+        env="NOTION_UP_TIMEOUT",
+        default=DEFAULT_TIMEOUT,
+        flag="--timeout",
+        validate=validators.timeout,
+        help="The longest a request may wait for its answer (status, headers and body) before "
+        "it is cut and retried.",
+        note="seconds a request may wait for an answer",
+    ),
+    Setting(
+        name="insecure_http", env="NOTION_UP_INSECURE_HTTP", default=False, validate=validators.yes
+    ),
+    Setting(
+        name="volume_size",
+        env="NOTION_UP_VOLUME_SIZE",
+        # A stream longer than this goes up in volumes of this size: two on disk stay in 1 GiB.
+        default=512 * MiB,
+        shown_default="512MiB",
+        flag="--volume-size",
+        label="volume size",
+        validate=validators.volume_size,
+        size=True,
+        help="A stream past 20 MB goes up in volumes of SIZE as it is read, two at most on "
+        "disk; a longer one is stored split.",
+        note='a long stream\'s volumes: "512MiB"',
+    ),
+    # Only ever an argument (`init --parent`), checked the same way as the databases.
+    Setting(
+        name="parent",
+        label="parent page",
+        validate=validators.notion_id,
+        where=True,
+        in_profile=False,
+    ),
 )
-LABELS = {
-    "api_url": "API URL",
-    "part_size": "part size",
-    "volume_size": "volume size",
-    "state_dir": "state folder",
-    "parent": "parent page",
-}
+BY_NAME = {s.name: s for s in SETTINGS}
+# The settings a run resolves (flag > environment > profile > default).
+RESOLVED = tuple(s for s in SETTINGS if s.env is not None)
+PROFILE_KEYS = tuple(s.name for s in SETTINGS if s.in_profile)
 
 
-def notion_id(value: Any) -> str:
-    """A Notion id as given (32 hex digits, dashed or not), or the id inside a pasted URL."""
-    text = str(value).strip()
-    if _HEX_ID.fullmatch(text.lower()) or _UUID.fullmatch(text.lower()):
-        return text
-    if "/" in text or "." in text:
-        # A link to the page or database: its id ends the path (`?v=` names a view, not it).
-        path = urlsplit(text if "://" in text else "https://" + text).path.lower()
-        found = _UUID.findall(path) or re.findall(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", path)
-        if not found:
-            found = re.findall(r"[0-9a-f]{32}$", path.rstrip("/"))
-        if found:
-            raw = found[-1].replace("-", "")
-            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-        raise BadValue("is a link without a Notion id in it", hint=ID_HINT)
-    raise BadValue("is not a Notion id", hint=ID_HINT)
-
-
-def api_url(value: Any) -> str:
-    """An http(s) URL with a host; anything else is refused before a request is made."""
-    text = str(value).strip()
-    parts = urlsplit(text)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return text.rstrip("/")
-    if "://" not in text:
-        local = text.split(":")[0] in ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")
-        guess = ("http://" if local else "https://") + text.lstrip("/")
-        raise BadValue("has no http:// or https://", hint=f"did you mean {guess}?")
-    raise BadValue(
-        "is not an http:// or https:// URL",
-        hint="e.g. https://api.notion.com, or the URL `notion-up sandbox serve` prints",
-    )
-
-
-def _path(value: Any) -> str:
-    return str(Path(str(value)).expanduser())
-
-
-VALIDATE: dict[str, Callable[[Any], Any]] = {
-    "parent": notion_id,
-    "database": notion_id,
-    "index": notion_id,
-    "api_url": api_url,
-    "workers": _workers,
-    "part_size": _part_size,
-    "volume_size": _volume_size,
-    "rate": _rate,
-    "state_dir": _path,
-    "timeout": _timeout,
-    "insecure_http": _yes,
-}
+def described(name: str, what: str | None = None) -> str:
+    """`--help` text of a setting's flag: what it is (`what` where a command means it its own
+    way), then "Env NAME." and "Default: X." as the table has them."""
+    setting = BY_NAME[name]
+    text = what or setting.help
+    if setting.env:
+        text += f" Env {setting.env}."
+    if setting.default_text is not None:
+        text += f" Default: {setting.default_text}."
+    return text
 
 
 @dataclass
-class Setting:
+class Sourced:
     """One effective value and where it came from (flag, env NAME, profile NAME, default)."""
 
     value: Any
     source: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Settings:
     """The effective settings of a run: typed values, and where each came from."""
 
-    values: dict[str, Setting] = field(default_factory=dict)
+    values: dict[str, Sourced] = field(default_factory=dict)
     profile: str | None = None
     config_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
     def _value(self, name: str) -> Any:
         setting = self.values.get(name)
-        return DEFAULTS[name] if setting is None else setting.value
+        return BY_NAME[name].default if setting is None else setting.value
 
     def _text(self, name: str) -> str | None:
         value = self._value(name)
@@ -291,7 +253,7 @@ class Settings:
     def part_size(self) -> int:
         """Bytes per part of a multi-part upload (the default when `auto`: see part_size_auto)."""
         value = self._value("part_size")
-        return DEFAULTS["part_size"] if value == "auto" else int(value)
+        return BY_NAME["part_size"].default if value == "auto" else int(value)
 
     @property
     def part_size_auto(self) -> bool:
@@ -326,18 +288,27 @@ class Settings:
 
     def set(self, name: str, value: Any, source: str) -> None:
         """Override one setting (e.g. the sandbox's token and databases)."""
-        self.values[name] = Setting(value, source)
+        self.values[name] = Sourced(value, source)
+
+    def overridden(self, values: dict[str, Any], source: str) -> Settings:
+        """A copy with `values` set from `source` (the sandbox's token and databases, say);
+        this one is left as it was."""
+        copy = replace(self, values=dict(self.values), warnings=list(self.warnings))
+        for name, value in values.items():
+            copy.set(name, value, source)
+        return copy
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, shown value, source) rows, with the token redacted."""
         rows = []
         for name, setting in self.values.items():
             shown = setting.value
-            if name in SECRET and shown:
+            spec = BY_NAME[name]
+            if spec.secret and shown:
                 shown = redact(str(shown))
             elif name == "state_dir":
                 shown = self.state_dir
-            elif name in ("part_size", "volume_size") and shown not in (None, "auto"):
+            elif spec.size and shown not in (None, "auto"):
                 shown = f"{shown} ({human_bytes(int(shown))})"
             rows.append((name, "" if shown is None else str(shown), setting.source))
         return rows
@@ -400,20 +371,21 @@ def resolve(
     path = config_path or config_dir() / "config.toml"
     settings = Settings(config_path=path)
     table, settings.profile = load_profile(path, profile, settings.warnings)
-    for name, default in DEFAULTS.items():
+    for spec in RESOLVED:
+        name, variable = spec.name, str(spec.env)
         if flags.get(name) is not None:
             # Where a bad value was written; a secret is never quoted.
-            where = f"{FLAGS.get(name, name)} {_shown(name, flags[name])}"
+            where = f"{spec.flag or name} {_shown(name, flags[name])}"
             settings.set(name, check(name, flags[name], where, flag=True), "flag")
-        elif env.get(ENV[name]):
-            where = f"{ENV[name]}={_shown(name, env[ENV[name]])}"
-            settings.set(name, check(name, env[ENV[name]], where), f"env {ENV[name]}")
+        elif env.get(variable):
+            where = f"{variable}={_shown(name, env[variable])}"
+            settings.set(name, check(name, env[variable], where), f"env {variable}")
         elif name in table:
             source = f"profile {settings.profile}"
             where = f"{name} = {_shown(name, repr(table[name]))} in {source} of {path}"
             settings.set(name, check(name, table[name], where), source)
         else:
-            settings.set(name, default, "default")
+            settings.set(name, spec.default, "default")
     _load_token_file(settings)
     _refuse_plain_http(settings)
     token = settings.values.get("token")
@@ -438,7 +410,7 @@ def _refuse_plain_http(settings: Settings) -> None:
 
 
 def _shown(name: str, value: Any) -> str:
-    return "[redacted]" if name in SECRET else str(value)
+    return "[redacted]" if BY_NAME[name].secret else str(value)
 
 
 def check_token(token: str, source: str) -> str:
@@ -462,14 +434,14 @@ def check(name: str, value: Any, where: str, flag: bool = False) -> Any:
 
     `where` says where the value was written (`--part-size 5mb`, `NOTION_UP_WORKERS=0`, …).
     """
-    validate = VALIDATE.get(name)
-    if validate is None:
+    spec = BY_NAME.get(name)
+    if spec is None or spec.validate is None:
         return value
     try:
-        return validate(value)
-    except BadValue as exc:
-        kind = UsageError if flag and name not in WHERE_SETTINGS else ConfigError
-        label = LABELS.get(name, name)
+        return spec.validate(value)
+    except validators.BadValue as exc:
+        kind = UsageError if flag and not spec.where else ConfigError
+        label = spec.label or name
         raise kind(f"{where}: {label} {exc.message}", hint=exc.hint) from None
 
 
@@ -501,9 +473,10 @@ def require(settings: Settings, *names: str) -> None:
     """Fail with the missing setting's variable name when one is not set."""
     for name in names:
         if not settings._text(name):
-            flag = {"database": " or --database", "index": " or --index"}.get(name, "")
+            spec = BY_NAME[name]
+            flag = f" or {spec.flag}" if spec.flag else ""
             where = ""
-            hint = f"export {ENV[name]}=…{flag}"
+            hint = f"export {spec.env}=…{flag}"
             if settings.profile is not None:
                 # The profile was read: say it lacks the key too, and how to add it there.
                 where = f", nor is {name} in profile {settings.profile} of {settings.config_path}"
@@ -511,21 +484,22 @@ def require(settings: Settings, *names: str) -> None:
                 hint += f", or `notion-up config set {name} {value} --profile {settings.profile}`"
             if name in ("database", "index"):
                 hint += "; no databases yet? `notion-up init --parent PAGE` creates both"
-            raise ConfigError(f"{ENV[name]} is not set{where}", hint=hint)
+            raise ConfigError(f"{spec.env} is not set{where}", hint=hint)
 
 
 # -- writing the config file -----------------------------------------------------------------
-PROFILE_KEYS = (
-    "token", "token_file", "database", "index", "api_url", "workers", "part_size", "rate",
-    "state_dir", "service_url", "timeout", "insecure_http", "volume_size",
-)  # fmt: skip
-CONFIG_TEMPLATE = """# notion-up configuration: one table per profile; `default` is used unless
-# --profile or NOTION_UP_PROFILE names another. Keys: token or token_file, database, index,
-# api_url, workers, part_size (bytes or with a unit: "10MiB"; or "auto"), rate (requests per
-# second), state_dir, service_url, timeout (seconds a request may wait for an answer),
-# insecure_http, volume_size (a long stream's volumes: "512MiB").
-# Keep this file private (chmod 600): it may hold your token.
-"""
+def _template() -> str:
+    keys = ", ".join(f"{s.name} ({s.note})" if s.note else s.name for s in SETTINGS if s.in_profile)
+    about = (
+        "notion-up configuration: one table per profile; `default` is used unless --profile or "
+        f"NOTION_UP_PROFILE names another. Keys: {keys}."
+    )
+    lines = textwrap.wrap(about, width=96, break_on_hyphens=False)
+    lines.append("Keep this file private (chmod 600): it may hold your token.")
+    return "".join(f"# {line}\n" for line in lines)
+
+
+CONFIG_TEMPLATE = _template()
 
 
 def _toml_key(key: str) -> str:

@@ -152,6 +152,7 @@ class APIError(NotionUpError):
         )
 
     @property
+    # A property where NotionUpError has a class attribute: the status depends on the answer.
     def exit_status(self) -> ExitStatus:  # type: ignore[override]
         if self.status in (401, 403, 404) or self.bad_id:
             return ExitStatus.CONFIG
@@ -219,7 +220,7 @@ class RecordError(NotionUpError):
         self.cause = cause
 
     @property
-    def exit_status(self):  # type: ignore[override]
+    def exit_status(self):
         return getattr(self.cause, "exit_status", super().exit_status)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileStarted:
     """A file's upload begins (its size may be unknown until a stream is spooled)."""
 
@@ -22,7 +22,7 @@ class FileStarted:
     key: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PartStarted:
     """A part's send begins."""
 
@@ -32,7 +32,7 @@ class PartStarted:
     key: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BytesSent:
     """Some bytes of a part were handed to the socket (not yet acknowledged: see PartDone)."""
 
@@ -51,7 +51,7 @@ class PartDone:
     key: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Retrying:
     """A request failed for a temporary reason and will be tried again."""
 
@@ -95,7 +95,7 @@ class FileFailed:
     """A file could not be pushed."""
 
     name: str
-    error: Exception
+    error: BaseException
 
 
 @dataclass(frozen=True)

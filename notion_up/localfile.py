@@ -56,8 +56,9 @@ def open_regular(
     folder, name = os.path.split(os.fspath(path))
     dir_fd = os.open(folder or ".", os.O_RDONLY | DIRECTORY | CLOEXEC)
     try:
-        fd = os.open(name, flags | NONBLOCK | CLOEXEC | (0 if follow else NOFOLLOW), mode,
-                     dir_fd=dir_fd)  # fmt: skip
+        fd = os.open(
+            name, flags | NONBLOCK | CLOEXEC | (0 if follow else NOFOLLOW), mode, dir_fd=dir_fd
+        )
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow:
             raise UnsafePath(f"{path} is a symlink; refused", stat.S_IFLNK) from None

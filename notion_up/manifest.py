@@ -21,7 +21,7 @@ MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 MAX_PARTS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ManifestPart:
     """One piece of a split file, as the manifest names it."""
 
@@ -69,11 +69,11 @@ def parse_manifest(data: bytes) -> Manifest:
             raise ManifestError(f"the manifest lists more than {MAX_PARTS} pieces")
         parts = [
             ManifestPart(
-                int(p["part_number"]),
-                str(p["filename"]),
-                str(p["file_id"]),
-                str(p["file_hash"]),
-                int(p["size"]),
+                part_number=int(p["part_number"]),
+                filename=str(p["filename"]),
+                file_id=str(p["file_id"]),
+                file_hash=str(p["file_hash"]),
+                size=int(p["size"]),
             )
             for p in body["parts"]
         ]

@@ -38,9 +38,13 @@ def test_the_readme_example_pushes_verifies_and_pulls_without_typer_or_rich(tmp_
     for name in ("NOTION_TOKEN", "NOTION_UP_DATABASE", "NOTION_UP_INDEX", "NOTION_API_URL"):
         env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == "BANNED:"

@@ -20,9 +20,19 @@ TOKEN = "ntn_CLI_SECRET_TOKEN_9f8e7d6c5b4a"
 DB_FILES = "f11e5000000040008000000000000001"
 DB_INDEX = "1d3e7000000040008000000000000002"
 JSON_KEYS = {
-    "name", "size", "file_id", "file_upload_id", "index_id", "hash", "sha512", "salt",
-    "parts", "mode", "content_type", "seconds",
-}  # fmt: skip
+    "name",
+    "size",
+    "file_id",
+    "file_upload_id",
+    "index_id",
+    "hash",
+    "sha512",
+    "salt",
+    "parts",
+    "mode",
+    "content_type",
+    "seconds",
+}
 
 
 @pytest.fixture
@@ -59,10 +69,14 @@ class FakeNotion:
                 "bot": {"workspace_limits": {"max_file_upload_size_in_bytes": 5 * 1024**3}},
             },
         )
-        for db, ds, schema in ((DB_FILES, "ds-files", file_schema),
-                               (DB_INDEX, "ds-index", INDEX_SCHEMA)):  # fmt: skip
-            m.get(f"{API}/v1/databases/{db}",
-                  json={"object": "database", "id": db, "data_sources": [{"id": ds}]})  # fmt: skip
+        for db, ds, schema in (
+            (DB_FILES, "ds-files", file_schema),
+            (DB_INDEX, "ds-index", INDEX_SCHEMA),
+        ):
+            m.get(
+                f"{API}/v1/databases/{db}",
+                json={"object": "database", "id": db, "data_sources": [{"id": ds}]},
+            )
             m.get(
                 f"{API}/v1/data_sources/{ds}",
                 json={
@@ -184,11 +198,17 @@ def test_a_rejected_token_exits_3_without_printing_it_even_with_debug(env, reque
     (env / "a.txt").write_text("x")
     # Notion refuses every request of a bad token; the create goes out beside the set-up reads.
     requests_mock.register_uri(
-        requests_mock_any, requests_mock_any,
+        requests_mock_any,
+        requests_mock_any,
         status_code=401,
-        json={"object": "error", "status": 401, "code": "unauthorized",
-              "message": "API token is invalid.", "request_id": "r-1"},
-    )  # fmt: skip
+        json={
+            "object": "error",
+            "status": 401,
+            "code": "unauthorized",
+            "message": "API token is invalid.",
+            "request_id": "r-1",
+        },
+    )
     result = invoke(["push", "--debug", str(env / "a.txt")])
     assert result.exit_code == 3
     assert "API token is invalid" in result.stderr
@@ -219,8 +239,11 @@ def test_push_checks_the_workspace_then_prints_one_result_line_on_stdout(env, re
     calls = [(r.method, r.path) for r in requests_mock.request_history]
     # The set-up reads go side by side, the create beside them; no record is written before
     # both schemas are known to fit.
-    setup = [("GET", "/v1/users/me"), ("GET", f"/v1/databases/{DB_FILES}"),
-             ("GET", f"/v1/databases/{DB_INDEX}")]  # fmt: skip
+    setup = [
+        ("GET", "/v1/users/me"),
+        ("GET", f"/v1/databases/{DB_FILES}"),
+        ("GET", f"/v1/databases/{DB_INDEX}"),
+    ]
     schemas = [("GET", "/v1/data_sources/ds-files"), ("GET", "/v1/data_sources/ds-index")]
     assert sorted(c for c in calls if c[0] == "GET") == sorted([*setup, *schemas])
     for db, ds in zip(setup[1:], schemas, strict=True):
@@ -310,10 +333,15 @@ def test_a_refused_upload_exits_nonzero_with_nothing_on_stdout(env, requests_moc
     requests_mock.post(
         f"{API}/v1/file_uploads",
         status_code=400,
-        json={"object": "error", "status": 400, "code": "validation_error",
-              "message": "Provided `filename` has an extension that is not supported for the "
-              "File Upload API.", "request_id": "r-9"},
-    )  # fmt: skip
+        json={
+            "object": "error",
+            "status": 400,
+            "code": "validation_error",
+            "message": "Provided `filename` has an extension that is not supported for the "
+            "File Upload API.",
+            "request_id": "r-9",
+        },
+    )
     (env / "a.txt").write_text("x")
     result = invoke(["push", str(env / "a.txt")])
     assert result.exit_code == 6  # a limit: the type is not supported
@@ -331,8 +359,13 @@ def test_resume_finishes_a_push_whose_index_entry_was_refused(env, requests_mock
     def page(request, context):
         if request.json()["parent"]["data_source_id"] == "ds-index" and refuse["index"]:
             context.status_code = 400
-            return {"object": "error", "status": 400, "code": "validation_error",
-                    "message": "index refused", "request_id": "r-2"}  # fmt: skip
+            return {
+                "object": "error",
+                "status": 400,
+                "code": "validation_error",
+                "message": "index refused",
+                "request_id": "r-2",
+            }
         return real_page(request, context)
 
     requests_mock.post(f"{API}/v1/pages", json=page)
@@ -364,9 +397,14 @@ def test_resume_starts_an_expired_upload_over_and_never_asks_for_it_again(env, r
     requests_mock.post(
         requests_mock_matcher(r"/v1/file_uploads/[^/]+/send$"),
         status_code=400,
-        json={"object": "error", "status": 400, "code": "validation_error",
-              "message": "part refused", "request_id": "r-3"},
-    )  # fmt: skip
+        json={
+            "object": "error",
+            "status": 400,
+            "code": "validation_error",
+            "message": "part refused",
+            "request_id": "r-3",
+        },
+    )
     (env / "e.txt").write_text("too late\n")
     assert invoke(["push", str(env / "e.txt")]).exit_code == 1
     requests_mock.get(f"{API}/v1/file_uploads/fu-1", json={"id": "fu-1", "status": "expired"})

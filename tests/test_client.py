@@ -342,9 +342,14 @@ def test_a_non_json_error_page_is_still_an_api_error_and_retried(client, request
 
 @pytest.mark.parametrize(
     "status,code",
-    [(400, "validation_error"), (401, "unauthorized"), (403, "restricted_resource"),
-     (404, "object_not_found"), (409, "conflict_error")],
-)  # fmt: skip
+    [
+        (400, "validation_error"),
+        (401, "unauthorized"),
+        (403, "restricted_resource"),
+        (404, "object_not_found"),
+        (409, "conflict_error"),
+    ],
+)
 def test_client_errors_fail_at_once_with_notions_code_message_and_request_id(
     client, requests_mock, status, code, sleeps
 ):
@@ -469,14 +474,17 @@ def test_the_token_is_not_in_the_clients_str_or_repr(client):
 @pytest.mark.parametrize(
     "register",
     [
-        lambda m: m.get(f"{API}/v1/users/me", status_code=401,
-                        json=error_body(401, "unauthorized", "API token is invalid.")),
+        lambda m: m.get(
+            f"{API}/v1/users/me",
+            status_code=401,
+            json=error_body(401, "unauthorized", "API token is invalid."),
+        ),
         lambda m: m.get(f"{API}/v1/users/me", status_code=503, json=error_body(503, "x", "y")),
         lambda m: m.get(f"{API}/v1/users/me", exc=requests.exceptions.ConnectionError("boom")),
         lambda m: m.get(f"{API}/v1/users/me", exc=requests.exceptions.ConnectTimeout("slow")),
     ],
     ids=["401", "503", "connection", "connect-timeout"],
-)  # fmt: skip
+)
 def test_the_token_is_not_in_any_raised_error(client, requests_mock, register):
     register(requests_mock)
     with pytest.raises(Exception) as caught:

@@ -76,17 +76,22 @@ class Case:
 
     def run(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "notion_up", *args], input=stdin, env=self.env,
-            capture_output=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "notion_up", *args],
+            input=stdin,
+            env=self.env,
+            capture_output=True,
+            timeout=120,
+        )
 
     def push_killed_at(self, write: int, mode: str) -> None:
         """Start the push; the server kills it at its `write`-th write (`mode`)."""
         proc = subprocess.Popen(
             [sys.executable, "-m", "notion_up", *self.push_args()],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env=self.env,
-        )  # fmt: skip
+        )
         self.server.options.crash_write = self.server.write_count() + write
         self.server.options.crash_mode = mode
         self.server.on_crash = lambda: os.kill(proc.pid, signal.SIGKILL)
@@ -139,10 +144,14 @@ PIECES = {"single": 0, "multi": 0, "split": 2, "stdin": 0, "volumes": 3, "limit"
 # create, each part's send, complete (multi-part), the page, the index entry; a split file is
 # its pieces' pushes and the manifest's.
 EXPECTED_WRITES = {
-    "single": 4, "multi": 7, "split": 12, "stdin": 7, "volumes": 16,
+    "single": 4,
+    "multi": 7,
+    "split": 12,
+    "stdin": 7,
+    "volumes": 16,
     # The cold run's first create (refused over the limit, nothing sent), then the split.
     "limit": 13,
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -74,8 +74,11 @@ def test_a_refused_set_up_read_is_one_line_with_its_exit_code(tmp_path, status, 
 
 
 def _me(limit) -> dict:
-    return {"object": "user", "id": "bot", "bot": {"workspace_limits": {
-        "max_file_upload_size_in_bytes": limit}}}  # fmt: skip
+    return {
+        "object": "user",
+        "id": "bot",
+        "bot": {"workspace_limits": {"max_file_upload_size_in_bytes": limit}},
+    }
 
 
 @pytest.mark.parametrize(
@@ -189,8 +192,16 @@ def test_a_name_with_a_lone_surrogate_is_verified_and_pulled(sandbox, tmp_path):
 
 
 def _remote(name: str) -> RemoteFile:
-    return RemoteFile(file_id=f"id-{name}", name=name, size=0, salted="a" * 128, salt="b" * 64,
-                      created="", url=None, upload_name=None)  # fmt: skip
+    return RemoteFile(
+        file_id=f"id-{name}",
+        name=name,
+        size=0,
+        salted="a" * 128,
+        salt="b" * 64,
+        created="",
+        url=None,
+        upload_name=None,
+    )
 
 
 def test_any_error_for_one_file_is_its_failed_verdict_and_the_batch_goes_on(monkeypatch):
@@ -342,8 +353,12 @@ def test_pull_and_verify_by_hash_pass_over_a_decoy(sandbox, tmp_path, decoy_url)
     if decoy_url:  # a decoy whose file cannot even be fetched
         url = sandbox.url + decoy_url
         files = {"files": [{"name": "x", "type": "external", "external": {"url": url}}]}
-        api(sandbox, "PATCH", f"/v1/pages/{decoy['file_id']}",
-             json={"properties": {"file_data": files}})  # fmt: skip
+        api(
+            sandbox,
+            "PATCH",
+            f"/v1/pages/{decoy['file_id']}",
+            json={"properties": {"file_data": files}},
+        )
     done = run_cli(["verify", "--json", victim["hash"]], sandbox.env())
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "verified"

@@ -77,9 +77,15 @@ class FakeClient:
         """Hook for tests; runs inside send before the bytes are taken."""
 
     def send_file_upload(
-        self, upload_id, data, filename, content_type, part_number=None, on_progress=None,
+        self,
+        upload_id,
+        data,
+        filename,
+        content_type,
+        part_number=None,
+        on_progress=None,
         on_retry=None,
-    ) -> dict:  # fmt: skip
+    ) -> dict:
         self._log("send-start", upload_id, part_number)
         self.on_send(part_number, data)
         payload = bytes(data)
@@ -127,15 +133,20 @@ class FakeClient:
 
 
 def uploader(client, workers=2, part_size=5 * MiB, **kw) -> Uploader:
-    return Uploader(client, RunFacts(DATABASES), EngineOptions(workers, part_size), **kw)
+    return Uploader(
+        client, RunFacts(DATABASES), EngineOptions(workers=workers, part_size=part_size), **kw
+    )
 
 
 def push_many(up: Uploader, jobs: list[Job], on_result) -> None:
     """A batch through the file pool, each job pushed by the uploader."""
     push_all(
-        jobs, lambda job: push_job(job, up.push, up.emit), on_result,
-        workers=up.options.workers, cancel=up.cancel,
-    )  # fmt: skip
+        jobs,
+        lambda job: push_job(job, up.push, up.emit),
+        on_result,
+        workers=up.options.workers,
+        cancel=up.cancel,
+    )
 
 
 def check_records(client: FakeClient, result, name: str, data: bytes, upload_name: str) -> None:
@@ -152,10 +163,13 @@ def check_records(client: FakeClient, result, name: str, data: bytes, upload_nam
     assert props["filesize"] == {"number": len(data)}
     assert props["file_data"] == {
         "files": [
-            {"type": "file_upload", "file_upload": {"id": result.file_upload_id},
-             "name": upload_name}
+            {
+                "type": "file_upload",
+                "file_upload": {"id": result.file_upload_id},
+                "name": upload_name,
+            }
         ]
-    }  # fmt: skip
+    }
     assert props["is_public"] == {"checkbox": False}
     assert props["is_visible"] == {"checkbox": True}
     assert props["is_folder"] == {"checkbox": False}
@@ -234,7 +248,10 @@ def test_multi_part_over_requests_mock_sends_each_part_once_then_completes_then_
     client = NotionClient(TOKEN, API, limiter=RateLimiter(rate=0), sleep=lambda s: None)
     events = []
     with Uploader(
-        client, RunFacts(DATABASES), EngineOptions(3, part_size), listener=events.append
+        client,
+        RunFacts(DATABASES),
+        EngineOptions(workers=3, part_size=part_size),
+        listener=events.append,
     ) as up:
         result = up.push(open_file(str(tmp_path / "movie.mp4")))
 
@@ -272,7 +289,7 @@ def test_multi_part_over_requests_mock_sends_each_part_once_then_completes_then_
         3,
         part_size,
     )
-    assert FileStarted("movie.mp4", size, 3) in events
+    assert FileStarted(name="movie.mp4", size=size, parts=3) in events
     assert sorted(e.part_number for e in events if isinstance(e, PartDone)) == [1, 2, 3]
     stages = [e.stage for e in events if isinstance(e, Stage)]
     assert stages == ["completing", "recording"]
@@ -308,8 +325,16 @@ def test_parts_may_finish_out_of_order(tmp_path):
             if part_number == 1:
                 assert part3_done.wait(WAIT), "part 3 never finished while part 1 waited"
 
-        def send_file_upload(self, upload_id, data, filename, content_type, part_number=None,
-                             on_progress=None, on_retry=None):  # fmt: skip
+        def send_file_upload(
+            self,
+            upload_id,
+            data,
+            filename,
+            content_type,
+            part_number=None,
+            on_progress=None,
+            on_retry=None,
+        ):
             result = super().send_file_upload(
                 upload_id, data, filename, content_type, part_number, on_progress, on_retry
             )
@@ -358,8 +383,10 @@ def test_at_most_workers_plus_one_part_buffers_exist_at_once(tmp_path):
     workers, part_size, parts = 2, 5 * MiB, 10
     size = (parts - 1) * part_size + 1
     data = write_file(tmp_path / "ten.pdf", size, seed=11)
-    slices = {n: hashlib.sha512(data[(n - 1) * part_size : n * part_size]).hexdigest()
-              for n in range(1, parts + 1)}  # fmt: skip
+    slices = {
+        n: hashlib.sha512(data[(n - 1) * part_size : n * part_size]).hexdigest()
+        for n in range(1, parts + 1)
+    }
     del data
     cond = threading.Condition()
     state = {"read": 0, "sent": 0, "max_ahead": 0, "in_send": 0, "max_in_send": 0}
@@ -375,8 +402,16 @@ def test_at_most_workers_plus_one_part_buffers_exist_at_once(tmp_path):
     class Pressing(FakeClient):
         """Each send waits until the reader is as far ahead as allowed, to press the bound."""
 
-        def send_file_upload(self, upload_id, data, filename, content_type, part_number=None,
-                             on_progress=None, on_retry=None):  # fmt: skip
+        def send_file_upload(
+            self,
+            upload_id,
+            data,
+            filename,
+            content_type,
+            part_number=None,
+            on_progress=None,
+            on_retry=None,
+        ):
             with cond:
                 state["in_send"] += 1
                 state["max_in_send"] = max(state["max_in_send"], state["in_send"])
@@ -395,7 +430,9 @@ def test_at_most_workers_plus_one_part_buffers_exist_at_once(tmp_path):
             return {"id": upload_id}
 
     plain = open_file(str(tmp_path / "ten.pdf"))
-    source = CountingSource(plain.name, plain.size, plain.stream, plain.path, plain.mtime)
+    source = CountingSource(
+        name=plain.name, size=plain.size, stream=plain.stream, path=plain.path, mtime=plain.mtime
+    )
     client = Pressing()
     tracemalloc.start()
     try:
@@ -694,7 +731,9 @@ def test_a_stopped_push_gives_back_every_budgeted_buffer(tmp_path, monkeypatch):
             return super().readinto(buffer)
 
     plain = open_file(str(tmp_path / "s.pdf"))
-    source = CancelOnSecondRead(plain.name, plain.size, plain.stream, plain.path, plain.mtime)
+    source = CancelOnSecondRead(
+        name=plain.name, size=plain.size, stream=plain.stream, path=plain.path, mtime=plain.mtime
+    )
     try:
         with pytest.raises(Interrupted):
             up.push(source)
@@ -721,7 +760,7 @@ def test_after_ctrl_c_no_file_that_had_not_begun_creates_an_upload(tmp_path):
 
         return open_it
 
-    jobs = [Job(f"f{i}.pdf", opener(i)) for i in range(6)]
+    jobs = [Job(name=f"f{i}.pdf", open=opener(i)) for i in range(6)]
     try:
         push_many(up, jobs, lambda job, result, error: results.append((job.name, result, error)))
     finally:
@@ -742,7 +781,10 @@ def test_every_upload_of_a_split_file_ends_with_its_own_key():
     events: list = []
     data = make_bytes(25)
     with Uploader(
-        WithSchema(), RunFacts(DATABASES), EngineOptions(2, 5 * MiB), listener=events.append
+        WithSchema(),
+        RunFacts(DATABASES),
+        EngineOptions(workers=2, part_size=5 * MiB),
+        listener=events.append,
     ) as up:
         Splitter(up, split_size=10).push(open_stream(io.BytesIO(data), "x.bin"))
     started = [e.key for e in events if isinstance(e, Started)]
@@ -789,14 +831,14 @@ def test_a_multi_part_file_starts_while_the_part_pool_is_busy_with_another_file(
     def on_result(job, result, error):
         results[job.name] = error or result
 
-    jobs = [Job("a.pdf", lambda: open_file(str(tmp_path / "a.pdf")))]
+    jobs = [Job(name="a.pdf", open=lambda: open_file(str(tmp_path / "a.pdf")))]
 
     def open_big():
         assert small_sending.wait(WAIT)  # the small file's send holds a pool thread
         threading.Timer(1.0, release_small.set).start()
         return open_file(str(tmp_path / "b.pdf"))
 
-    jobs.append(Job("b.pdf", open_big))
+    jobs.append(Job(name="b.pdf", open=open_big))
     with uploader(client, workers=2) as up:
         push_many(up, jobs, on_result)
     assert isinstance(results["a.pdf"], PushResult), results["a.pdf"]

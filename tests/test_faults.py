@@ -54,9 +54,11 @@ def test_five_xx_and_dropped_connections_still_deliver_every_file_once(sandbox, 
         assert count_pages(sandbox, sandbox.files_data_source_id, "filehash", digest) == 1
     stats = sandbox.server.stats()
     faults = sum(
-        n for ep in ("send", "complete") for st, n in stats["requests"].get(ep, {}).items()
+        n
+        for ep in ("send", "complete")
+        for st, n in stats["requests"].get(ep, {}).items()
         if st.startswith("5")
-    )  # fmt: skip
+    )
     assert faults > 0, stats["requests"]
     assert sum(x["retries"] for x in results.values()) > 0
     assert_no_token(sandbox, done.stdout, done.stderr)
@@ -378,13 +380,22 @@ def test_resume_starts_over_an_upload_notion_no_longer_knows_then_has_nothing_le
     path.write_bytes(b"%PDF")
     journal = Journal(state / "journal.sqlite")
     journal.start(
-        name="a.pdf", source_path=str(path), size=4, mtime=path.stat().st_mtime,
-        mode="single_part", part_size=4, part_count=1, upload_name="a.pdf",
-        content_type="application/pdf", salt="00", folder_path="/",
+        name="a.pdf",
+        source_path=str(path),
+        size=4,
+        mtime=path.stat().st_mtime,
+        mode="single_part",
+        part_size=4,
+        part_count=1,
+        upload_name="a.pdf",
+        content_type="application/pdf",
+        salt="00",
+        folder_path="/",
         files_data_source=sandbox.files_data_source_id,
         index_data_source=sandbox.index_data_source_id,
-        user_database_id=sandbox.files_database_id, workspace=sandbox.url,
-    )  # fmt: skip
+        user_database_id=sandbox.files_database_id,
+        workspace=sandbox.url,
+    )
     journal.update(1, upload_id="00000000-0000-4000-8000-00000000dead")
     journal.close()
     first = run_cli(["resume", "--rate", "0"], env)

@@ -191,8 +191,9 @@ def test_pull_into_a_folder_ending_in_a_slash_creates_it(sandbox, pdf, tmp_path)
     done = run_cli(["pull", pushed["file_id"], "-o", f"{target}/", *FAST], sandbox.env())
     assert done.returncode == 0, done.stderr.decode()
     assert (target / "a.pdf").read_bytes() == b"%PDF-1.4"
-    missing = run_cli(["pull", pushed["file_id"], "-o", str(tmp_path / "nope" / "x.pdf")],
-                      sandbox.env())  # fmt: skip
+    missing = run_cli(
+        ["pull", pushed["file_id"], "-o", str(tmp_path / "nope" / "x.pdf")], sandbox.env()
+    )
     assert missing.returncode == 2 and "end the path with /" in one_line(missing)
 
 
@@ -229,8 +230,9 @@ def test_resume_without_a_terminal_says_at_once_what_it_is_doing(sandbox, tmp_pa
 def test_no_progress_draws_no_bars_even_on_a_terminal(sandbox, tmp_path):
     path = tmp_path / "clip.mp4"
     path.write_bytes(os.urandom(21 * 1024 * 1024))
-    run = run_in_terminal(["push", "--no-progress", "--stats", "0.2", str(path), *FAST],
-                          sandbox.env(), 80)  # fmt: skip
+    run = run_in_terminal(
+        ["push", "--no-progress", "--stats", "0.2", str(path), *FAST], sandbox.env(), 80
+    )
     assert run.code == 0
     assert "━" not in run.raw.decode() and "\x1b[" not in run.raw.decode()
 

@@ -77,8 +77,13 @@ def test_help_has_readable_metavars_and_writes_defaults_one_way():
 
 def test_push_groups_its_options_into_panels():
     text = _help("push", width=120)
-    panels = ["What to push:", "Where (workspace, databases, state):", "Speed and memory:",
-              "Run:", "Output:"]  # fmt: skip
+    panels = [
+        "What to push:",
+        "Where (workspace, databases, state):",
+        "Speed and memory:",
+        "Run:",
+        "Output:",
+    ]
     positions = [text.index(p) for p in panels]
     assert positions == sorted(positions)
     options = text.index("Arguments:")  # the examples above may name options too

@@ -180,8 +180,12 @@ def _manifest(parts) -> bytes:
 
 
 def test_a_manifest_listing_one_piece_twice_is_refused():
-    piece = ManifestPart(1, "a.part1", "1" * 32, "a" * 128, 10)
-    again = ManifestPart(2, "a.part2", "1" * 32, "a" * 128, 10)
+    piece = ManifestPart(
+        part_number=1, filename="a.part1", file_id="1" * 32, file_hash="a" * 128, size=10
+    )
+    again = ManifestPart(
+        part_number=2, filename="a.part2", file_id="1" * 32, file_hash="a" * 128, size=10
+    )
     with pytest.raises(ManifestError, match="twice"):
         parse_manifest(_manifest([piece, again]))
 
@@ -499,9 +503,12 @@ def test_a_trickling_reply_is_cut_off_at_the_deadline():
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         client = NotionClient(
-            "ntn_t", url, limiter=RateLimiter(rate=0), deadline=0.5,
+            "ntn_t",
+            url,
+            limiter=RateLimiter(rate=0),
+            deadline=0.5,
             policy=RetryPolicy(max_attempts=1),
-        )  # fmt: skip
+        )
         started = time.monotonic()
         with pytest.raises(MalformedReply, match="deadline"):
             client.users_me()

@@ -127,8 +127,15 @@ def test_a_hostile_folder_path_or_name_stays_inside_the_output(tmp_path):
     out = tmp_path / "out"
     for folder, name in [("/../../etc", "passwd"), ("/a/../../..", ".."), ("/x\\..\\..", "../y")]:
         remote = RemoteFile(
-            file_id="0" * 32, name=name, size=1, salted="a" * 128, salt="ab", created="",
-            url=None, upload_name=None, folder_path=folder,
-        )  # fmt: skip
+            file_id="0" * 32,
+            name=name,
+            size=1,
+            salted="a" * 128,
+            salt="ab",
+            created="",
+            url=None,
+            upload_name=None,
+            folder_path=folder,
+        )
         target = tree_path(out, "/", remote).resolve()
         assert target.is_relative_to(out.resolve()) and target != out.resolve()

@@ -28,13 +28,18 @@ def _tree(root: Path, sizes: list[int]) -> list[FileInput]:
     for i, size in enumerate(sizes):
         path = root / f"f{i:03d}.txt"
         path.write_bytes(os.urandom(size))
-        files.append(FileInput(str(path), path.name))
+        files.append(FileInput(path=str(path), name=path.name))
     return files
 
 
 def _check(sandbox) -> ExistingCheck:
     client = NotionClient(sandbox.token, sandbox.url, limiter=RateLimiter(rate=0))
-    return ExistingCheck(None, sandbox.url, sandbox.files_data_source_id, client)
+    return ExistingCheck(
+        journal=None,
+        workspace=sandbox.url,
+        files_data_source=sandbox.files_data_source_id,
+        remote=client,
+    )
 
 
 def _skipped(files, check) -> tuple[list[FileInput], list[FileSkipped]]:

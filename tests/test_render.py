@@ -92,10 +92,10 @@ def test_two_files_of_one_name_get_a_row_each_and_a_row_goes_when_its_upload_end
     from notion_up.events import FileStarted, PartStarted, UploadEnded
 
     meter, clock = _meter()
-    meter.on(FileStarted("notes.txt", 10, 1, key=1))
-    meter.on(FileStarted("notes.txt", 20, 1, key=2))
-    meter.on(PartStarted("notes.txt", 1, 10, key=1))
-    meter.on(PartStarted("notes.txt", 1, 20, key=2))
+    meter.on(FileStarted(name="notes.txt", size=10, parts=1, key=1))
+    meter.on(FileStarted(name="notes.txt", size=20, parts=1, key=2))
+    meter.on(PartStarted(name="notes.txt", part_number=1, size=10, key=1))
+    meter.on(PartStarted(name="notes.txt", part_number=1, size=20, key=2))
     rows = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
     assert [r.split()[0] for r in rows] == ["notes.txt", "notes.txt"]
     meter.on(UploadEnded("notes.txt", key=1))
@@ -109,9 +109,9 @@ def test_a_queued_file_gets_no_row_until_its_bytes_move_and_single_parts_get_no_
 
     meter, clock = _meter()
     meter.on(BatchPlanned(3, 30 * MiB))
-    meter.on(FileStarted("waiting.txt", 10, 1, key=1))
-    meter.on(FileStarted("small.txt", 10, 1, key=2))
-    meter.on(PartStarted("small.txt", 1, 10, key=2))
+    meter.on(FileStarted(name="waiting.txt", size=10, parts=1, key=1))
+    meter.on(FileStarted(name="small.txt", size=10, parts=1, key=2))
+    meter.on(PartStarted(name="small.txt", part_number=1, size=10, key=2))
     rows = [r.plain for r in frame(meter, 80, 24, True, clock[0])]
     assert [r.split()[0] for r in rows] == ["small.txt", "total"]
     assert "2 waiting" in rows[-1]
@@ -122,9 +122,11 @@ def test_rates_count_acknowledged_bytes_not_bytes_written_to_the_socket():
 
     meter, clock = _meter()
     meter.on(BatchPlanned(1, 10 * MiB))
-    meter.on(FileStarted("clip.mp4", 10 * MiB, 2, key=1))
-    meter.on(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
-    meter.on(BytesSent("clip.mp4", 1, 5 * MiB, key=1))  # the socket took it all at once
+    meter.on(FileStarted(name="clip.mp4", size=10 * MiB, parts=2, key=1))
+    meter.on(PartStarted(name="clip.mp4", part_number=1, size=5 * MiB, key=1))
+    meter.on(
+        BytesSent(name="clip.mp4", part_number=1, nbytes=5 * MiB, key=1)
+    )  # the socket took it all at once
     clock[0] += 0.01
     assert meter.rate() is None and meter.transfers[1].rate(clock[0]) is None
     clock[0] += 1.99
@@ -141,11 +143,11 @@ def test_a_resumed_upload_starts_at_what_was_sent_which_does_not_inflate_its_rat
     from notion_up.events import AlreadySent, FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
-    meter.on(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
+    meter.on(FileStarted(name="clip.mp4", size=30 * MiB, parts=6, key=1))
     meter.on(AlreadySent("clip.mp4", 20 * MiB, key=1))
     (row,) = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
     assert "20.0/30.0 MiB" in row
-    meter.on(PartStarted("clip.mp4", 5, 5 * MiB, key=1))
+    meter.on(PartStarted(name="clip.mp4", part_number=5, size=5 * MiB, key=1))
     clock[0] += 5
     meter.on(PartDone("clip.mp4", 5, key=1))
     assert meter.transfers[1].rate(clock[0]) == pytest.approx(1 * MiB)
@@ -156,16 +158,28 @@ def test_a_retried_part_starts_over_on_its_row():
     from notion_up.events import BytesSent, FileStarted, PartStarted, Retrying
 
     meter, clock = _meter()
-    meter.on(FileStarted("clip.mp4", 30 * MiB, 2, key=1))
-    meter.on(PartStarted("clip.mp4", 1, 15 * MiB, key=1))
-    meter.on(PartStarted("clip.mp4", 2, 15 * MiB, key=1))
-    meter.on(BytesSent("clip.mp4", 1, 9 * MiB, key=1))
-    meter.on(BytesSent("clip.mp4", 2, 4 * MiB, key=1))
-    meter.on(Retrying("clip.mp4", "part 1", 1, "Notion 503", 0.1, key=1, part_number=1))
+    meter.on(FileStarted(name="clip.mp4", size=30 * MiB, parts=2, key=1))
+    meter.on(PartStarted(name="clip.mp4", part_number=1, size=15 * MiB, key=1))
+    meter.on(PartStarted(name="clip.mp4", part_number=2, size=15 * MiB, key=1))
+    meter.on(BytesSent(name="clip.mp4", part_number=1, nbytes=9 * MiB, key=1))
+    meter.on(BytesSent(name="clip.mp4", part_number=2, nbytes=4 * MiB, key=1))
+    meter.on(
+        Retrying(
+            name="clip.mp4",
+            what="part 1",
+            attempt=1,
+            reason="Notion 503",
+            wait=0.1,
+            key=1,
+            part_number=1,
+        )
+    )
     rows = [r.plain for r in frame(meter, 100, 24, False, clock[0])]
     assert "0.0/15.0 MiB" in rows[1] and "4.0/15.0 MiB" in rows[2]
     # A retried create or complete is no part's: nothing moves back.
-    meter.on(Retrying("clip.mp4", "complete", 1, "Notion 502", 0.1, key=1))
+    meter.on(
+        Retrying(name="clip.mp4", what="complete", attempt=1, reason="Notion 502", wait=0.1, key=1)
+    )
     assert [r.plain for r in frame(meter, 100, 24, False, clock[0])] == rows
 
 
@@ -176,9 +190,9 @@ def test_rows_fit_the_width_and_keep_bar_bytes_rate_and_eta_with_a_long_name(col
 
     meter, clock = _meter()
     name = "a-very-long-name-" * 8 + ".tar.gz"
-    meter.on(FileStarted(name, 30 * MiB, 6, key=1))
-    meter.on(PartStarted(name, 1, 5 * MiB, key=1))
-    meter.on(PartStarted(name, 2, 5 * MiB, key=1))
+    meter.on(FileStarted(name=name, size=30 * MiB, parts=6, key=1))
+    meter.on(PartStarted(name=name, part_number=1, size=5 * MiB, key=1))
+    meter.on(PartStarted(name=name, part_number=2, size=5 * MiB, key=1))
     clock[0] += 4
     meter.on(PartDone(name, 1, key=1))
     clock[0] += 4
@@ -195,8 +209,8 @@ def test_plain_progress_lines_say_files_bytes_of_total_percent_rate_and_eta():
 
     meter, clock = _meter()
     meter.on(BatchPlanned(20, 100 * MiB))
-    meter.on(FileStarted("a.bin", 100 * MiB, 20, key=1))
-    meter.on(PartStarted("a.bin", 1, 5 * MiB, key=1))
+    meter.on(FileStarted(name="a.bin", size=100 * MiB, parts=20, key=1))
+    meter.on(PartStarted(name="a.bin", part_number=1, size=5 * MiB, key=1))
     clock[0] += 10
     meter.on(PartDone("a.bin", 1, key=1))
     assert "ETA –" in progress_line(meter)  # no time left from a single answer
@@ -215,7 +229,16 @@ def test_retries_and_errors_on_a_terminal_are_plain_lines_with_attempt_and_delay
 
     err = io.StringIO()
     renderer = RichRenderer(Console(file=err, width=100, force_terminal=True))
-    renderer(Retrying("clip.mp4", "part 3", 2, "Notion 503 service_unavailable", 0.5, key=1))
+    renderer(
+        Retrying(
+            name="clip.mp4",
+            what="part 3",
+            attempt=2,
+            reason="Notion 503 service_unavailable",
+            wait=0.5,
+            key=1,
+        )
+    )
     text = err.getvalue()
     assert "retrying clip.mp4 part 3 (attempt 2) in 0.5s: Notion 503" in text
     assert ".py:" not in text and not re.search(r"\d\d:\d\d:\d\d", text)
@@ -226,9 +249,9 @@ def test_a_finished_part_leaves_its_files_rows_at_once():
     from notion_up.events import BytesSent, FileStarted, PartDone, PartStarted
 
     meter, clock = _meter()
-    meter.on(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
-    meter.on(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
-    meter.on(BytesSent("clip.mp4", 1, 5 * MiB, key=1))
+    meter.on(FileStarted(name="clip.mp4", size=30 * MiB, parts=6, key=1))
+    meter.on(PartStarted(name="clip.mp4", part_number=1, size=5 * MiB, key=1))
+    meter.on(BytesSent(name="clip.mp4", part_number=1, nbytes=5 * MiB, key=1))
     assert "awaiting reply" in frame(meter, 80, 24, False, clock[0])[1].plain
     meter.on(PartDone("clip.mp4", 1, key=1))
     assert [r.plain.split()[0] for r in frame(meter, 80, 24, False, clock[0])] == ["clip.mp4"]
@@ -249,13 +272,13 @@ def test_lines_printed_from_worker_threads_never_deadlock_with_the_redraw():
     err = io.StringIO()
     renderer = RichRenderer(Console(file=err, width=100, force_terminal=True))
     renderer.live.refresh_per_second = 200
-    renderer(FileStarted("clip.mp4", 30 * MiB, 6, key=1))
-    renderer(PartStarted("clip.mp4", 1, 5 * MiB, key=1))
+    renderer(FileStarted(name="clip.mp4", size=30 * MiB, parts=6, key=1))
+    renderer(PartStarted(name="clip.mp4", part_number=1, size=5 * MiB, key=1))
     renderer.start()
 
     def work(n: int) -> None:
         for i in range(300):
-            renderer(BytesSent("clip.mp4", 1, 1024, key=1))
+            renderer(BytesSent(name="clip.mp4", part_number=1, nbytes=1024, key=1))
             renderer(Notice(f"worker {n} line {i}"))
 
     workers = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(4)]
@@ -276,14 +299,14 @@ def test_a_single_part_files_numbers_move_with_the_bytes_sent_before_its_answer(
     from notion_up.events import BytesSent, FileStarted, PartStarted
 
     meter, clock = _meter()
-    meter.on(FileStarted("movie.mp4", 18 * MiB, 1, key=1))
-    meter.on(PartStarted("movie.mp4", 1, 18 * MiB, key=1))
-    meter.on(BytesSent("movie.mp4", 1, 6 * MiB, key=1))
+    meter.on(FileStarted(name="movie.mp4", size=18 * MiB, parts=1, key=1))
+    meter.on(PartStarted(name="movie.mp4", part_number=1, size=18 * MiB, key=1))
+    meter.on(BytesSent(name="movie.mp4", part_number=1, nbytes=6 * MiB, key=1))
     clock[0] += 1
     (row,) = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
     assert "6.0/18.0 MiB" in row
     assert meter.transfers[1].rate(clock[0]) is None  # the rate waits for Notion's answer
-    meter.on(BytesSent("movie.mp4", 1, 3 * MiB, key=1))
+    meter.on(BytesSent(name="movie.mp4", part_number=1, nbytes=3 * MiB, key=1))
     (row,) = [r.plain for r in frame(meter, 80, 24, False, clock[0])]
     assert "9.0/18.0 MiB" in row
 
@@ -294,12 +317,12 @@ def test_a_multi_part_files_numbers_add_its_parts_in_flight_and_the_total_follow
 
     meter, clock = _meter()
     meter.on(BatchPlanned(2, 40 * MiB))
-    meter.on(FileStarted("big.bin", 30 * MiB, 6, key=1))
+    meter.on(FileStarted(name="big.bin", size=30 * MiB, parts=6, key=1))
     for n in (1, 2):
-        meter.on(PartStarted("big.bin", n, 5 * MiB, key=1))
-    meter.on(BytesSent("big.bin", 1, 5 * MiB, key=1))
+        meter.on(PartStarted(name="big.bin", part_number=n, size=5 * MiB, key=1))
+    meter.on(BytesSent(name="big.bin", part_number=1, nbytes=5 * MiB, key=1))
     meter.on(PartDone("big.bin", 1, key=1))
-    meter.on(BytesSent("big.bin", 2, int(3.8 * MiB), key=1))
+    meter.on(BytesSent(name="big.bin", part_number=2, nbytes=int(3.8 * MiB), key=1))
     rows = [r.plain for r in frame(meter, 80, 24, True, clock[0])]
     assert "8.8/30.0 MiB" in rows[0]
     assert "3.8/5.0 MiB" in rows[1] and "sending" in rows[1]
@@ -312,9 +335,9 @@ def test_no_time_left_before_a_few_seconds_of_answers():
 
     meter, clock = _meter()
     meter.on(BatchPlanned(1, 100 * MiB))
-    meter.on(FileStarted("a.bin", 100 * MiB, 20, key=1))
+    meter.on(FileStarted(name="a.bin", size=100 * MiB, parts=20, key=1))
     for n in range(1, 5):
-        meter.on(PartStarted("a.bin", n, 5 * MiB, key=1))
+        meter.on(PartStarted(name="a.bin", part_number=n, size=5 * MiB, key=1))
     clock[0] += 0.5
     meter.on(PartDone("a.bin", 1, key=1))  # a quick first answer: 10 MiB/s, for now
     assert meter.rate() is not None
@@ -330,13 +353,13 @@ def test_the_name_column_stays_put_when_a_long_name_arrives():
     from notion_up.events import FileStarted, PartStarted
 
     meter, clock = _meter()
-    meter.on(FileStarted("a.txt", 10 * MiB, 1, key=1))
-    meter.on(PartStarted("a.txt", 1, 10 * MiB, key=1))
+    meter.on(FileStarted(name="a.txt", size=10 * MiB, parts=1, key=1))
+    meter.on(PartStarted(name="a.txt", part_number=1, size=10 * MiB, key=1))
     for columns in (80, 200):
         before = frame(meter, columns, 24, False, clock[0])[0].plain
         long = "a-name-that-goes-on-and-on-" * 4 + ".mp4"
-        meter.on(FileStarted(long, 10 * MiB, 1, key=columns))
-        meter.on(PartStarted(long, 1, 10 * MiB, key=columns))
+        meter.on(FileStarted(name=long, size=10 * MiB, parts=1, key=columns))
+        meter.on(PartStarted(name=long, part_number=1, size=10 * MiB, key=columns))
         rows = [r.plain for r in frame(meter, columns, 24, False, clock[0])]
         assert rows[0] == before
         assert {r.index("━") for r in rows} == {before.index("━")}
@@ -347,15 +370,15 @@ def test_small_files_answers_give_no_rate_while_big_parts_are_still_on_their_way
 
     meter, clock = _meter()
     meter.on(BatchPlanned(2, 10 * MiB + 3000))
-    meter.on(FileStarted("big.bin", 10 * MiB, 2, key=1))
-    meter.on(FileStarted("note.txt", 3000, 1, key=2))
-    meter.on(PartStarted("big.bin", 1, 5 * MiB, key=1))
+    meter.on(FileStarted(name="big.bin", size=10 * MiB, parts=2, key=1))
+    meter.on(FileStarted(name="note.txt", size=3000, parts=1, key=2))
+    meter.on(PartStarted(name="big.bin", part_number=1, size=5 * MiB, key=1))
     clock[0] += 0.5
-    meter.on(PartStarted("note.txt", 1, 3000, key=2))
+    meter.on(PartStarted(name="note.txt", part_number=1, size=3000, key=2))
     meter.on(PartDone("note.txt", 1, key=2))  # the small file's answer comes first
     for _ in range(8):  # 8 s of the big part moving at 512 KiB/s, no answer yet
         clock[0] += 1
-        meter.on(BytesSent("big.bin", 1, 512 * 1024, key=1))
+        meter.on(BytesSent(name="big.bin", part_number=1, nbytes=512 * 1024, key=1))
         assert meter.rate() is None and meter.eta() is None  # not 3 KiB/s and hours left
     clock[0] += 1.5
     meter.on(PartDone("big.bin", 1, key=1))

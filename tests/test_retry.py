@@ -101,9 +101,18 @@ def test_client_errors_are_not_retryable(status):
 
 @pytest.mark.parametrize(
     "value,expected",
-    [("2", 2.0), ("1.5", 1.5), ("0", 0.0), ("-3", 0.0), (None, None), ("", None),
-     ("soon", None), ("inf", None), ("nan", None)],
-)  # fmt: skip
+    [
+        ("2", 2.0),
+        ("1.5", 1.5),
+        ("0", 0.0),
+        ("-3", 0.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("inf", None),
+        ("nan", None),
+    ],
+)
 def test_parse_retry_after_reads_seconds_and_ignores_nonsense(value, expected):
     assert parse_retry_after(value) == expected
 

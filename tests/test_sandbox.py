@@ -207,10 +207,21 @@ def test_create_infers_and_accepts(api: Api) -> None:
 def test_single_part_send_and_retrieve(srv: LocalNotion, api: Api) -> None:
     created = api.create_upload(mode="single_part", filename="hello.txt", content_type="text/plain")
     assert list(created) == [
-        "object", "id", "created_time", "created_by", "last_edited_time", "expiry_time",
-        "upload_url", "in_trash", "status", "filename", "content_type", "content_length",
-        "archived", "request_id",
-    ]  # fmt: skip
+        "object",
+        "id",
+        "created_time",
+        "created_by",
+        "last_edited_time",
+        "expiry_time",
+        "upload_url",
+        "in_trash",
+        "status",
+        "filename",
+        "content_type",
+        "content_length",
+        "archived",
+        "request_id",
+    ]
     assert created["upload_url"] == f"{srv.url}/v1/file_uploads/{created['id']}/send"
     assert (created["status"], created["content_length"]) == ("pending", None)
     data = b"This is test file content"
@@ -412,10 +423,17 @@ def test_workspace_schema_and_lookups(srv: LocalNotion, api: Api, ws) -> None:
     assert srv.ensure_workspace() == ws
     files = api.ok("GET", f"/v1/data_sources/{ws.files_data_source_id}")
     assert {n: p["type"] for n, p in files["properties"].items()} == {
-        "filename": "title", "filesize": "number", "filehash": "rich_text", "salt": "rich_text",
-        "file_data": "files", "is_public": "checkbox", "is_visible": "checkbox",
-        "is_folder": "checkbox", "folder_path": "rich_text", "is_manifest": "checkbox",
-    }  # fmt: skip
+        "filename": "title",
+        "filesize": "number",
+        "filehash": "rich_text",
+        "salt": "rich_text",
+        "file_data": "files",
+        "is_public": "checkbox",
+        "is_visible": "checkbox",
+        "is_folder": "checkbox",
+        "folder_path": "rich_text",
+        "is_manifest": "checkbox",
+    }
     assert files["properties"]["filename"] == {
         "id": "title",
         "name": "filename",
@@ -426,9 +444,12 @@ def test_workspace_schema_and_lookups(srv: LocalNotion, api: Api, ws) -> None:
     assert files["parent"] == {"type": "database_id", "database_id": ws.files_database_id}
     index = api.ok("GET", f"/v1/data_sources/{ws.index_data_source_id}")
     assert {n: p["type"] for n, p in index["properties"].items()} == {
-        "Original Filename": "title", "Salted SHA512 Hash": "rich_text",
-        "File Page ID": "rich_text", "User Database ID": "rich_text", "Is Public": "checkbox",
-    }  # fmt: skip
+        "Original Filename": "title",
+        "Salted SHA512 Hash": "rich_text",
+        "File Page ID": "rich_text",
+        "User Database ID": "rich_text",
+        "Is Public": "checkbox",
+    }
     db = api.ok("GET", f"/v1/databases/{ws.files_database_id.replace('-', '')}")
     assert db["data_sources"] == [{"id": ws.files_data_source_id, "name": "notion-up files"}]
     assert db["parent"] == {"type": "page_id", "page_id": ws.root_page_id}
@@ -495,10 +516,24 @@ def test_page_create_with_every_property_type(srv: LocalNotion, api: Api, ws) ->
     assert r.status_code == 200, r.text
     page = r.json()
     assert list(page) == [
-        "object", "id", "created_time", "last_edited_time", "created_by", "last_edited_by",
-        "cover", "icon", "parent", "in_trash", "is_archived", "is_locked", "properties", "url",
-        "public_url", "archived", "request_id",
-    ]  # fmt: skip
+        "object",
+        "id",
+        "created_time",
+        "last_edited_time",
+        "created_by",
+        "last_edited_by",
+        "cover",
+        "icon",
+        "parent",
+        "in_trash",
+        "is_archived",
+        "is_locked",
+        "properties",
+        "url",
+        "public_url",
+        "archived",
+        "request_id",
+    ]
     assert page["parent"] == {
         "type": "data_source_id",
         "data_source_id": ws.files_data_source_id,
@@ -506,11 +541,19 @@ def test_page_create_with_every_property_type(srv: LocalNotion, api: Api, ws) ->
     }
     p = page["properties"]
     assert p["filename"]["title"][0] == {
-        "type": "text", "text": {"content": "report.tar", "link": None},
-        "annotations": {"bold": False, "italic": False, "strikethrough": False,
-                        "underline": False, "code": False, "color": "default"},
-        "plain_text": "report.tar", "href": None,
-    }  # fmt: skip
+        "type": "text",
+        "text": {"content": "report.tar", "link": None},
+        "annotations": {
+            "bold": False,
+            "italic": False,
+            "strikethrough": False,
+            "underline": False,
+            "code": False,
+            "color": "default",
+        },
+        "plain_text": "report.tar",
+        "href": None,
+    }
     assert p["salt"]["rich_text"][0]["annotations"]["bold"] is True
     assert p["salt"]["rich_text"][0]["href"] == "https://e.x"
     assert (p["filesize"]["number"], p["is_visible"]["checkbox"], p["is_manifest"]["checkbox"]) == (

@@ -169,9 +169,18 @@ class _VcrYaml:
         if quote == "'":
             return text.replace("''", "'")
         simple = {
-            "n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "/": "/",
-            "0": "\0", "b": "\b", "e": "\x1b", " ": " ", "a": "\a",
-        }  # fmt: skip
+            "n": "\n",
+            "r": "\r",
+            "t": "\t",
+            '"': '"',
+            "\\": "\\",
+            "/": "/",
+            "0": "\0",
+            "b": "\b",
+            "e": "\x1b",
+            " ": " ",
+            "a": "\a",
+        }
         out = []
         j = 0
         while j < len(text):
@@ -567,13 +576,20 @@ def _minute(stamp: str) -> datetime:
 def test_every_ruby_recording_is_replayed_or_listed() -> None:
     names = sorted(p.name[: -len(".json")] for p in RUBY.glob("*.json"))
     covered = {
-        "create_file_upload_video", "upload_file_video1", "upload_file_video2",
-        "complete_a_file_upload", "create_file_upload_image", "upload_file_image",
-        "update_page_set_file_property_file_upload", "retrieve_page_file_upload",
-        "retrieve_page_wrong_format", "retrieve_data_source_wrong_format",
-        "retrieve_page_unpermitted_page", "retrieve_data_source_unpermitted_data_source",
+        "create_file_upload_video",
+        "upload_file_video1",
+        "upload_file_video2",
+        "complete_a_file_upload",
+        "create_file_upload_image",
+        "upload_file_image",
+        "update_page_set_file_property_file_upload",
+        "retrieve_page_file_upload",
+        "retrieve_page_wrong_format",
+        "retrieve_data_source_wrong_format",
+        "retrieve_page_unpermitted_page",
+        "retrieve_data_source_unpermitted_data_source",
         "retrieve_database_unpermitted_database",
-    }  # fmt: skip
+    }
     assert set(names) == covered | set(RUBY_OUT_OF_SCOPE)
 
 

@@ -111,22 +111,39 @@ def service_split(
     for n, start in enumerate(range(0, len(data), piece), 1):
         chunk = data[start : start + piece]
         page_id, salted = service_row(
-            client, sandbox, name, chunk, upload_id=service_upload(client, chunk),
-            visible=False, index_name=f"{name}.part{n}",
-        )  # fmt: skip
+            client,
+            sandbox,
+            name,
+            chunk,
+            upload_id=service_upload(client, chunk),
+            visible=False,
+            index_name=f"{name}.part{n}",
+        )
         parts.append(
-            {"part_number": n, "filename": f"{name}.part{n}", "file_id": page_id,
-             "file_hash": salted, "size": len(chunk)}
-        )  # fmt: skip
+            {
+                "part_number": n,
+                "filename": f"{name}.part{n}",
+                "file_id": page_id,
+                "file_hash": salted,
+                "size": len(chunk),
+            }
+        )
     body = {"original_filename": name, "total_size": len(data), "parts": parts}
     raw = json.dumps(body, indent=2).encode("utf-8")
     client.update_data_source(
         sandbox.files_data_source_id, {"properties": {"is_manifest": {"checkbox": {}}}}
     )
     page_id, _ = service_row(
-        client, sandbox, name, raw, upload_id=service_upload(client, raw), size=len(data),
-        folder=folder, manifest=True, index_name=f"{name}.file.json",
-    )  # fmt: skip
+        client,
+        sandbox,
+        name,
+        raw,
+        upload_id=service_upload(client, raw),
+        size=len(data),
+        folder=folder,
+        manifest=True,
+        index_name=f"{name}.file.json",
+    )
     return page_id, raw
 
 
@@ -146,9 +163,13 @@ def test_files_the_service_wrote_are_listed_pulled_and_verified(sandbox, tmp_pat
         client, sandbox, "notes.bin", single, upload_id=service_upload(client, single)
     )
     multi_id, _ = service_row(
-        client, sandbox, "video.mkv", multi, upload_id=service_upload(client, multi, 5 * MIB),
+        client,
+        sandbox,
+        "video.mkv",
+        multi,
+        upload_id=service_upload(client, multi, 5 * MIB),
         folder="/films",
-    )  # fmt: skip
+    )
     split_id, _ = service_split(client, sandbox, "disk.img", split, MIB, "/images")
 
     listed = {row["file_id"]: (row["name"], row["size"]) for row in ls_json(sandbox)}
@@ -171,8 +192,9 @@ def test_files_the_service_wrote_are_listed_pulled_and_verified(sandbox, tmp_pat
 def test_a_split_push_names_only_the_index_entry_file_json(sandbox, tmp_path: Path):
     data = secrets.token_bytes(MIB + 9)
     (tmp_path / "disk.img").write_bytes(data)
-    done = run_cli(["push", "--split", "512KiB", "--json", str(tmp_path / "disk.img")],
-                   sandbox.env())  # fmt: skip
+    done = run_cli(
+        ["push", "--split", "512KiB", "--json", str(tmp_path / "disk.img")], sandbox.env()
+    )
     assert done.returncode == 0, done.stderr
     pushed = json.loads(done.stdout)
     client = client_of(sandbox)

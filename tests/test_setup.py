@@ -116,8 +116,9 @@ def test_a_refused_token_with_cached_facts_fails_the_file_once_and_forgets_them(
     push(sandbox, tmp_path / "a.txt", "--state-dir", str(state))
     rewrite_facts(state, lambda f: f["databases"].update(files_data_source=str(uuid.uuid4())))
     sandbox.server.options.token = "ntn_rotated"  # and the token was revoked meanwhile
-    done = run_cli(["push", str(tmp_path / "b.txt"), *FAST, "--state-dir", str(state)],
-                   sandbox.env())  # fmt: skip
+    done = run_cli(
+        ["push", str(tmp_path / "b.txt"), *FAST, "--state-dir", str(state)], sandbox.env()
+    )
     sandbox.server.options.token = sandbox.token
     assert done.returncode == 3, done.stderr.decode()
     assert "Traceback" not in done.stderr.decode()
@@ -162,9 +163,10 @@ def test_a_cold_push_creates_its_upload_while_the_schemas_are_read_and_records_a
     monkeypatch.setattr(NotionClient, "create_page", recording)
     (tmp_path / "a.txt").write_bytes(b"a" * 100)
     result = cli_runner().invoke(
-        commands, ["push", str(tmp_path / "a.txt"), *FAST, "--state-dir", str(tmp_path / "state")],
+        commands,
+        ["push", str(tmp_path / "a.txt"), *FAST, "--state-dir", str(tmp_path / "state")],
         env=sandbox.env(),
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.stderr
     assert order == ["schema read, create seen"] * 2 + ["page"] * 2  # file page, index entry
 

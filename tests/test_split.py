@@ -218,7 +218,11 @@ def test_piece_names_widen_past_999_pieces():
 
 
 def test_a_manifest_survives_its_own_round_trip_and_bad_ones_are_refused():
-    manifest = Manifest("a", 3, [ManifestPart(1, "a.part001", "id", "h", 3)])
+    manifest = Manifest(
+        "a",
+        3,
+        [ManifestPart(part_number=1, filename="a.part001", file_id="id", file_hash="h", size=3)],
+    )
     assert parse_manifest(manifest.to_bytes()) == manifest
     for bad in (b"{}", b"not json", b'{"original_filename": "a", "total_size": 4, "parts": []}'):
         with pytest.raises(ManifestError):
@@ -226,7 +230,7 @@ def test_a_manifest_survives_its_own_round_trip_and_bad_ones_are_refused():
 
 
 def test_slices_read_a_stream_in_order_and_a_short_stream_fails():
-    parent = Source("p", 10, BufferStream(bytearray(b"0123456789")))
+    parent = Source(name="p", size=10, stream=BufferStream(bytearray(b"0123456789")))
     first, second = slice_source(parent, 4, "a"), slice_source(parent, 6, "b")
     buf = bytearray(4)
     assert first.readinto(memoryview(buf)) == 4 and bytes(buf) == b"0123"
@@ -242,9 +246,18 @@ def test_slices_read_a_stream_in_order_and_a_short_stream_fails():
 def test_the_is_manifest_property_is_written_only_for_manifests():
     from notion_up.notion.records import FileRecord, file_page_properties, hash_content
 
-    plain = FileRecord("a", 1, "up", "a", hash_content("00", "salt"))
+    plain = FileRecord(
+        name="a", size=1, file_upload_id="up", upload_name="a", hash=hash_content("00", "salt")
+    )
     assert "is_manifest" not in file_page_properties(plain)
-    manifest = FileRecord("a.file.json", 1, "up", "a", hash_content("00"), is_manifest=True)
+    manifest = FileRecord(
+        name="a.file.json",
+        size=1,
+        file_upload_id="up",
+        upload_name="a",
+        hash=hash_content("00"),
+        is_manifest=True,
+    )
     assert file_page_properties(manifest)["is_manifest"] == {"checkbox": True}
 
 

@@ -51,14 +51,25 @@ def _file_host(body: bytes = b"hello", location: str | None = None):
 
 def _remote_at(url: str, data: bytes = b"hello") -> RemoteFile:
     return RemoteFile(
-        file_id="f" * 32, name="a.txt", size=len(data), salted="a" * 128, salt="b" * 64,
-        created="", url=url, upload_name="a.txt",
-    )  # fmt: skip
+        file_id="f" * 32,
+        name="a.txt",
+        size=len(data),
+        salted="a" * 128,
+        salt="b" * 64,
+        created="",
+        url=url,
+        upload_name="a.txt",
+    )
 
 
 def _restorer(api_url: str, **kwargs) -> Fetcher:
-    client = NotionClient("ntn_EDGE", api_url, limiter=RateLimiter(rate=0),
-                          policy=RetryPolicy(max_attempts=3), **kwargs)  # fmt: skip
+    client = NotionClient(
+        "ntn_EDGE",
+        api_url,
+        limiter=RateLimiter(rate=0),
+        policy=RetryPolicy(max_attempts=3),
+        **kwargs,
+    )
     return Fetcher(client, Databases("fs", "ix", "db"), sleep=lambda _s: None, workers=1)
 
 
@@ -160,8 +171,13 @@ def _drip_body(handler):
 
 def test_headers_dripping_in_are_cut_at_the_requests_deadline():
     with HostServer(_drip_headers) as slow:
-        client = NotionClient("ntn_EDGE", slow.url, limiter=RateLimiter(rate=0), timeout=1,
-                              policy=RetryPolicy(max_attempts=2, base=0.01))  # fmt: skip
+        client = NotionClient(
+            "ntn_EDGE",
+            slow.url,
+            limiter=RateLimiter(rate=0),
+            timeout=1,
+            policy=RetryPolicy(max_attempts=2, base=0.01),
+        )
         with pytest.raises(TransientError, match="no answer within 1 s"):
             client.users_me()
     assert len(slow.seen) == 2
@@ -212,8 +228,10 @@ def test_a_timeout_flag_out_of_range_is_a_usage_error():
 def test_the_state_folder_and_the_sandboxs_files_are_private(sandbox, tmp_path):
     (tmp_path / "a.txt").write_bytes(b"private")
     state = tmp_path / "state"
-    done = run_cli(["push", "--rate", "0", str(tmp_path / "a.txt")],
-                   sandbox.env(NOTION_UP_STATE_DIR=str(state)))  # fmt: skip
+    done = run_cli(
+        ["push", "--rate", "0", str(tmp_path / "a.txt")],
+        sandbox.env(NOTION_UP_STATE_DIR=str(state)),
+    )
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     server = Path(sandbox.server.state_dir)
@@ -227,12 +245,15 @@ def test_the_state_folder_and_the_sandboxs_files_are_private(sandbox, tmp_path):
 def test_a_calls_retry_waits_are_capped_and_said(requests_mock):
     requests_mock.get(
         "https://api.notion.com/v1/users/me",
-        status_code=503, headers={"Retry-After": "50"}, json=notion_error(503, "unavailable"),
-    )  # fmt: skip
+        status_code=503,
+        headers={"Retry-After": "50"},
+        json=notion_error(503, "unavailable"),
+    )
     slept: list[float] = []
     said: list[str] = []
-    client = NotionClient("ntn_t", limiter=RateLimiter(rate=0), sleep=slept.append,
-                          on_notice=said.append)  # fmt: skip
+    client = NotionClient(
+        "ntn_t", limiter=RateLimiter(rate=0), sleep=slept.append, on_notice=said.append
+    )
     with pytest.raises(APIError):
         client.users_me()
     # 50 s, 50 s, then a third wait would pass the cap of 120 s for one call: given up.
@@ -243,8 +264,10 @@ def test_a_calls_retry_waits_are_capped_and_said(requests_mock):
 def test_a_retry_after_past_the_cap_is_not_waited_for(requests_mock):
     requests_mock.get(
         "https://api.notion.com/v1/users/me",
-        status_code=503, headers={"Retry-After": "300"}, json=notion_error(503, "unavailable"),
-    )  # fmt: skip
+        status_code=503,
+        headers={"Retry-After": "300"},
+        json=notion_error(503, "unavailable"),
+    )
     slept: list[float] = []
     client = NotionClient("ntn_t", limiter=RateLimiter(rate=0), sleep=slept.append)
     with pytest.raises(APIError):
@@ -280,8 +303,10 @@ def test_the_first_ctrl_c_ends_a_push_within_two_seconds_while_a_request_hangs(t
     with HostServer(never) as silent:
         proc = subprocess.Popen(
             [sys.executable, "-m", "notion_up", "push", str(tmp_path / "a.txt")],
-            env=edge_env(silent.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            env=edge_env(silent.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         while not silent.seen:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
@@ -304,11 +329,18 @@ def test_proxies_from_the_environment_are_still_used(monkeypatch):
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1/f", "http://localhost./f", "http://[::1]/f", "http://2130706433/f",
-        "http://127.1/f", "http://0x7f.1/f", "http://169.254.169.254/latest", "http://10.1.2.3/",
-        "http://[::ffff:127.0.0.1]/f", "http://0.0.0.0/f",
+        "http://127.0.0.1/f",
+        "http://localhost./f",
+        "http://[::1]/f",
+        "http://2130706433/f",
+        "http://127.1/f",
+        "http://0x7f.1/f",
+        "http://169.254.169.254/latest",
+        "http://10.1.2.3/",
+        "http://[::ffff:127.0.0.1]/f",
+        "http://0.0.0.0/f",
     ],
-)  # fmt: skip
+)
 def test_every_spelling_of_a_local_address_is_local(url):
     assert transport.is_local(url)
 

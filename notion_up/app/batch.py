@@ -12,7 +12,7 @@ from notion_up.upload.pool import Job
 from notion_up.upload.source import open_stream
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BatchFlags:
     """The batch options of one push, as given."""
 
@@ -31,7 +31,10 @@ class BatchFlags:
     def input_options(self) -> InputOptions:
         """How inputs.expand should treat the paths."""
         return InputOptions(
-            self.recursive, tuple(self.include), tuple(self.exclude), self.follow_symlinks
+            recursive=self.recursive,
+            include=tuple(self.include),
+            exclude=tuple(self.exclude),
+            follow_symlinks=self.follow_symlinks,
         )
 
     def check(self) -> None:
@@ -42,7 +45,7 @@ class BatchFlags:
             raise UsageError("-0/--null applies to --files-from only")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Inputs:
     """What a push was asked to do: the files found, the stdin stream, what was left out."""
 
@@ -85,7 +88,7 @@ def gather(
     stdin_job = _stdin_job(paths, name, size, stdin, spool_dir, volumes)
     expansion = expand([p for p in paths if p != "-"] + listed, flags.input_options())
     batch = len(paths) + len(listed) != 1 or flags.recursive or flags.files_from is not None
-    return Inputs(expansion, stdin_job, batch, size)
+    return Inputs(expansion=expansion, stdin_job=stdin_job, batch=batch, stdin_size=size)
 
 
 def _read_list(source: str, nul: bool, stdin: BinaryIO | None) -> list[str]:
@@ -119,12 +122,12 @@ def _stdin_job(
     if stdin is None:
         raise UsageError("`-` needs standard input")
     stream = stdin
-    return Job(name, lambda: open_stream(stream, name, size, spool_dir, volumes=volumes))
+    return Job(name=name, open=lambda: open_stream(stream, name, size, spool_dir, volumes=volumes))
 
 
 def file_job(item: FileInput) -> Job:
     """The engine job for one file found by inputs.expand."""
-    return Job(item.name, item.open, item.folder_path, path=str(item.path))
+    return Job(name=item.name, open=item.open, folder_path=item.folder_path, path=str(item.path))
 
 
 def report_left_out(inputs: Inputs, emit: Listener) -> None:

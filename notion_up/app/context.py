@@ -37,11 +37,16 @@ def connect(
 ) -> Iterator[Context]:
     """A client for the configured workspace, or for the sandbox server started here.
 
+    The context's settings are the ones to use inside: with `sandbox`, a copy pointed at the
+    sandbox (the caller's `settings` are not changed).
+
     A request that keeps the run waiting, and a long wait for Notion's limits, are said to
     `listener` ("waiting for Notion (N s)").
     """
     workspace = workspace_of(settings, sandbox)
-    server = _sandbox(settings) if sandbox else None
+    server = None
+    if sandbox:
+        settings, server = _sandbox(settings)
     try:
         require(settings, "token")
         client = NotionClient(
@@ -81,8 +86,8 @@ def remember_limits(ctx: Context, journal: Journal) -> None:
         journal.remember_throttle(_limits_key(ctx), limiter.throttled_ago())
 
 
-def _sandbox(settings: Settings) -> LocalNotion | None:
-    """Point `settings` at the sandbox: the running `sandbox serve`, or a server started here
+def _sandbox(settings: Settings) -> tuple[Settings, LocalNotion | None]:
+    """`settings` pointed at the sandbox: the running `sandbox serve`, or a server started here
     (returned, to be stopped). Two servers on one sandbox would disagree, so never a second."""
     for key, flag in (("database", "--database"), ("index", "--index"), ("api_url", "--api-url")):
         given = settings.values.get(key)
@@ -113,11 +118,8 @@ def _sandbox(settings: Settings) -> LocalNotion | None:
         token = server.token
         ws = server.ensure_workspace()
         files_db, index_db = ws.files_database_id, ws.index_database_id
-    settings.set("api_url", url, "sandbox")
-    settings.set("token", token, "sandbox")
-    settings.set("database", files_db, "sandbox")
-    settings.set("index", index_db, "sandbox")
-    return server
+    sandboxed = {"api_url": url, "token": token, "database": files_db, "index": index_db}
+    return settings.overridden(sandboxed, "sandbox"), server
 
 
 STATE_DIR_HINT = "pass --state-dir DIR (or set NOTION_UP_STATE_DIR) to a folder you can write"

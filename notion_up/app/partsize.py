@@ -23,7 +23,9 @@ def engine_options(
     how fast recent pushes to `workspace` went (and the choice said: plainly in a dry run, with -v
     otherwise)."""
     if not settings.part_size_auto:
-        return EngineOptions(settings.workers, settings.part_size, max_memory)
+        return EngineOptions(
+            workers=settings.workers, part_size=settings.part_size, max_memory=max_memory
+        )
     history = [Pushed(*row) for row in journal.recent_throughput(workspace)]
     rate, workers = settings.rate, settings.workers
     choice = auto_part_size(rate=rate, workers=workers, history=history)
@@ -37,4 +39,6 @@ def engine_options(
     def per_file(size: int) -> int:
         return auto_part_size(rate=rate, workers=workers, history=history, size=size).part_size
 
-    return EngineOptions(workers, choice.part_size, max_memory, part_size_for=per_file)
+    return EngineOptions(
+        workers=workers, part_size=choice.part_size, max_memory=max_memory, part_size_for=per_file
+    )

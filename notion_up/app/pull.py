@@ -134,9 +134,13 @@ def pull_many(
         journal = open_journal(settings)
         try:
             return pull_all(
-                fetcher, planned, force=force, workers=settings.workers, on_pulled=on_pulled,
+                fetcher,
+                planned,
+                force=force,
+                workers=settings.workers,
+                on_pulled=on_pulled,
                 mtime_of=journal.mtime_of,
-            )  # fmt: skip
+            )
         finally:
             journal.close()
 

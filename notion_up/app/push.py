@@ -76,7 +76,7 @@ class Planned:
         return self.text
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PushOutcome:
     """What a push did: results, failures, a dry run's plan, and whether it was cut short."""
 
@@ -102,7 +102,7 @@ class PushOutcome:
         return batch_status([f for _, f in self.failures], len(self.results))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Leftovers:
     """What an interrupted push left: done, cut short (resume finishes them), never started."""
 
@@ -125,8 +125,9 @@ class Leftovers:
         if self.unfinished:
             names = _names(self.unfinished)
             extra = f" and {self.older} older unfinished push(es)" if self.older else ""
-            said.append(f"`notion-up resume` finishes the {len(self.unfinished)} cut short "
-                        f"({names}){extra}")  # fmt: skip
+            said.append(
+                f"`notion-up resume` finishes the {len(self.unfinished)} cut short ({names}){extra}"
+            )
         elif self.older:
             said.append(f"`notion-up resume` finishes {self.older} older unfinished push(es)")
         if self.split_unfinished:
@@ -176,6 +177,7 @@ def push(
     )
     started = time.time()
     with lock, connect(settings, options.sandbox, listener) as ctx:
+        settings = ctx.settings  # with --sandbox, pointed at the sandbox
         require(settings, "database", "index")
         for key, value, source in settings.describe():
             listener(Notice(f"setting {key} = {value or '-'} ({source})", verbose=True))
@@ -196,7 +198,12 @@ def push(
             if batch.skip_existing:
                 remote = ctx.client if batch.check_remote else None
                 data_source = located(facts).databases.files_data_source
-                existing = ExistingCheck(journal, ctx.workspace, data_source, remote)
+                existing = ExistingCheck(
+                    journal=journal,
+                    workspace=ctx.workspace,
+                    files_data_source=data_source,
+                    remote=remote,
+                )
             if batch.dry_run:
                 limit = located(facts).max_file_size
                 sizes = engine_options(
@@ -208,7 +215,16 @@ def push(
                 outcome.nothing = not any(p.data["action"] == "push" for p in outcome.planned)
                 return outcome
             jobs = _upload(
-                ctx, facts, journal, existing, inputs, options, listener, on_result, cancel, outcome
+                ctx,
+                facts=facts,
+                journal=journal,
+                existing=existing,
+                inputs=inputs,
+                options=options,
+                listener=listener,
+                on_result=on_result,
+                cancel=cancel,
+                outcome=outcome,
             )
             if cancel.is_set():
                 outcome.left = leftovers(journal, ctx.workspace, started, jobs, outcome)
@@ -233,6 +249,7 @@ def located(facts: WorkspaceFacts | Setup) -> WorkspaceFacts:
 
 def _upload(
     ctx: Context,
+    *,
     facts: WorkspaceFacts | Setup,
     journal: Journal,
     existing: ExistingCheck | None,
@@ -281,24 +298,36 @@ def _upload(
         known.databases if known else None,
         known.max_file_size if known else None,
         refresh=_refresher(ctx, journal) if known and known.cached else None,
-        setup=None if known else facts,
+        setup=facts if isinstance(facts, Setup) else None,
     )
     with Uploader(
-        ctx.client, run_facts, engine, journal=journal, listener=listener, cancel=cancel,
-        workspace=ctx.workspace, public=options.public,
-    ) as uploader:  # fmt: skip
+        ctx.client,
+        run_facts,
+        engine,
+        journal=journal,
+        listener=listener,
+        cancel=cancel,
+        workspace=ctx.workspace,
+        public=options.public,
+    ) as uploader:
         pusher = Splitter(
-            uploader, options.split_size, auto=not options.no_split,
+            uploader,
+            options.split_size,
+            auto=not options.no_split,
             volume_size=settings.volume_size,
-        )  # fmt: skip
+        )
 
         def push_one(job: Job) -> PushResult:
             return push_job(job, pusher.push, listener, lambda: run_facts.failed)
 
         push_all(
-            jobs, push_one, ended, workers=settings.workers, cancel=cancel,
+            jobs,
+            push_one,
+            ended,
+            workers=settings.workers,
+            cancel=cancel,
             run_error=lambda: run_facts.failed,
-        )  # fmt: skip
+        )
     return len(jobs)
 
 

@@ -40,7 +40,7 @@ from notion_up.upload.split import Splitter
 OnResumed = Callable[[PushEntry, PushResult | None, NotionUpError | None], None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ResumeOutcome:
     """What resume finished, what failed, and whether it was cut short."""
 
@@ -104,11 +104,16 @@ def resume(
                         on_result(entry, None, exc)
                     continue
                 # A resumed push keeps its own plan; the part size is for one started over.
-                options = EngineOptions(settings.workers, settings.part_size)
+                options = EngineOptions(workers=settings.workers, part_size=settings.part_size)
                 with Uploader(
-                    ctx.client, RunFacts(databases, _limit(ctx, journal)), options, journal=journal,
-                    listener=listener, workspace=ctx.workspace, cancel=cancel,
-                ) as uploader:  # fmt: skip
+                    ctx.client,
+                    RunFacts(databases, _limit(ctx, journal)),
+                    options,
+                    journal=journal,
+                    listener=listener,
+                    workspace=ctx.workspace,
+                    cancel=cancel,
+                ) as uploader:
                     try:
                         result = Splitter(uploader).resume(entry)
                     except NotionUpError as exc:

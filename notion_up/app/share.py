@@ -26,7 +26,7 @@ from notion_up.notion.records import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Changed:
     """What one REF's file became (or, with --dry-run, would become)."""
 
@@ -99,7 +99,15 @@ def share(
         )
         link = public_link(service_url, remote.salted) if service_url and public else None
         action = "shared" if public else "unshared"
-        return Changed(action, remote.file_id, shown.name, remote.salted, link, [], entries)
+        return Changed(
+            action=action,
+            file_id=remote.file_id,
+            name=shown.name,
+            hash=remote.salted,
+            link=link,
+            pages=[],
+            index_entries=entries,
+        )
 
     return _each(settings, refs, sandbox, on_changed, act)
 
@@ -136,6 +144,15 @@ def rm(
                     raise
             pages.append(page_id)
         action = "would trash" if dry_run else "trashed"
-        return Changed(action, remote.file_id, name, remote.salted, None, pages, entries, dry_run)
+        return Changed(
+            action=action,
+            file_id=remote.file_id,
+            name=name,
+            hash=remote.salted,
+            link=None,
+            pages=pages,
+            index_entries=entries,
+            dry_run=dry_run,
+        )
 
     return _each(settings, refs, sandbox, on_changed, act)

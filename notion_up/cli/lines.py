@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TextIO
+from typing import IO
 
 from notion_up.cli.logfile import LogFile
 from notion_up.cli.meter import Meter
@@ -99,7 +99,7 @@ class Renderer:
     `verb` names what a download is for in plain lines (`pulling NAME`); None says nothing.
     """
 
-    def __init__(self, err: TextIO, verbose: bool = False, verb: str | None = None) -> None:
+    def __init__(self, err: IO[str], verbose: bool = False, verb: str | None = None) -> None:
         self.err = err
         self.verbose = verbose
         self.verb = verb
@@ -148,7 +148,7 @@ class PlainRenderer(Renderer):
 
     def __init__(
         self,
-        err: TextIO,
+        err: IO[str],
         verbose: bool = False,
         interval: float = 30.0,
         verb: str | None = None,
@@ -179,6 +179,7 @@ class LoggingRenderer(Renderer):
     def __init__(self, screen: Renderer, log: LogFile, interval: float) -> None:
         super().__init__(screen.err, screen.verbose)
         self.screen = screen
+        # LogFile is written as a text stream is (write, flush): all PlainRenderer uses.
         self.log = PlainRenderer(log, screen.verbose, interval)  # type: ignore[arg-type]
         self.meter = screen.meter
 

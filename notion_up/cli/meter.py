@@ -59,7 +59,7 @@ class Part:
         return self.size > 0 and self.sent >= self.size
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Transfer:
     """One upload (a file, or a piece or manifest of a split one) or one download."""
 
@@ -215,7 +215,7 @@ def _planned(m: Meter, e: BatchPlanned, now: float) -> None:
 
 
 def _started(m: Meter, e: FileStarted, now: float) -> None:
-    m.transfers[e.key] = Transfer(e.key, e.name, e.size, e.parts)
+    m.transfers[e.key] = Transfer(key=e.key, name=e.name, size=e.size, parts=e.parts)
 
 
 def _already(m: Meter, e: AlreadySent, now: float) -> None:
@@ -269,7 +269,7 @@ def _ended(m: Meter, e: UploadEnded | DownloadEnded, now: float) -> None:
 
 
 def _download_started(m: Meter, e: DownloadStarted, now: float) -> None:
-    m.transfers[e.key] = Transfer(e.key, e.name, e.size, download=True, began=now)
+    m.transfers[e.key] = Transfer(key=e.key, name=e.name, size=e.size, download=True, began=now)
     if m._began is None:
         m._began = now
     if m.files_total == 0 and e.size is not None:

@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
+from notion_up.config import described
+
 # Panels of `--help`, in this order.
 WHAT = "What to push"
 WHERE = "Where (workspace, databases, state)"
@@ -72,7 +74,7 @@ Database = Annotated[
         "--database",
         metavar="ID",
         rich_help_panel=WHERE,
-        help="File database: its id or its Notion link. Env NOTION_UP_DATABASE.",
+        help=described("database"),
     ),
 ]
 Index = Annotated[
@@ -81,7 +83,7 @@ Index = Annotated[
         "--index",
         metavar="ID",
         rich_help_panel=WHERE,
-        help="Global index database: its id or its Notion link. Env NOTION_UP_INDEX.",
+        help=described("index"),
     ),
 ]
 ApiUrl = Annotated[
@@ -90,7 +92,7 @@ ApiUrl = Annotated[
         "--api-url",
         metavar="URL",
         rich_help_panel=WHERE,
-        help="API base URL. Env NOTION_API_URL. Default: https://api.notion.com.",
+        help=described("api_url"),
     ),
 ]
 StateDir = Annotated[
@@ -99,8 +101,7 @@ StateDir = Annotated[
         "--state-dir",
         metavar="DIR",
         rich_help_panel=WHERE,
-        help="Where the journal and the run lock live. Env NOTION_UP_STATE_DIR. "
-        "Default: $XDG_STATE_HOME/notion-up.",
+        help=described("state_dir"),
     ),
 ]
 Profile = Annotated[
@@ -126,8 +127,7 @@ Rate = Annotated[
         "--rate",
         metavar="N",
         rich_help_panel=SPEED,
-        help="Average requests per second for the whole run (N × 60 in any minute, as "
-        "Notion counts; a burst is fine), 0 for no limit. Env NOTION_UP_RATE. Default: 3.",
+        help=described("rate"),
     ),
 ]
 Timeout = Annotated[
@@ -136,8 +136,7 @@ Timeout = Annotated[
         "--timeout",
         metavar="SECONDS",
         rich_help_panel=SPEED,
-        help="The longest a request may wait for its answer (status, headers and body) before "
-        "it is cut and retried. Env NOTION_UP_TIMEOUT. Default: 120.",
+        help=described("timeout"),
     ),
 ]
 Workers = Annotated[
@@ -147,7 +146,7 @@ Workers = Annotated[
         "-w",
         metavar="N",
         rich_help_panel=SPEED,
-        help="Parts (or files) sent at once, 1 to 64. Env NOTION_UP_WORKERS. Default: 4.",
+        help=described("workers"),
     ),
 ]
 JsonOut = Annotated[

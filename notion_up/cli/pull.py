@@ -12,6 +12,7 @@ import typer
 from notion_up.cli import options as o
 from notion_up.cli.options import ApiUrl, Database, Debug, Index, Profile, Quiet, Rate, Sandbox
 from notion_up.cli.output import Output, errors_to_exit, load_settings, shown_path
+from notion_up.config import Settings, described
 from notion_up.errors import ExitStatus, UsageError, batch_status
 from notion_up.notion.records import short_hash
 from notion_up.sanitize import printable
@@ -82,9 +83,14 @@ def ls(
     """
     with errors_to_exit(debug, listing=True):
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate, state_dir=state,
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
+            state_dir=state,
             timeout=timeout,
-        )  # fmt: skip
+        )
         out = Output(as_json)
         for f in _app().ls(settings, name, include_hidden=hidden, sandbox=sandbox):
             if as_json:
@@ -142,8 +148,9 @@ def pull(
             "-w",
             metavar="N",
             rich_help_panel=o.SPEED,
-            help="Files fetched at once, and connections for a large file (byte ranges). "
-            "Env NOTION_UP_WORKERS. Default: 4.",
+            help=described(
+                "workers", "Files fetched at once, and connections for a large file (byte ranges)."
+            ),
         ),
     ] = None,
     as_json: JsonOut = False,
@@ -170,29 +177,59 @@ def pull(
         if not refs and folder is None:
             raise UsageError("name the files to pull, or a folder with -r")
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers, timeout=timeout,
-        )  # fmt: skip
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
+            state_dir=state,
+            workers=workers,
+            timeout=timeout,
+        )
         if len(refs) > 1 or folder is not None:
             if output == "-":
                 raise UsageError("several files cannot go to stdout", hint="use -o DIR")
-            _pull_many(settings, refs, folder, output, force, as_json, quiet, verbose or debug,
-                       no_progress, sandbox)  # fmt: skip
+            _pull_many(
+                settings,
+                refs,
+                folder=folder,
+                output=output,
+                force=force,
+                as_json=as_json,
+                quiet=quiet,
+                verbose=verbose or debug,
+                no_progress=no_progress,
+                sandbox=sandbox,
+            )
             return
         to_stdout = output == "-"
         display = _display(quiet, verbose or debug, no_progress, as_json, verb="pulling")
         with display:
             done = _app().pull(
-                settings, refs[0], None if to_stdout else output, force=force,
-                stream=sys.stdout.buffer if to_stdout else None, sandbox=sandbox,
+                settings,
+                refs[0],
+                None if to_stdout else output,
+                force=force,
+                stream=sys.stdout.buffer if to_stdout else None,
+                sandbox=sandbox,
                 listener=display.renderer,
-            )  # fmt: skip
+            )
         _report_pull(done, display.out, to_stdout, quiet, as_json)
 
 
 def _pull_many(
-    settings, refs, folder, output, force, as_json, quiet, verbose, no_progress, sandbox
-):
+    settings: Settings,
+    refs: list[str],
+    *,
+    folder: str | None,
+    output: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+    verbose: bool,
+    no_progress: bool,
+    sandbox: bool,
+) -> None:
     """Several files (or a tree) into a directory; one line each, then the summary line."""
     display = _display(quiet, verbose, no_progress, as_json, verb="pulling")
     renderer, out = display.renderer, display.out
@@ -207,16 +244,22 @@ def _pull_many(
 
     with display:
         done = _app().pull_many(
-            settings, refs, output, folder=folder, force=force, listener=renderer,
-            on_pulled=heard, sandbox=sandbox,
-        )  # fmt: skip
+            settings,
+            refs,
+            output,
+            folder=folder,
+            force=force,
+            listener=renderer,
+            on_pulled=heard,
+            sandbox=sandbox,
+        )
     counts = {s: sum(p.status == s for p in done) for s in ("pulled", "skipped", "failed")}
     if not quiet or counts["failed"]:
         print(", ".join(f"{s} {n}" for s, n in counts.items()), file=sys.stderr, flush=True)
     if counts["failed"]:
         failures = [p for p in done if p.status == "failed"]
         ok = counts["pulled"] + counts["skipped"]
-        raise typer.Exit(int(batch_status(failures, ok)))  # type: ignore[arg-type]
+        raise typer.Exit(int(batch_status(failures, ok)))
 
 
 def _report_pull(done: Restored, out, to_stdout: bool, quiet: bool, as_json: bool) -> None:
@@ -251,8 +294,7 @@ def verify(
             "-w",
             metavar="N",
             rich_help_panel=o.SPEED,
-            help="Files checked at once, and connections for a large file. "
-            "Env NOTION_UP_WORKERS. Default: 4.",
+            help=described("workers", "Files checked at once, and connections for a large file."),
         ),
     ] = None,
     as_json: JsonOut = False,
@@ -277,16 +319,26 @@ def verify(
         if not keys and not every:
             raise UsageError("name the files to verify, or pass --all")
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate,
-            state_dir=state, workers=workers, timeout=timeout,
-        )  # fmt: skip
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
+            state_dir=state,
+            workers=workers,
+            timeout=timeout,
+        )
         display = _display(quiet, verbose or debug, no_progress, as_json)
         renderer, out = display.renderer, display.out
         with display:
             verdicts = _app().verify(
-                settings, list(keys or []), every=every, sandbox=sandbox, listener=renderer,
+                settings,
+                list(keys or []),
+                every=every,
+                sandbox=sandbox,
+                listener=renderer,
                 on_verdict=lambda v: _report_verdict(out, v, renderer),
-            )  # fmt: skip
+            )
         counts = {s: sum(v.status == s for v in verdicts) for s in _STATUSES}
         if not quiet or any(counts[s] for s in _STATUSES[1:]):
             print(", ".join(f"{n} {s}" for s, n in counts.items()), file=sys.stderr, flush=True)

@@ -11,6 +11,7 @@ import typer
 
 from notion_up.cli import options as o
 from notion_up.cli.output import errors_to_exit
+from notion_up.config import described
 from notion_up.units import human_bytes
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def push(
             metavar="NAME",
             rich_help_panel=o.WHAT,
             help="The file's name when reading standard input.",
-        ),  # fmt: skip
+        ),
     ] = None,
     size: Annotated[
         str | None,
@@ -91,8 +92,7 @@ def push(
             "--part-size",
             metavar="SIZE",
             rich_help_panel=o.SPEED,
-            help="Part size of multi-part uploads, 5MiB to 20MiB, or auto (per file, to fit the "
-            "link to Notion's request budget). Env NOTION_UP_PART_SIZE. Default: 5MiB.",
+            help=described("part_size"),
         ),
     ] = None,
     rate: o.Rate = None,
@@ -103,8 +103,7 @@ def push(
             "--volume-size",
             metavar="SIZE",
             rich_help_panel=o.SPEED,
-            help="A stream past 20 MB goes up in volumes of SIZE as it is read, two at most on "
-            "disk; a longer one is stored split. Env NOTION_UP_VOLUME_SIZE. Default: 512MiB.",
+            help=described("volume_size"),
         ),
     ] = None,
     max_memory: Annotated[
@@ -155,14 +154,30 @@ def push(
 
     with errors_to_exit(debug):
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, workers=workers,
-            part_size=part_size, rate=rate, state_dir=state, timeout=timeout,
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            workers=workers,
+            part_size=part_size,
+            rate=rate,
+            state_dir=state,
+            timeout=timeout,
             volume_size=volume_size,
-        )  # fmt: skip
+        )
         batch = BatchFlags(
-            recursive, include or [], exclude or [], files_from, null, follow_symlinks,
-            skip_existing, check_remote, dry_run, error_on_nothing, wait_lock,
-        )  # fmt: skip
+            recursive=recursive,
+            include=include or [],
+            exclude=exclude or [],
+            files_from=files_from,
+            null=null,
+            follow_symlinks=follow_symlinks,
+            skip_existing=skip_existing,
+            check_remote=check_remote,
+            dry_run=dry_run,
+            error_on_nothing=error_on_nothing,
+            wait_lock=wait_lock,
+        )
         with open_log(log_file, settings) as log, log_errors(log):
             declared = parse_size(size) if size is not None else None
             spool = str(settings.state_dir / "spool")
@@ -178,9 +193,14 @@ def push(
                 paths or [], batch, name, declared, sys.stdin.buffer, spool, volumes=not no_split
             )
             display = Display(
-                quiet=quiet, verbose=verbose or debug, as_json=as_json, interval=stats, log=log,
-                progress=not no_progress, interrupts=True,
-            )  # fmt: skip
+                quiet=quiet,
+                verbose=verbose or debug,
+                as_json=as_json,
+                interval=stats,
+                log=log,
+                progress=not no_progress,
+                interrupts=True,
+            )
             renderer, out = display.renderer, display.out
             if split and no_split:
                 raise UsageError("--split and --no-split contradict each other")
@@ -208,9 +228,13 @@ def push(
                 raise typer.Exit(int(outcome.exit_status()))
             with display:
                 outcome = run_push(
-                    settings, inputs, options, listener=renderer, on_result=on_result,
+                    settings,
+                    inputs,
+                    options,
+                    listener=renderer,
+                    on_result=on_result,
                     cancel=display.cancel,
-                )  # fmt: skip
+                )
             print_summary(renderer, out, batch=inputs.batch)
             if sandbox and outcome.results and not quiet and not outcome.interrupted:
                 renderer.message(NEXT_STEPS)

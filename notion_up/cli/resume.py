@@ -54,9 +54,14 @@ def resume(
         )
         with open_log(log_file, settings) as log, log_errors(log):
             display = Display(
-                quiet=quiet, verbose=verbose or debug, as_json=as_json, interval=stats, log=log,
-                progress=not no_progress, interrupts=True,
-            )  # fmt: skip
+                quiet=quiet,
+                verbose=verbose or debug,
+                as_json=as_json,
+                interval=stats,
+                log=log,
+                progress=not no_progress,
+                interrupts=True,
+            )
             renderer, out = display.renderer, display.out
 
             def on_result(
@@ -69,9 +74,13 @@ def resume(
 
             with display:
                 outcome = run_resume(
-                    settings, sandbox=sandbox, wait_lock=wait_lock, listener=renderer,
-                    on_result=on_result, cancel=display.cancel,
-                )  # fmt: skip
+                    settings,
+                    sandbox=sandbox,
+                    wait_lock=wait_lock,
+                    listener=renderer,
+                    on_result=on_result,
+                    cancel=display.cancel,
+                )
             if outcome.found:
                 print_summary(renderer, out, batch=True)
             raise typer.Exit(int(display.interrupt.outcome(outcome.exit_status)))
@@ -121,10 +130,20 @@ def pending(
             return
         for e in list_pending(settings, sandbox=sandbox, all_workspaces=all_workspaces):
             if as_json:
-                out.line(json.dumps({"id": e.id, "name": e.name, "state": e.state,
-                                     "upload_id": e.upload_id, "expiry_time": e.expiry_time,
-                                     "error": e.error, "source_path": e.source_path,
-                                     "workspace": e.workspace}))  # fmt: skip
+                out.line(
+                    json.dumps(
+                        {
+                            "id": e.id,
+                            "name": e.name,
+                            "state": e.state,
+                            "upload_id": e.upload_id,
+                            "expiry_time": e.expiry_time,
+                            "error": e.error,
+                            "source_path": e.source_path,
+                            "workspace": e.workspace,
+                        }
+                    )
+                )
                 continue
             where = f"{_workspace(e.workspace)}  " if all_workspaces else ""
             name = shown_path(e.folder_path, e.name)

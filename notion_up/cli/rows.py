@@ -13,7 +13,7 @@ import contextlib
 import os
 import termios
 from collections.abc import Callable
-from typing import TextIO
+from typing import IO
 
 from rich.cells import cell_len
 from rich.console import Console, Group
@@ -107,15 +107,20 @@ def file_row(layout: Layout, t: Transfer, now: float) -> Text:
         rate, eta = t.stage, ""
     elif t.download and eta == "–" and rate == "–":
         rate = "starting"
-    return layout.row(printable(t.name), bar(layout.bar, total, t.acked, t.socket_bytes),
-                      size, rate, eta)  # fmt: skip
+    return layout.row(
+        printable(t.name), bar(layout.bar, total, t.acked, t.socket_bytes), size, rate, eta
+    )
 
 
 def part_row(layout: Layout, p: Part) -> Text:
     """A part's row under its file: bytes written so far; when all are, the wait for Notion."""
     state = "awaiting reply" if p.waiting else "sending"
-    return layout.row(f"  └ part {p.number}", bar(layout.bar, p.size, 0, p.sent),
-                      human_pair(p.sent, p.size), state)  # fmt: skip
+    return layout.row(
+        f"  └ part {p.number}",
+        bar(layout.bar, p.size, 0, p.sent),
+        human_pair(p.sent, p.size),
+        state,
+    )
 
 
 def overall_row(layout: Layout, m: Meter) -> Text:
@@ -212,7 +217,7 @@ def _nothing() -> None:
     pass
 
 
-def quiet_control_echo(stream: TextIO) -> Callable[[], None]:
+def quiet_control_echo(stream: IO[str]) -> Callable[[], None]:
     """Stop the terminal echoing `^C` while rows are drawn; returns what restores it.
 
     A terminal with echoctl (the default) writes `^C` where the cursor is, at the end of the

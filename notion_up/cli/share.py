@@ -20,6 +20,7 @@ from notion_up.cli.options import (
     Sandbox,
 )
 from notion_up.cli.output import Output, errors_to_exit, fail, load_settings
+from notion_up.config import described
 from notion_up.errors import UsageError, batch_status
 from notion_up.sanitize import printable
 
@@ -51,8 +52,7 @@ ServiceUrl = Annotated[
     typer.Option(
         "--service-url",
         metavar="URL",
-        help="Base URL of the notion-storage service, for the public link. "
-        "Env NOTION_UP_SERVICE_URL (config key service_url).",
+        help=described("service_url") + " Config key service_url.",
     ),
 ]
 
@@ -81,26 +81,46 @@ def _reporter(out: Output, errors: list[BaseException], debug: bool):
     return on_changed
 
 
-def _need(refs: list[str] | None) -> None:
+def _need(refs: list[str] | None) -> list[str]:
+    """The REFs given; none is a usage error."""
     if not refs:
         raise UsageError(
             "name the files: their FILE_IDs, HASHes, hash prefixes or exact names",
             hint="`notion-up ls` lists them",
         )
+    return refs
 
 
-def _share(refs, public, as_json, database, index, api_url, rate, service_url, sandbox, profile,
-           debug) -> None:  # fmt: skip
+def _share(
+    refs: list[str] | None,
+    *,
+    public: bool,
+    as_json: bool,
+    database: str | None,
+    index: str | None,
+    api_url: str | None,
+    rate: float | None,
+    service_url: str | None,
+    sandbox: bool,
+    profile: str | None,
+    debug: bool,
+) -> None:
+    """share and unshare: set is_public on each REF's records, one line (or object) each."""
     with errors_to_exit(debug):
-        _need(refs)
+        refs = _need(refs)
         settings = load_settings(
-            profile, database=database, index=index, api_url=api_url, rate=rate,
+            profile,
+            database=database,
+            index=index,
+            api_url=api_url,
+            rate=rate,
             service_url=service_url,
-        )  # fmt: skip
+        )
         errors: list[BaseException] = []
         out = Output(as_json)
-        _app().share(settings, refs, public, sandbox=sandbox,
-                  on_changed=_reporter(out, errors, debug))  # fmt: skip
+        _app().share(
+            settings, refs, public=public, sandbox=sandbox, on_changed=_reporter(out, errors, debug)
+        )
         raise typer.Exit(int(batch_status(errors, len(refs) - len(errors))))
 
 
@@ -121,8 +141,19 @@ def share(
     Sets is_public on the file's page and its index entry; prints FILE_ID LINK NAME when a
     service URL is configured (the link is <service URL>/d/HASH), else FILE_ID shared NAME.
     """
-    _share(refs, True, as_json, database, index, api_url, rate, service_url, sandbox, profile,
-           debug)  # fmt: skip
+    _share(
+        refs,
+        public=True,
+        as_json=as_json,
+        database=database,
+        index=index,
+        api_url=api_url,
+        rate=rate,
+        service_url=service_url,
+        sandbox=sandbox,
+        profile=profile,
+        debug=debug,
+    )
 
 
 def unshare(
@@ -137,7 +168,19 @@ def unshare(
     debug: Debug = False,
 ) -> None:
     """Make files private again: their public links stop working."""
-    _share(refs, False, as_json, database, index, api_url, rate, None, sandbox, profile, debug)
+    _share(
+        refs,
+        public=False,
+        as_json=as_json,
+        database=database,
+        index=index,
+        api_url=api_url,
+        rate=rate,
+        service_url=None,
+        sandbox=sandbox,
+        profile=profile,
+        debug=debug,
+    )
 
 
 def rm(
@@ -160,14 +203,19 @@ def rm(
     Restore them from Notion's trash within its retention period if this was a mistake.
     """
     with errors_to_exit(debug):
-        _need(refs)
+        refs = _need(refs)
         settings = load_settings(
             profile, database=database, index=index, api_url=api_url, rate=rate
         )
         errors: list[BaseException] = []
         out = Output(as_json)
-        _app().rm(settings, refs, dry_run=dry_run, sandbox=sandbox,
-               on_changed=_reporter(out, errors, debug))  # fmt: skip
+        _app().rm(
+            settings,
+            refs,
+            dry_run=dry_run,
+            sandbox=sandbox,
+            on_changed=_reporter(out, errors, debug),
+        )
         if dry_run and not as_json:
             print("notion-up: dry run: nothing was moved to the trash", file=sys.stderr)
         raise typer.Exit(int(batch_status(errors, len(refs) - len(errors))))

@@ -63,7 +63,7 @@ RANGE_SIZE = 5 * 1024 * 1024
 
 
 # -- results ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Restored:
     """A file got back and checked."""
 
@@ -87,7 +87,7 @@ class Restored:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verdict:
     """What verify found for one file: verified, mismatched, missing or failed."""
 
@@ -108,7 +108,7 @@ class Verdict:
         }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Transfer:
     """One file's download in progress: what arrived so far, hashed as it arrived."""
 
@@ -179,7 +179,7 @@ class Fetcher:
         if not remote.url:
             raise FileMissing(f"{remote.name} ({remote.file_id}) has no file attached")
         key = next(self._keys)
-        transfer = _Transfer(remote, write, hashlib.sha512(), key=key)
+        transfer = _Transfer(remote=remote, write=write, digest=hashlib.sha512(), key=key)
         url = remote.url
         self.listener(DownloadStarted(remote.name, remote.size, key))
         try:
@@ -202,19 +202,25 @@ class Fetcher:
 
     def _download_ranges(self, remote, url, key, write, placement) -> tuple[str, int]:
         link = Link(
-            self._session,
-            lambda: self.finder.get(remote.file_id, salted=remote.salted).url,
-            self.client.policy,
-            self._sleep,
-            self.listener,
-            self.timeout,
-            self.chunk_size,
-            self.allow_local,
+            session=self._session,
+            refresh=lambda: self.finder.get(remote.file_id, salted=remote.salted).url,
+            policy=self.client.policy,
+            sleep=self._sleep,
+            listener=self.listener,
+            timeout=self.timeout,
+            chunk_size=self.chunk_size,
+            allow_local=self.allow_local,
         )
         fetch = RangedDownload(
-            link, remote, url, key, workers=self.workers, range_size=self.range_size,
-            write=write, placement=placement,
-        )  # fmt: skip
+            link,
+            remote,
+            url,
+            key,
+            workers=self.workers,
+            range_size=self.range_size,
+            write=write,
+            placement=placement,
+        )
         try:
             return fetch.run()
         finally:
@@ -246,8 +252,11 @@ class Fetcher:
                 url = self.finder.get(remote.file_id, salted=remote.salted).url or url
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = transport.without_query(str(exc)) if isinstance(exc, Cut) else (
-                    transport.describe(exc))  # fmt: skip
+                reason = (
+                    transport.without_query(str(exc))
+                    if isinstance(exc, Cut)
+                    else (transport.describe(exc))
+                )
                 stalled = isinstance(exc, Stalled)
             # Progress resets the count: a long file on a flaky link still finishes.
             failures = 1 if transfer.got > before and not stalled else failures + 1
@@ -261,7 +270,16 @@ class Fetcher:
             self._sleep(wait)
 
     def _retrying(self, t: _Transfer, attempt: int, reason: str, wait: float) -> None:
-        self.listener(Retrying(t.remote.name, "download", attempt, reason, wait, t.key))
+        self.listener(
+            Retrying(
+                name=t.remote.name,
+                what="download",
+                attempt=attempt,
+                reason=reason,
+                wait=wait,
+                key=t.key,
+            )
+        )
 
     def _fetch(self, url: str, t: _Transfer) -> bool:
         """One GET from where the transfer stands; True when the whole file has arrived."""
@@ -277,10 +295,14 @@ class Fetcher:
             transport.WATCHDOG.watch(self.timeout) as watch,
             stalls_cut(watch),
             transport.get_following(
-                self._session(), url, headers=headers, timeout=self.timeout,
-                allow_local=self.allow_local, what=what,
+                self._session(),
+                url,
+                headers=headers,
+                timeout=self.timeout,
+                allow_local=self.allow_local,
+                what=what,
             ) as r,
-        ):  # fmt: skip
+        ):
             status = r.status_code
             if status == 416 and offset and offset == t.total:
                 return True
@@ -383,12 +405,12 @@ class Fetcher:
             sink.discard()
             raise
         return Restored(
-            remote.file_id,
-            name,
-            size,
-            whole.hexdigest(),
-            len(manifest.parts) if manifest else 0,
-            str(sink.path) if getattr(sink, "path", None) else None,
+            file_id=remote.file_id,
+            name=name,
+            size=size,
+            sha512=whole.hexdigest(),
+            pieces=len(manifest.parts) if manifest else 0,
+            path=str(kept) if (kept := getattr(sink, "path", None)) else None,
         )
 
     def restore_any(self, key: str, open_sink: Callable[[str], Sink]) -> Restored:
@@ -464,7 +486,9 @@ class Fetcher:
         """Download one file (by key, or as listed) and check it, keeping no bytes."""
         label = key if isinstance(key, str) else key.file_id
         if isinstance(key, Rejected):
-            return Verdict(label, "failed", "", label, str(key.error))
+            return Verdict(
+                key=label, status="failed", name="", file_id=label, detail=str(key.error)
+            )
         remote: RemoteFile | None = None
         try:
             if isinstance(key, str):
@@ -482,7 +506,7 @@ class Fetcher:
             return _verdict(label, "failed", remote, str(exc))
         except Exception as exc:  # one file's surprise is that file's verdict, not the batch's end
             return _verdict(label, "failed", remote, f"unexpected error: {exc}")
-        return Verdict(label, "verified", done.name, done.file_id)
+        return Verdict(key=label, status="verified", name=done.name, file_id=done.file_id)
 
     def check_many(
         self,
@@ -507,10 +531,10 @@ def _placement(sink: Sink, seen: Callable[[bytes], None]) -> Placement | None:
     read_at = getattr(sink, "read_at", None)
     if write_at is None or read_at is None:
         return None
-    return Placement(write_at, read_at, seen)
+    return Placement(write_at=write_at, read_at=read_at, seen=seen)
 
 
 def _verdict(label: str, status: str, remote: RemoteFile | None, detail: str) -> Verdict:
     name = remote.name if remote else ""
     file_id = remote.file_id if remote else ""
-    return Verdict(label, status, name, file_id, detail)
+    return Verdict(key=label, status=status, name=name, file_id=file_id, detail=detail)

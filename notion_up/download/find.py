@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from notion_up.errors import APIError, FileMissing, InvalidRecord, UsageError
 from notion_up.notion.client import NotionClient
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.paging import read_all
 from notion_up.notion.records import Databases, RemoteFile, is_page_id, plain_text, remote_file
 
@@ -53,7 +54,7 @@ class Finder:
             conditions.append({"property": "filename", "title": {"contains": name}})
         body: dict = {
             "sorts": [{"timestamp": "created_time", "direction": "descending"}],
-            "page_size": 100,
+            "page_size": PAGE_SIZE,
         }
         if len(conditions) == 1:
             body["filter"] = conditions[0]

@@ -45,7 +45,7 @@ class _Stopped(Exception):
     """Another range failed (or the run was interrupted): this one stops quietly."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Placement:
     """A sink that takes bytes at their offset (a temporary file), from `base` on.
 
@@ -58,7 +58,7 @@ class Placement:
     base: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Link:
     """What ranged fetching needs of the fetcher: connections, retries, fresh URLs, events."""
 
@@ -272,8 +272,11 @@ class RangedDownload:
                 self._refresh(generation, str(expired))
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = transport.without_query(str(exc)) if isinstance(exc, Cut) else (
-                    transport.describe(exc))  # fmt: skip
+                reason = (
+                    transport.without_query(str(exc))
+                    if isinstance(exc, Cut)
+                    else (transport.describe(exc))
+                )
                 stalled = isinstance(exc, Stalled)
             # Progress resets the count: a long range on a flaky link still finishes.
             failures = 1 if span.got > before and not stalled else failures + 1
@@ -297,10 +300,14 @@ class RangedDownload:
             transport.WATCHDOG.watch(link.timeout) as watch,
             stalls_cut(watch),
             transport.get_following(
-                link.session(), url, headers=headers, timeout=link.timeout,
-                allow_local=link.allow_local, what=self.what,
+                link.session(),
+                url,
+                headers=headers,
+                timeout=link.timeout,
+                allow_local=link.allow_local,
+                what=self.what,
             ) as r,
-        ):  # fmt: skip
+        ):
             self._check_answer(r, span, start, probe)
             self._decided.set()
             # The range's own length bounds the body; the ranges together make the record's size.
@@ -353,4 +360,13 @@ class RangedDownload:
             self._generation += 1
 
     def _retrying(self, attempt: int, reason: str, wait: float) -> None:
-        self.link.listener(Retrying(self.remote.name, "download", attempt, reason, wait, self.key))
+        self.link.listener(
+            Retrying(
+                name=self.remote.name,
+                what="download",
+                attempt=attempt,
+                reason=reason,
+                wait=wait,
+                key=self.key,
+            )
+        )

@@ -18,6 +18,7 @@ from notion_up.download.fetch import Fetcher, Restored
 from notion_up.download.find import Finder
 from notion_up.download.sinks import FileSink, NullSink, Sink, safe_name
 from notion_up.errors import ExitStatus, FileMissing, NotionUpError, UsageError
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.records import (
     RemoteFile,
     file_sha512,
@@ -48,9 +49,12 @@ class Pulled:
         """The `pull --json` line of a many-file pull."""
         line = self.restored.to_json() if self.restored else {}
         line.update(
-            status=self.status, file_id=self.file_id, name=self.name, path=self.path,
+            status=self.status,
+            file_id=self.file_id,
+            name=self.name,
+            path=self.path,
             detail=self.detail,
-        )  # fmt: skip
+        )
         return line
 
 
@@ -99,7 +103,7 @@ def _listed(remotes: list[RemoteFile]) -> str:
 
 def _rows(finder: Finder, condition: dict) -> list[RemoteFile]:
     visible = {"property": "is_visible", "checkbox": {"equals": True}}
-    return list(finder.rows({"filter": {"and": [visible, condition]}, "page_size": 100}))
+    return list(finder.rows({"filter": {"and": [visible, condition]}, "page_size": PAGE_SIZE}))
 
 
 def _where(remote: RemoteFile) -> str:
@@ -112,7 +116,7 @@ def folder_files(finder: Finder, folder: str) -> Iterator[RemoteFile]:
     conditions: list[dict] = [{"property": "is_visible", "checkbox": {"equals": True}}]
     if folder != "/":
         conditions.append({"property": "folder_path", "rich_text": {"starts_with": folder}})
-    for remote in finder.rows({"filter": {"and": conditions}, "page_size": 100}):
+    for remote in finder.rows({"filter": {"and": conditions}, "page_size": PAGE_SIZE}):
         if _within(normal_folder(remote.folder_path), folder):
             yield remote
 
@@ -171,26 +175,43 @@ def pull_one(
                 raise UsageError(f"{target} exists and is not a file", hint="move it away")
             local = file_sha512(str(target))
             if not remote.maybe_manifest and verify(local, remote.salt, remote.salted):
-                return Pulled(status="skipped", file_id=remote.file_id, name=remote.name,
-                              path=where, detail="identical")  # fmt: skip
+                return Pulled(
+                    status="skipped",
+                    file_id=remote.file_id,
+                    name=remote.name,
+                    path=where,
+                    detail="identical",
+                )
         open_sink = _opener(target, force, local is not None)
         done = fetcher.restore(remote, open_sink)
         if local is not None:
             # A split file's row records its manifest's hash: its content is compared here.
             if done.sha512 != local:
                 raise UsageError(f"{target} exists with other content", hint="pass --force")
-            return Pulled(status="skipped", file_id=remote.file_id, name=remote.name,
-                          path=where, detail="identical")  # fmt: skip
+            return Pulled(
+                status="skipped",
+                file_id=remote.file_id,
+                name=remote.name,
+                path=where,
+                detail="identical",
+            )
         mtime = mtime_of(remote.salted)
         if mtime is not None:
             os.utime(target, (mtime, mtime))
-        return Pulled(status="pulled", file_id=remote.file_id, name=done.name, path=where,
-                      restored=done)  # fmt: skip
+        return Pulled(
+            status="pulled", file_id=remote.file_id, name=done.name, path=where, restored=done
+        )
     except (NotionUpError, OSError) as exc:
         detail = str(exc) if isinstance(exc, NotionUpError) else f"{target}: {exc.strerror}"
         code = getattr(exc, "exit_status", ExitStatus.INPUT)
-        return Pulled(status="failed", file_id=remote.file_id, name=remote.name, path=where,
-                      detail=detail, exit_status=int(code))  # fmt: skip
+        return Pulled(
+            status="failed",
+            file_id=remote.file_id,
+            name=remote.name,
+            path=where,
+            detail=detail,
+            exit_status=int(code),
+        )
 
 
 def _opener(target: Path, force: bool, compare: bool) -> Callable[[str], Sink]:

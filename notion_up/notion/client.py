@@ -38,7 +38,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RetryCallback = Callable[[str, int, str, float], None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ClientStats:
     """Counts of what the client did, for --stats and the benchmarks."""
 
@@ -89,9 +89,9 @@ class NotionClient:
         self.stats = ClientStats()
         # Set by the first answer: a refused connection before it means a wrong URL.
         self._answered = False
-        self._aborted: NotionUpError | None = None
+        self._aborted: BaseException | None = None
 
-    def abort(self, error: NotionUpError) -> None:
+    def abort(self, error: BaseException) -> None:
         """Stop every request of this client: those in flight are cut at once, later ones
         raise `error` (the run cannot go on: its set-up reads failed)."""
         self._aborted = error
@@ -153,9 +153,12 @@ class NotionClient:
             watch = None
             try:
                 kwargs: dict[str, Any] = {
-                    "json": json, "params": params, "timeout": self._timeouts,
-                    "allow_redirects": False, "proxies": self._proxies,
-                }  # fmt: skip
+                    "json": json,
+                    "params": params,
+                    "timeout": self._timeouts,
+                    "allow_redirects": False,
+                    "proxies": self._proxies,
+                }
                 if body is not None:
                     form = body()
                     kwargs.update(data=form, headers={"Content-Type": form.content_type})
@@ -168,7 +171,7 @@ class NotionClient:
                         raise _redirected(self.base_url, response)
                     if response.status_code < 400:
                         return replies.read_json(response, what, deadline)
-                    failure = api_error(response, deadline)
+                    failure: NotionUpError = api_error(response, deadline)
             except requests.ConnectTimeout as exc:
                 failure = TransientError(
                     f"could not connect to {self.base_url}: {self._scrub(str(exc))}"
@@ -209,6 +212,7 @@ class NotionClient:
                 if not idempotent:
                     raise OutcomeUnknown(failure) from None
             else:
+                assert isinstance(failure, APIError)  # Notion answered: its error object, above
                 if not self.policy.is_retryable_status(response.status_code) or _blocked(failure):
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -226,7 +230,7 @@ class NotionClient:
                 on_retry(path, attempt, str(failure), wait)
             elif wait >= transport.SLOW_AFTER and self.on_notice is not None:
                 self.on_notice(f"waiting for Notion ({wait:.0f} s) to retry {what}: {failure}")
-            if throttled and response.status_code == 429:
+            if throttled and isinstance(failure, APIError) and response.status_code == 429:
                 # Every thread waits, not just this one; the limiter learns from the reason.
                 self.limiter.throttled(wait, failure.additional_data.get("rate_limit_reason"))
             elif throttled:

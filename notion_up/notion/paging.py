@@ -16,14 +16,13 @@ read, or a whole capped window inside one minute, each end the walk with one cle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from notion_up.errors import MalformedReply, QueryTooLarge
+from notion_up.notion.limits import QUERY_CAP
 
-# Notion's per-query cap (results one query can return before it is cut off).
-QUERY_CAP = 10_000
 # Notion's cursors are ids (36 characters); anything far longer is not one.
 MAX_CURSOR = 1024
 # More rows than this in one walk is a reply that keeps going, not a file database.
@@ -137,7 +136,7 @@ class _Walk:
         # memory stays at one minute's ids, whatever the size of the database.
         self.in_minute: set[str] = set()
 
-    def one_query(self, body: dict) -> Iterator[dict]:
+    def one_query(self, body: dict) -> Generator[dict, None, bool]:
         """Yield one query's new rows, page after page; returns True when it was capped."""
         cursors: set[str] = set()
         capped = False

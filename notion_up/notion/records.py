@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from notion_up.errors import (
     APIError,
@@ -23,6 +23,7 @@ from notion_up.errors import (
     UsageError,
 )
 from notion_up.manifest import MANIFEST_SUFFIX, MAX_MANIFEST_SIZE, is_manifest_name
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.paging import read_all
 
 # The property names of the service whose databases we share; not ours to rename.
@@ -80,7 +81,7 @@ def verify(sha512_hex: str, salt: str, recorded: str) -> bool:
     return secrets.compare_digest(expected, str(recorded).encode("utf-8", "replace"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileRecord:
     """What is written about one pushed file."""
 
@@ -106,10 +107,17 @@ def manifest_row(record: FileRecord, original_name: str, total_size: int) -> Fil
     named `<name>.file.json` (its `/d/<hash>` route knows a manifest by that name).
     """
     return FileRecord(
-        original_name, total_size, record.file_upload_id, record.upload_name, record.hash,
-        record.folder_path, record.is_visible, True, record.is_public,
+        name=original_name,
+        size=total_size,
+        file_upload_id=record.file_upload_id,
+        upload_name=record.upload_name,
+        hash=record.hash,
+        folder_path=record.folder_path,
+        is_visible=record.is_visible,
+        is_manifest=True,
+        is_public=record.is_public,
         index_name=original_name + MANIFEST_SUFFIX,
-    )  # fmt: skip
+    )
 
 
 def _text(value: str) -> list[dict]:
@@ -324,7 +332,7 @@ def file_sha512(path: str, chunk: int = 1024 * 1024) -> str:
 
 
 # -- reading records -------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RemoteFile:
     """A row of the file database: what finding, checking and getting its file back need."""
 
@@ -378,7 +386,7 @@ CREATED = re.compile(r"[0-9T:.+\-Z]{0,40}")
 MAX_RECORDED_SIZE = 1 << 50  # far above any Notion limit: a larger filesize is garbage
 
 
-def is_page_id(value: object) -> bool:
+def is_page_id(value: object) -> TypeGuard[str]:
     """True for a Notion id (32 hex digits, with or without dashes): fit for a URL path."""
     return isinstance(value, str) and PAGE_ID.fullmatch(value.lower()) is not None
 
@@ -530,7 +538,7 @@ def folder_properties(name: str, parent: str) -> dict:
 def existing_folders(client: PageWriter, data_source: str) -> set[str]:
     """The paths of the folder rows in the file database (every row, past the query cap)."""
     body: dict = {"filter": {"property": "is_folder", "checkbox": {"equals": True}}}
-    body["page_size"] = 100
+    body["page_size"] = PAGE_SIZE
     paths: set[str] = set()
     for page in read_all(client.query_data_source, data_source, body, what="folder rows"):
         props = page.get("properties") or {}

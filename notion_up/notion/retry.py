@@ -42,7 +42,7 @@ LIMIT_NAMES = {
 }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RetryPolicy:
     """How often and how long to retry; `delay` is a pure function of its inputs and the RNG."""
 

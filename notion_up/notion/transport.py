@@ -219,14 +219,15 @@ class _Watched:
     def request(self, *args: Any, **kwargs: Any) -> None:
         watch = WATCHDOG.current()
         if watch is not None:
+            # A mixin: `self` is the HTTP(S)Connection it is mixed into (below).
             watch.conn = self  # type: ignore[assignment]
-        super().request(*args, **kwargs)  # type: ignore[misc]
+        super().request(*args, **kwargs)  # type: ignore[misc]  # HTTPConnection's, in the MRO
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         watch = WATCHDOG.current()
         if watch is not None:
             watch.sent()
-        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]  # as request above
 
 
 class _HTTPConnection(_Watched, HTTPConnection):
@@ -331,9 +332,13 @@ def get_following(
     for _ in range(MAX_REDIRECTS + 1):
         check_hop(url, allow_local, what)
         response = session.get(
-            url, headers=headers, stream=True, allow_redirects=False, proxies=proxies_for(url),
+            url,
+            headers=headers,
+            stream=True,
+            allow_redirects=False,
+            proxies=proxies_for(url),
             timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
-        )  # fmt: skip
+        )
         if response.status_code not in _REDIRECTS or "Location" not in response.headers:
             return response
         url = urljoin(url, response.headers.get("Location", ""))

@@ -166,11 +166,13 @@ class Setup:
                 self._facts = facts
                 self._located.set()
                 side_by_side(
-                    lambda: check_schema(_properties(client, files, "file database"),
-                                         FILE_SCHEMA, "file database"),
-                    lambda: check_schema(_properties(client, idx, "index database"),
-                                         INDEX_SCHEMA, "index database"),
-                )  # fmt: skip
+                    lambda: check_schema(
+                        _properties(client, files, "file database"), FILE_SCHEMA, "file database"
+                    ),
+                    lambda: check_schema(
+                        _properties(client, idx, "index database"), INDEX_SCHEMA, "index database"
+                    ),
+                )
                 if on_checked is not None:
                     on_checked(facts)
             except BaseException as exc:  # raised again by every wait

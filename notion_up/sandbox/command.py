@@ -99,9 +99,10 @@ def main(argv: list[str] | None = None) -> None:
         help="bytes/s per connection for file downloads",
     )
     parser.add_argument(
-        "--ignore-range", action="store_true",
+        "--ignore-range",
+        action="store_true",
         help="serve file downloads whole, ignoring Range (as some proxies do)",
-    )  # fmt: skip
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument(
         "--fault-endpoints", default="send,complete", help="comma-separated endpoint names"
@@ -127,17 +128,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-file-size", type=_size, default=ServerOptions.max_file_upload_size)
     parser.add_argument("--expiry-seconds", type=float, default=3600.0)
     parser.add_argument(
-        "--page-pace", type=float, default=0.0,
+        "--page-pace",
+        type=float,
+        default=0.0,
         help="pages a minute at most, in their created_time (Notion's limit paces creation)",
-    )  # fmt: skip
+    )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
         "--crash-write", type=int, default=0, help="cut off the N-th write (0 = never)"
     )
     parser.add_argument(
-        "--crash-mode", choices=("before", "after"), default="before",
+        "--crash-mode",
+        choices=("before", "after"),
+        default="before",
         help="cut it off before it is processed, or after it is committed",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     options = ServerOptions(
         token=args.token,

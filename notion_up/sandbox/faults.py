@@ -15,9 +15,18 @@ from .options import ServerOptions
 _UNSEEDED = object()
 # What a client writes (queries are POSTs but reads).
 WRITE_ENDPOINTS = frozenset(
-    {"create_upload", "send", "complete", "create_database", "create_data_source",
-     "update_data_source", "create_page", "update_page", "delete_block"}
-)  # fmt: skip
+    {
+        "create_upload",
+        "send",
+        "complete",
+        "create_database",
+        "create_data_source",
+        "update_data_source",
+        "create_page",
+        "update_page",
+        "delete_block",
+    }
+)
 
 
 def fault_error(status: int) -> ApiError:

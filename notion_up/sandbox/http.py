@@ -137,6 +137,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._admin(method, path)
             return
         self._body = RequestBody(self.rfile, self.headers, notion.options.bandwidth)
+        args: tuple[str, ...]
         if path.startswith("/__files/"):
             endpoint, fn, args = "download", None, ()
         else:
@@ -261,7 +262,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         if self.command != "HEAD" and len(data) <= 256 * 1024:
             # head and body in one write: no small trailing segment for Nagle to hold back
-            self._headers_buffer.append(b"\r\n" + data)
+            # The handler's own header buffer, which typeshed does not declare.
+            self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]
             self.flush_headers()
             return
         self.end_headers()
@@ -445,7 +447,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self._s3_error(
                     416, "InvalidRange", "The requested range is not satisfiable", headers
                 )
-            if parsed is not None:
+            if isinstance(parsed, tuple):
                 start, end = parsed
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{end}/{total}"
@@ -455,7 +457,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             # Committed, and the reply is lost: as if the client died right now.
             self.notion.crashed()
             self._drop_connection()
-            return
+            return "crashed"
         self._account(str(status))
         # A hostile host runs past the range; with no Content-Length only the close ends it.
         overrun = min(opts.download_overrun, total - 1 - end) if status == 206 else 0

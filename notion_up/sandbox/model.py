@@ -95,6 +95,7 @@ class LocalNotion:
             self._release()
             raise
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.url = f"http://{shown}:{port}"
         self._thread = threading.Thread(
@@ -132,8 +133,12 @@ class LocalNotion:
         ws = self.ensure_workspace()
         # The token too: a server started with its own `--token` is still usable. It is the
         # sandbox's, never a Notion token, and the note is 0600.
-        note = {"url": self.url, "token": self.token, "files_database_id": ws.files_database_id,
-                "index_database_id": ws.index_database_id}  # fmt: skip
+        note = {
+            "url": self.url,
+            "token": self.token,
+            "files_database_id": ws.files_database_id,
+            "index_database_id": ws.index_database_id,
+        }
         leave_note(self.state_dir, note)
 
     def _release(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ServerOptions:
     """Behaviour knobs; may be changed while the server runs (read on every request)."""
 
@@ -79,9 +79,18 @@ def merge_options(options: ServerOptions, body: dict) -> None:
 
 
 _SIZE_UNITS = {
-    "": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024,
-    "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3,
-}  # fmt: skip
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
 
 
 def parse_bytes(text: str) -> int:

@@ -6,6 +6,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from .databases import find_prop
 from .downloads import DownloadLinks
@@ -265,7 +266,7 @@ class Pages:
         if created is None and self.options.page_pace > 0:
             now = max(now, self._paced + 60.0 / self.options.page_pace)
             self._paced = now
-        page = {
+        page: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "seq": self._store.next_seq(),
             "data_source_id": ds["id"] if ds else None,
@@ -307,10 +308,13 @@ class Pages:
         for name, prop in self.schema_of(page).items():
             props[name] = self.value_out(prop, page["properties"].get(name), now)
         title = next(
-            (plain(page["properties"].get(n)) for n, p in self.schema_of(page).items()
-             if p["type"] == "title"),
+            (
+                plain(page["properties"].get(n))
+                for n, p in self.schema_of(page).items()
+                if p["type"] == "title"
+            ),
             "",
-        )  # fmt: skip
+        )
         slug = slugify(title)
         hexid = page["id"].replace("-", "")
         return {
@@ -337,14 +341,14 @@ class Pages:
         kind = prop["type"]
         out: dict = {"id": prop["id"], "type": kind}
         if kind in ("title", "rich_text"):
-            out[kind] = rich_text_out(value or [])  # type: ignore[arg-type]
+            out[kind] = rich_text_out(value if isinstance(value, list) else [])
         elif kind == "checkbox":
             out[kind] = bool(value)
         elif kind in ("files", "multi_select"):
-            items = value or []
+            items = value if isinstance(value, list) else []
             if kind == "files":
                 expires = now + float(self.options.url_expiry_seconds)
-                out[kind] = [self.file_out(item, expires) for item in items]  # type: ignore[union-attr]
+                out[kind] = [self.file_out(item, expires) for item in items]
             else:
                 out[kind] = items
         else:
@@ -422,10 +426,13 @@ class Pages:
                 for o in self._store.objects[kind].values()
             )
             title = next(
-                (plain(v) for n, v in page["properties"].items()
-                 if self.schema_of(page).get(n, {}).get("type") == "title"),
+                (
+                    plain(v)
+                    for n, v in page["properties"].items()
+                    if self.schema_of(page).get(n, {}).get("type") == "title"
+                ),
                 "",
-            )  # fmt: skip
+            )
             return block_object(
                 page["id"],
                 self.parent_of(page),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from .databases import find_prop
 from .errors import MISSING, bad, invalid
@@ -56,7 +57,7 @@ class Queries:
             capped = len(pages) > self._cap()
             results, next_cursor = paginate(pages[: self._cap()], cursor, page_size)
             rendered = [self._render(p) for p in results]
-        reply = {
+        reply: dict[str, Any] = {
             "object": "list",
             "results": rendered,
             "next_cursor": next_cursor,

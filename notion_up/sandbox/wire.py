@@ -73,7 +73,8 @@ class RequestBody:
             self.remaining -= got
         self.consumed += got
         if self.bandwidth is not None and got:
-            ahead = self.consumed / self.bandwidth - (self._clock() - self._t0)
+            started = self._t0 if self._t0 is not None else self._clock()
+            ahead = self.consumed / self.bandwidth - (self._clock() - started)
             if ahead > 0:
                 self._sleep(ahead)
         return got
@@ -173,7 +174,8 @@ class FormParser:
         self.file_size = 0
         self.file_name: str | None = None
         self.file_type: str | None = None
-        self._target: object = None
+        # The sink (the file field), a form field's bytes, or nothing (between parts).
+        self._target: object | bytearray | None = None
         self._field_name: str | None = None
 
     # -- feeding
@@ -211,13 +213,13 @@ class FormParser:
         target = self._target
         if target is None:
             return
-        if target is self.sink:
+        if isinstance(target, bytearray):  # a form field, held in memory
+            target += piece
+            if len(target) > self.MAX_FIELD:
+                raise FormError("form field too large")
+        else:
             self.file_size += len(piece)
             write_all(self.sink, piece)
-        else:
-            target += piece  # type: ignore[operator]
-            if len(target) > self.MAX_FIELD:  # type: ignore[arg-type]
-                raise FormError("form field too large")
 
     def _process(self) -> None:
         while True:

@@ -35,7 +35,7 @@ INDEX_SCHEMA: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Workspace:
     """The sandbox's root page and its two databases (with their data sources)."""
 
@@ -67,11 +67,17 @@ def ensure_workspace(store: Store, pages: Pages, databases: Databases) -> Worksp
             ("notion-up files", FILES_SCHEMA),
             ("notion-up global index", INDEX_SCHEMA),
         ):
-            config = {name: {kind: {}} for name, kind in schema.items()}
+            config: dict[str, dict] = {name: {kind: {}} for name, kind in schema.items()}
             db, ds = databases.new_database(
                 root["id"], text_value(title), databases.schema_in(config, "schema")
             )
             made.append((db["id"], ds["id"]))
-        ws = Workspace(root["id"], made[0][0], made[0][1], made[1][0], made[1][1])
+        ws = Workspace(
+            root_page_id=root["id"],
+            files_database_id=made[0][0],
+            files_data_source_id=made[0][1],
+            index_database_id=made[1][0],
+            index_data_source_id=made[1][1],
+        )
         store.set("workspace", json.dumps(asdict(ws)))
         return ws

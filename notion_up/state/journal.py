@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from notion_up.state.private import private_dir, private_umask
 
@@ -81,11 +82,11 @@ _UNFINISHED = "state NOT IN ({})".format(", ".join(f"'{state}'" for state in END
 
 # The workspace a push went to (the API URL, or "sandbox") is `workspace` in code and, so that
 # journals written before the name was settled still open, `api_url` in the table.
-_COLUMN = {"workspace": "api_url"}
-_FIELD = {column: field for field, column in _COLUMN.items()}
+_COLUMN: dict[str, str] = {"workspace": "api_url"}
+_FIELD: dict[str, str] = {column: field for field, column in _COLUMN.items()}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PushEntry:
     """One row of the journal."""
 
@@ -331,9 +332,7 @@ class Journal:
     def _select(self, where: str, args: tuple) -> list[PushEntry]:
         with self._lock:
             rows = self._db.execute(f"SELECT * FROM pushes {where}", _stored(args)).fetchall()
-        return [
-            PushEntry(**{_FIELD.get(k, k): _loaded(v) for k, v in dict(r).items()}) for r in rows
-        ]
+        return [PushEntry(**{_FIELD.get(k, k): _loaded(r[k]) for k in r.keys()}) for r in rows]
 
 
 def _stored(args: tuple) -> tuple:
@@ -342,7 +341,7 @@ def _stored(args: tuple) -> tuple:
     return tuple(os.fsencode(a) if isinstance(a, str) and not _utf8(a) else a for a in args)
 
 
-def _loaded(value: object) -> object:
+def _loaded(value: Any) -> Any:
     return os.fsdecode(value) if isinstance(value, bytes) else value
 
 

@@ -69,9 +69,13 @@ class Uploader:
         # How fast this link sends and how long an upload lives: sizes uploads to finish.
         self.pace = Pace.from_cache(journal.facts(self._pace_key(), KEEP_FOR) if journal else None)
         self.sender = PartSender(
-            client, self.options, journal=journal, listener=listener, cancel=self.cancel,
+            client,
+            self.options,
+            journal=journal,
+            listener=listener,
+            cancel=self.cancel,
             pace=self.pace,
-        )  # fmt: skip
+        )
         # Each upload's events carry its own key: two files of one name must not share a bar.
         self._keys = itertools.count(1)
 
@@ -140,9 +144,13 @@ class Uploader:
                 self.journal.update(entry.id)  # taken up by this run: counted once if cut short
             return self.resume(entry, source)
         return self._push_new(
-            source, folder_path, is_visible=is_visible, is_manifest=is_manifest, parent=parent,
+            source,
+            folder_path,
+            is_visible=is_visible,
+            is_manifest=is_manifest,
+            parent=parent,
             whole=whole,
-        )  # fmt: skip
+        )
 
     def _push_new(
         self,
@@ -158,10 +166,20 @@ class Uploader:
         if plan.multi:
             self.sender.warm_up()
         run = FileRun(
-            source.name, source.size, plan, upload, folder_path, is_visible, is_manifest,
-            key=next(self._keys), source=source, salt=new_salt(), parent=parent, whole=whole,
-        )  # fmt: skip
-        self.emit(FileStarted(run.name, run.size, plan.count, run.key))
+            name=source.name,
+            size=source.size,
+            plan=plan,
+            upload=upload,
+            folder_path=folder_path,
+            is_visible=is_visible,
+            is_manifest=is_manifest,
+            key=next(self._keys),
+            source=source,
+            salt=new_salt(),
+            parent=parent,
+            whole=whole,
+        )
+        self.emit(FileStarted(name=run.name, size=run.size, parts=plan.count, key=run.key))
         try:
             return self._push_run(run)
         finally:
@@ -309,10 +327,16 @@ class Uploader:
         self._settle(run)
         self.emit(Stage(run.name, "recording", run.key))
         record = FileRecord(
-            run.name, run.size, run.upload_id, run.upload.upload_name, content, run.folder_path,
-            is_visible=run.is_visible, is_manifest=run.is_manifest,
+            name=run.name,
+            size=run.size,
+            file_upload_id=run.upload_id,
+            upload_name=run.upload.upload_name,
+            hash=content,
+            folder_path=run.folder_path,
+            is_visible=run.is_visible,
+            is_manifest=run.is_manifest,
             is_public=self.public and run.is_visible,
-        )  # fmt: skip
+        )
         if run.is_manifest and run.whole is not None:
             record = manifest_row(record, *run.whole)
         try:
@@ -335,17 +359,30 @@ class Uploader:
             raise
         self._journal(run, state="done", page_id=page_id, index_id=index_id, error=None)
         return PushResult(
-            run.name, run.size, page_id, run.upload_id, index_id, content, run.plan, run.upload,
-            time.monotonic() - run.started, run.retries, run.folder_path,
-        )  # fmt: skip
+            name=run.name,
+            size=run.size,
+            file_id=page_id,
+            file_upload_id=run.upload_id,
+            index_id=index_id,
+            hash=content,
+            plan=run.plan,
+            upload=run.upload,
+            seconds=time.monotonic() - run.started,
+            retries=run.retries,
+            folder_path=run.folder_path,
+        )
 
     def _write_records(
         self, run: FileRun, record: FileRecord, page_id: str | None, look_first: bool
     ) -> tuple[str, str]:
         return write_records(
-            self.client, self.databases, record, page_id, look_first=look_first,
+            self.client,
+            self.databases,
+            record,
+            page_id,
+            look_first=look_first,
             on_page=lambda found: self._journal(run, state="paged", page_id=found),
-        )  # fmt: skip
+        )
 
     def _journal(self, run: FileRun, **fields: object) -> None:
         if self.journal and run.push_id is not None:
@@ -364,14 +401,26 @@ class Uploader:
         committed one). A push whose upload was never created or has expired starts over from
         its input (`source`, or the file or spool file the journal names), saying so.
         """
-        plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
+        plan = PartPlan(
+            size=entry.size, mode=entry.mode, part_size=entry.part_size, count=entry.part_count
+        )
         upload = UploadName(entry.name, entry.upload_name, entry.content_type)
         run = FileRun(
-            entry.name, entry.size, plan, upload, entry.folder_path, bool(entry.is_visible),
-            bool(entry.is_manifest), key=next(self._keys), push_id=entry.id,
-            upload_id=entry.upload_id or "", salt=entry.salt or "", source=source, whole=whole,
-        )  # fmt: skip
-        self.emit(FileStarted(entry.name, entry.size, plan.count, run.key))
+            name=entry.name,
+            size=entry.size,
+            plan=plan,
+            upload=upload,
+            folder_path=entry.folder_path,
+            is_visible=bool(entry.is_visible),
+            is_manifest=bool(entry.is_manifest),
+            key=next(self._keys),
+            push_id=entry.id,
+            upload_id=entry.upload_id or "",
+            salt=entry.salt or "",
+            source=source,
+            whole=whole,
+        )
+        self.emit(FileStarted(name=entry.name, size=entry.size, parts=plan.count, key=run.key))
         try:
             result = self._resume_run(run, entry)
         except StartOver as again:
@@ -403,9 +452,12 @@ class Uploader:
         opened = source or self.reopen(entry)
         try:
             return self._push_new(
-                opened, entry.folder_path, is_visible=bool(entry.is_visible),
-                is_manifest=bool(entry.is_manifest), parent=entry.parent_id,
-            )  # fmt: skip
+                opened,
+                entry.folder_path,
+                is_visible=bool(entry.is_visible),
+                is_manifest=bool(entry.is_manifest),
+                parent=entry.parent_id,
+            )
         finally:
             if source is None:
                 opened.close()

@@ -7,10 +7,11 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from notion_up.errors import FileMissing, QueryTooLarge
 from notion_up.events import FileSkipped, Listener
+from notion_up.notion.limits import PAGE_SIZE
 from notion_up.notion.paging import read_all
 from notion_up.notion.records import file_sha512, remote_file, verify
 from notion_up.state.journal import Journal
@@ -33,7 +34,7 @@ class Recorded:
     salted: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExistingCheck:
     """Decides whether a file can be skipped (--skip-existing, --check-remote).
 
@@ -109,8 +110,10 @@ class ExistingCheck:
             spent += 1
             return self._query(data_source, body)
 
-        body = {"filter": {"property": "file_data", "files": {"is_not_empty": True}}}
-        body["page_size"] = 100
+        body: dict[str, Any] = {
+            "filter": {"property": "file_data", "files": {"is_not_empty": True}}
+        }
+        body["page_size"] = PAGE_SIZE
         found: dict[int, list[Recorded]] = {}
         try:
             for page in read_all(query, self.files_data_source, body, what="remote check"):
@@ -125,7 +128,9 @@ class ExistingCheck:
     def _query(self, data_source: str, body: dict) -> dict:
         with self._lock:
             self.queries += 1
-        return self.remote.query_data_source(data_source, body)  # type: ignore[union-attr]
+        # Queries are made only with a client to ask (check_remote).
+        assert self.remote is not None
+        return self.remote.query_data_source(data_source, body)
 
     def _journal_entry(self, path: str, size: int, mtime: float):
         if self.journal is None:
@@ -144,7 +149,7 @@ class ExistingCheck:
         if cached is not None:
             return cached
         body: dict = {"filter": {"property": "filesize", "number": {"equals": size}}}
-        body["page_size"] = 100
+        body["page_size"] = PAGE_SIZE
         rows = []
         for page in read_all(self._query, self.files_data_source, body, what="size check"):
             row = _recorded(page)
@@ -182,8 +187,9 @@ def drop_existing(
     check.prepare([item.path for item in files])
     kept: list[tuple[int, FileInput]] = []
     numbered = enumerate(files)
-    checks = map_bounded(lambda pair: _reason(check, pair[1]), numbered, workers,
-                         name="notion-up-check")  # fmt: skip
+    checks = map_bounded(
+        lambda pair: _reason(check, pair[1]), numbered, workers, name="notion-up-check"
+    )
     for (i, item), reason in checks:
         if reason is None:
             kept.append((i, item))

@@ -115,8 +115,9 @@ class RunFacts:
     def journal_fields(self) -> dict[str, object]:
         """The journal fields naming where a push's records go (UNKNOWN while not in yet)."""
         if not self.known():
-            return dict.fromkeys(("files_data_source", "index_data_source",
-                                  "user_database_id"), UNKNOWN)  # fmt: skip
+            return dict.fromkeys(
+                ("files_data_source", "index_data_source", "user_database_id"), UNKNOWN
+            )
         databases = self.databases
         return {
             "files_data_source": databases.files_data_source,

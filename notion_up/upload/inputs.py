@@ -15,7 +15,7 @@ from notion_up.localfile import identity as identity_of
 from notion_up.upload.source import Source, open_file, shown_name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InputOptions:
     """How inputs are expanded: recursion, filters, symlinks."""
 
@@ -25,7 +25,7 @@ class InputOptions:
     follow_symlinks: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileInput:
     """One file to push: where it is, its name, and its folder within what was pushed."""
 
@@ -107,7 +107,7 @@ def _expand_one(path: str, options: InputOptions, found: Expansion) -> Iterator[
     if not matches(name, name, options):
         found.filtered += 1
         return
-    yield FileInput(path, name, identity=source.identity, follow=options.follow_symlinks)
+    yield FileInput(path=path, name=name, identity=source.identity, follow=options.follow_symlinks)
 
 
 def _walk(top: str, options: InputOptions, found: Expansion) -> Iterator[FileInput]:
@@ -153,7 +153,13 @@ def _walk_file(
     if not stat.S_ISREG(info.st_mode):
         found.skipped.append(SkippedInput(path, "not a regular file"))
         return None
-    return FileInput(path, name, folder, identity_of(info), options.follow_symlinks)
+    return FileInput(
+        path=path,
+        name=name,
+        folder_path=folder,
+        identity=identity_of(info),
+        follow=options.follow_symlinks,
+    )
 
 
 def _link_skip(path: str) -> SkippedInput:

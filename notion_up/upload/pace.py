@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import datetime
 
-from notion_up.upload.parts import SINGLE_PART_MAX
+from notion_up.notion.limits import SINGLE_PART_MAX
 
 DEFAULT_WINDOW = 3600.0
 # Of the window, what an upload is planned to use: the rest absorbs a slower patch of link.

@@ -6,18 +6,19 @@ import math
 from dataclasses import dataclass
 
 from notion_up.errors import LimitError, UsageError
+from notion_up.notion.limits import (
+    MAX_PART_SIZE,
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    SINGLE_PART_MAX,
+    part_size_fits,
+)
+from notion_up.units import MiB
 
-MiB = 1024 * 1024
-# Notion says "20 MB" for single-part uploads; the decimal reading is the one both readings accept.
-SINGLE_PART_MAX = 20 * 1000 * 1000
-MIN_PART_SIZE = 5 * MiB
-MAX_PART_SIZE = 20 * MiB
-DEFAULT_PART_SIZE = 5 * MiB
-# The send schema allows part numbers 1..1,000 (create says 10,000): plan for the stricter.
-MAX_PARTS = 1000
+DEFAULT_PART_SIZE = MIN_PART_SIZE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PartPlan:
     """How one file goes up: mode, part size and count (a single part is part 1 of 1)."""
 
@@ -49,7 +50,7 @@ class PartPlan:
 
 def check_part_size(part_size: int) -> None:
     """Refuse a --part-size outside Notion's 5–20 MiB."""
-    if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
+    if not part_size_fits(part_size):
         raise UsageError(
             f"--part-size must be between 5 MiB and 20 MiB (got {part_size} bytes)",
         )
@@ -61,7 +62,7 @@ def plan_parts(size: int, part_size: int = DEFAULT_PART_SIZE) -> PartPlan:
     if size < 0:
         raise ValueError("size must not be negative")
     if size <= SINGLE_PART_MAX:
-        return PartPlan(size, "single_part", max(size, 0), 1)
+        return PartPlan(size=size, mode="single_part", part_size=max(size, 0), count=1)
     count = math.ceil(size / part_size)
     if count > MAX_PARTS:
         # Round up to a whole MiB so the parts stay tidy.
@@ -72,7 +73,7 @@ def plan_parts(size: int, part_size: int = DEFAULT_PART_SIZE) -> PartPlan:
                 hint="Notion cannot take a single file this large; use --split",
             )
         count = math.ceil(size / part_size)
-    return PartPlan(size, "multi_part", part_size, count)
+    return PartPlan(size=size, mode="multi_part", part_size=part_size, count=count)
 
 
 # -- --part-size auto --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ OnResult = Callable[["Job", PushResult | None, BaseException | None], None]
 RunError = Callable[[], BaseException | None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Job:
     """One input of a batch: how to open it, and where it goes in the file database."""
 

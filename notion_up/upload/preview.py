@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from notion_up.errors import NotionUpError
 from notion_up.manifest import MANIFEST_SUFFIX, piece_lengths, piece_names, split_size_for
@@ -19,7 +20,7 @@ from notion_up.upload.inputs import FileInput
 from notion_up.upload.parts import PartPlan, plan_parts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PiecePlan:
     """One stored piece of a split file: its name, its bytes, how it goes up."""
 
@@ -40,7 +41,7 @@ class PiecePlan:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Preview:
     """The fate of one file: push (with its plan), skip or refuse, and why."""
 
@@ -142,7 +143,12 @@ def preview(
     """Plan one file as push would, without a single write (over the limit: split, unless
     `auto_split` is off; `part_size` may be a file size's part size, as with --part-size auto)."""
     size = os.stat(item.path).st_size
-    base = {"path": item.path, "name": item.name, "folder_path": item.folder_path, "size": size}
+    base: dict[str, Any] = {
+        "path": item.path,
+        "name": item.name,
+        "folder_path": item.folder_path,
+        "size": size,
+    }
     if existing is not None:
         reason = existing.reason_to_skip(item.path)
         if reason:
@@ -182,7 +188,9 @@ def _preview_split(
     try:
         for piece_name, length in zip(piece_names(name, len(lengths)), lengths, strict=True):
             plan = plan_parts(length, _part_size(part_size, length))
-            pieces.append(PiecePlan(piece_name, length, plan, upload_name(piece_name)))
+            pieces.append(
+                PiecePlan(name=piece_name, size=length, plan=plan, upload=upload_name(piece_name))
+            )
     except NotionUpError as exc:
         return Preview(**base, action="refuse", reason=str(exc), split_size=split_size)
     return Preview(**base, action="push", pieces=pieces, split_size=split_size)

@@ -18,7 +18,7 @@ from notion_up.upload.source import Source
 DEFAULT_MAX_MEMORY = 1024**3
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EngineOptions:
     """Knobs of the upload engine."""
 
@@ -34,7 +34,7 @@ class EngineOptions:
         return min(chosen, self.part_size)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PushResult:
     """What one pushed file became in Notion."""
 
@@ -82,7 +82,7 @@ class StartOver(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FileRun:
     """The state of one file while it is being pushed."""
 
@@ -115,7 +115,17 @@ class FileRun:
         def on_retry(_path: str, attempt: int, reason: str, wait_s: float) -> None:
             with self.lock:
                 self.retries += 1
-            emit(Retrying(self.name, what, attempt, reason, wait_s, self.key, part_number))
+            emit(
+                Retrying(
+                    name=self.name,
+                    what=what,
+                    attempt=attempt,
+                    reason=reason,
+                    wait=wait_s,
+                    key=self.key,
+                    part_number=part_number,
+                )
+            )
 
         return on_retry
 

@@ -12,6 +12,7 @@ import hashlib
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import cast
 
 from notion_up.errors import InputError, Interrupted, TooSlow
 from notion_up.events import AlreadySent, BytesSent, Listener, PartDone, PartStarted
@@ -131,7 +132,9 @@ class PartSender:
         self._wait_parts(run, futures)
         if self.cancel.is_set():
             raise Interrupted("interrupted")
-        return source.sha512 or digest.hexdigest()  # type: ignore[union-attr]
+        if digest is None:  # hashed already, while spooled
+            return str(source.sha512)
+        return digest.hexdigest()
 
     def _late(self, run: FileRun, part_number: int) -> bool:
         """Whether the parts from `part_number` on cannot be sent before the upload expires."""
@@ -149,9 +152,9 @@ class PartSender:
         )
 
     def _give_back(self, view: memoryview, taken: int) -> None:
-        buffer = view.obj
+        buffer = cast(bytearray, view.obj)  # a view of one of self.buffers
         view.release()
-        self.buffers.give(buffer)  # type: ignore[arg-type]
+        self.buffers.give(buffer)
         self.budget.release(taken)
 
     def _release_if_cancelled(self, view: memoryview, taken: int):
@@ -182,7 +185,7 @@ class PartSender:
             if self._late(run, part_number):
                 raise self._too_slow(run)  # not sent: the upload would expire first
             name, key = run.name, run.key
-            self.emit(PartStarted(name, part_number, view.nbytes, key))
+            self.emit(PartStarted(name=name, part_number=part_number, size=view.nbytes, key=key))
             began = time.monotonic()
             self.client.send_file_upload(
                 run.upload_id,
@@ -190,7 +193,9 @@ class PartSender:
                 run.upload.upload_name,
                 run.upload.content_type,
                 part_number if run.plan.multi else None,
-                on_progress=lambda n: self.emit(BytesSent(name, part_number, n, key)),
+                on_progress=lambda n: self.emit(
+                    BytesSent(name=name, part_number=part_number, nbytes=n, key=key)
+                ),
                 on_retry=run.on_retry(self.emit, f"part {part_number}", part_number),
             )
             self.pace.part_sent(view.nbytes, time.monotonic() - began)

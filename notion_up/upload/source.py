@@ -9,23 +9,48 @@ import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol, cast
 
 from notion_up.errors import InputError, SourceChanged, StreamSizeError
 from notion_up.localfile import Identity, UnsafePath, open_regular
 from notion_up.localfile import identity as identity_of
-from notion_up.upload.parts import SINGLE_PART_MAX
+from notion_up.notion.limits import SINGLE_PART_MAX
 
 READ_CHUNK = 1024 * 1024
 
 
-@dataclass
+class Stream(Protocol):
+    """What a Source reads from: a file, a pipe, or one of the streams here (all have
+    `readinto`, which typeshed's BinaryIO lacks)."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None:
+        """Fill `buffer` from the start; the bytes read (0 at the end)."""
+        ...
+
+    def read(self, size: int = -1, /) -> bytes | None:
+        """Up to `size` bytes (b"" at the end)."""
+        ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Move to `offset` (a file's streams only)."""
+        ...
+
+    def fileno(self) -> int:
+        """The file descriptor (a file's streams only)."""
+        ...
+
+    def close(self) -> None:
+        """Release the stream."""
+        ...
+
+
+@dataclass(kw_only=True)
 class Source:
     """Bytes to upload, read once, in order, through `readinto`."""
 
     name: str
     size: int
-    stream: BinaryIO
+    stream: Stream
     path: str | None = None
     mtime: float | None = None
     # A digest already computed while spooling, so the bytes are not hashed twice.
@@ -116,9 +141,9 @@ def open_file(
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     return Source(
-        name or shown_name(os.path.basename(path)),
-        info.st_size,
-        open(fd, "rb", buffering=0),  # noqa: SIM115 - closed by Source.close
+        name=name or shown_name(os.path.basename(path)),
+        size=info.st_size,
+        stream=open(fd, "rb", buffering=0),  # noqa: SIM115 - closed by Source.close
         path=os.path.abspath(path),
         mtime=info.st_mtime,
         identity=identity_of(info),
@@ -132,7 +157,7 @@ def shown_name(name: str) -> str:
 
 
 def open_stream(
-    stream: BinaryIO,
+    stream: BinaryIO | Stream,
     name: str,
     size: int | None = None,
     spool_dir: str | None = None,
@@ -145,20 +170,44 @@ def open_stream(
     With `volumes`, a stream longer than one request is not spooled here: it comes back
     unsized, to be cut into volumes as it is read.
     """
+    stream = with_readinto(stream)
     if size is not None:
         if size < 0:
             raise StreamSizeError("--size must not be negative")
-        return Source(name, size, stream, declared=True)
+        return Source(name=name, size=size, stream=stream, declared=True)
     head = _read_up_to(stream, SINGLE_PART_MAX + 1)
     if len(head) <= SINGLE_PART_MAX:
         # Hashed now (not while sending): a re-run of the same stream can then be matched
         # with an unfinished push of it before anything is sent.
         digest = hashlib.sha512(head).hexdigest()
-        return Source(name, len(head), BufferStream(head), sha512=digest)
+        return Source(name=name, size=len(head), stream=BufferStream(head), sha512=digest)
     if volumes:
         chained = _Chained(BufferStream(head), stream)
-        return Source(name, -1, chained, unsized=True, spool_dir=spool_dir)  # type: ignore[arg-type]
+        return Source(name=name, size=-1, stream=chained, unsized=True, spool_dir=spool_dir)
     return _spool(stream, head, name, spool_dir, on_spooled)
+
+
+def with_readinto(stream: BinaryIO | Stream) -> Stream:
+    """`stream` itself where it has `readinto` (files, pipes, BytesIO); else its `read`
+    wrapped (a file object of the Python API's own making may have nothing more)."""
+    if hasattr(stream, "readinto"):
+        return cast(Stream, stream)
+    return _ReadOnly(stream)
+
+
+class _ReadOnly(io.RawIOBase):
+    """`readinto` for a stream that has only `read`."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        data = self._stream.read(len(target)) or b""
+        target[: len(data)] = data
+        return len(data)
 
 
 class BufferStream(io.RawIOBase):
@@ -171,7 +220,7 @@ class BufferStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[override]
+    def readinto(self, target: Any) -> int:
         n = min(len(target), self._view.nbytes - self._pos)
         target[:n] = self._view[self._pos : self._pos + n]
         self._pos += n
@@ -181,13 +230,13 @@ class BufferStream(io.RawIOBase):
 class _Chained(io.RawIOBase):
     """One stream, then another (what was read ahead, then the rest)."""
 
-    def __init__(self, first: BinaryIO, then: BinaryIO) -> None:
+    def __init__(self, first: Stream, then: Stream) -> None:
         self._streams = [first, then]
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[override]
+    def readinto(self, target: Any) -> int:
         while self._streams:
             n = self._streams[0].readinto(target) or 0
             if n:
@@ -196,7 +245,7 @@ class _Chained(io.RawIOBase):
         return 0
 
 
-def _read_up_to(stream: BinaryIO, limit: int) -> bytearray:
+def _read_up_to(stream: Stream, limit: int) -> bytearray:
     buffer = bytearray(limit)
     view = memoryview(buffer)
     got = 0
@@ -214,7 +263,7 @@ def _read_up_to(stream: BinaryIO, limit: int) -> bytearray:
 
 
 def _spool(
-    stream: BinaryIO,
+    stream: Stream,
     head: bytearray,
     name: str,
     spool_dir: str | None,
@@ -261,22 +310,29 @@ def spooled_source(path: str, name: str, size: int, sha512: str) -> Source:
     failed push keeps it (`keep`) for `resume` to read again."""
     reader = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
     mtime = os.stat(path).st_mtime
-    source = Source(name, size, reader, path=path, mtime=mtime, sha512=sha512, spooled=True)
-    source._cleanup.append(lambda: source.keep or (os.path.exists(path) and os.unlink(path)))
+    source = Source(
+        name=name, size=size, stream=reader, path=path, mtime=mtime, sha512=sha512, spooled=True
+    )
+
+    def remove() -> None:
+        if not source.keep and os.path.exists(path):
+            os.unlink(path)
+
+    source._cleanup.append(remove)
     return source
 
 
 class _SliceStream(io.RawIOBase):
     """The next `length` bytes of a shared stream; closing it leaves the shared stream open."""
 
-    def __init__(self, stream: BinaryIO, length: int) -> None:
+    def __init__(self, stream: Stream, length: int) -> None:
         self._stream = stream
         self._left = length
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[override]
+    def readinto(self, target: Any) -> int:
         if self._left <= 0:
             return 0
         view = memoryview(target)[: self._left]
@@ -289,7 +345,7 @@ def slice_source(
     source: Source,
     length: int,
     name: str,
-    stream: BinaryIO | None = None,
+    stream: Stream | None = None,
     offset: int | None = None,
 ) -> Source:
     """The next `length` bytes of `source` (or of `stream`, a wrapper of its stream) as a
@@ -299,9 +355,14 @@ def slice_source(
     ends early fails like a declared size would.
     """
     return Source(
-        name, length, _SliceStream(stream or source.stream, length), declared=True,
-        path=source.path, mtime=source.mtime, offset=offset,
-    )  # fmt: skip
+        name=name,
+        size=length,
+        stream=_SliceStream(stream or source.stream, length),
+        declared=True,
+        path=source.path,
+        mtime=source.mtime,
+        offset=offset,
+    )
 
 
 def open_piece(path: str, offset: int, length: int, name: str, mtime: float | None) -> Source:
@@ -319,21 +380,21 @@ def open_piece(path: str, offset: int, length: int, name: str, mtime: float | No
 class HashingStream(io.RawIOBase):
     """Reads through to another stream, hashing (SHA-512) everything that passes."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: Stream) -> None:
         self._stream = stream
         self._digest = hashlib.sha512()
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[override]
+    def readinto(self, target: Any) -> int:
         n = self._stream.readinto(target) or 0
         if n:
             self._digest.update(memoryview(target)[:n])
         return n
 
     def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
+        data = self._stream.read(size) or b""
         self._digest.update(data)
         return data
 

@@ -55,7 +55,7 @@ from notion_up.upload.source import (
 from notion_up.upload.volumes import Volume, VolumeReader, sweep
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SplitResult(PushResult):
     """A split file: the manifest's row (what users pull by) and the pieces behind it."""
 
@@ -251,8 +251,12 @@ class Splitter:
         )
         whole_id = entry.id if entry else self._start_stream(name, folder_path, reader)
         if entry is not None:
-            up.emit(Notice(f"finishing the unfinished push of {name} (journal entry {entry.id}) "
-                           "with the pieces it recorded"))  # fmt: skip
+            up.emit(
+                Notice(
+                    f"finishing the unfinished push of {name} (journal entry {entry.id}) "
+                    "with the pieces it recorded"
+                )
+            )
         pieces: list[PushResult] = []
         reused = 0
         try:
@@ -262,7 +266,9 @@ class Splitter:
                 piece_name = f"{name}.part{volume.number:03d}"
                 earlier = children.get(piece_name)
                 same = earlier is not None and (earlier.sha512, earlier.size) == (
-                    volume.sha512, volume.size)  # fmt: skip
+                    volume.sha512,
+                    volume.size,
+                )
                 reused += same
                 pieces.append(
                     self._push_volume(volume, piece_name, whole_id, earlier if same else None)
@@ -314,11 +320,21 @@ class Splitter:
         if up.journal is None:
             return None
         return up.journal.start(
-            name=name, source_path=None, size=-1, mtime=None, spooled=0,
-            folder_path=folder_path, **up.facts.journal_fields(), workspace=up.workspace,
-            mode="split", part_size=reader.volume_size, part_count=0,
-            upload_name=name + MANIFEST_SUFFIX, content_type="application/json", salt="",
-        )  # fmt: skip
+            name=name,
+            source_path=None,
+            size=-1,
+            mtime=None,
+            spooled=0,
+            folder_path=folder_path,
+            **up.facts.journal_fields(),
+            workspace=up.workspace,
+            mode="split",
+            part_size=reader.volume_size,
+            part_count=0,
+            upload_name=name + MANIFEST_SUFFIX,
+            content_type="application/json",
+            salt="",
+        )
 
     def _resplit(self, entry: PushEntry, source: Source | None, piece: int) -> PushResult:
         up = self.uploader
@@ -375,10 +391,14 @@ class Splitter:
         if not journal or not source.path:
             return None
         return journal.start(
-            **self.uploader.source_row(source, folder_path), mode="split",
-            part_size=piece, part_count=count, upload_name=source.name + MANIFEST_SUFFIX,
-            content_type="application/json", salt="",
-        )  # fmt: skip
+            **self.uploader.source_row(source, folder_path),
+            mode="split",
+            part_size=piece,
+            part_count=count,
+            upload_name=source.name + MANIFEST_SUFFIX,
+            content_type="application/json",
+            salt="",
+        )
 
     def _push_split(self, source: Source, folder_path: str, piece_size: int) -> SplitResult:
         lengths = piece_lengths(source.size, piece_size)
@@ -463,14 +483,20 @@ class Splitter:
             name,
             size,
             [
-                ManifestPart(n, p.name, p.file_id, p.hash.salted, p.size)
+                ManifestPart(
+                    part_number=n,
+                    filename=p.name,
+                    file_id=p.file_id,
+                    file_hash=p.hash.salted,
+                    size=p.size,
+                )
                 for n, p in enumerate(pieces, 1)
             ],
         )
         if row is not None and row.state == "done":
             return result_of(row)
         data = bytearray(manifest.to_bytes())
-        stored = Source(name + MANIFEST_SUFFIX, len(data), BufferStream(data))
+        stored = Source(name=name + MANIFEST_SUFFIX, size=len(data), stream=BufferStream(data))
         if row is not None:
             return self.uploader.resume(row, stored, whole=whole)
         return self.uploader.push(
@@ -489,10 +515,17 @@ class Splitter:
         journal = self.uploader.journal
         if journal and whole_id is not None:
             journal.update(
-                whole_id, state="done", sha512=sha512, upload_id=result.file_upload_id,
-                page_id=result.file_id, index_id=result.index_id, salt=result.hash.salt,
-                salted=result.hash.salted, size=whole[1], part_count=len(pieces),
-            )  # fmt: skip
+                whole_id,
+                state="done",
+                sha512=sha512,
+                upload_id=result.file_upload_id,
+                page_id=result.file_id,
+                index_id=result.index_id,
+                salt=result.hash.salt,
+                salted=result.hash.salted,
+                size=whole[1],
+                part_count=len(pieces),
+            )
         return SplitResult(
             **{f: getattr(result, f) for f in PushResult.__dataclass_fields__},
             original_name=whole[0],
@@ -520,10 +553,21 @@ class Splitter:
 
 def result_of(entry: PushEntry) -> PushResult:
     """A finished push as a result, from its journal row (a piece or manifest kept on resume)."""
-    plan = PartPlan(entry.size, entry.mode, entry.part_size, entry.part_count)
+    plan = PartPlan(
+        size=entry.size, mode=entry.mode, part_size=entry.part_size, count=entry.part_count
+    )
     upload = UploadName(entry.name, entry.upload_name, entry.content_type)
     content = ContentHash(entry.sha512 or "", entry.salt or "", entry.salted or "")
     return PushResult(
-        entry.name, entry.size, entry.page_id or "", entry.upload_id or "", entry.index_id or "",
-        content, plan, upload, 0.0, 0, entry.folder_path,
-    )  # fmt: skip
+        name=entry.name,
+        size=entry.size,
+        file_id=entry.page_id or "",
+        file_upload_id=entry.upload_id or "",
+        index_id=entry.index_id or "",
+        hash=content,
+        plan=plan,
+        upload=upload,
+        seconds=0.0,
+        retries=0,
+        folder_path=entry.folder_path,
+    )

@@ -16,10 +16,9 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from notion_up.errors import InputError
-from notion_up.upload.source import READ_CHUNK, Source, spooled_source
+from notion_up.upload.source import READ_CHUNK, Source, Stream, spooled_source
 
 ON_DISK = 2
 PREFIX, SUFFIX = "notion-up-", ".volume"
@@ -40,7 +39,7 @@ def sweep(spool_dir: str | None, in_use: set[str]) -> int:
     return gone
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Volume:
     """One volume of a stream: its bytes in a spool file, where it starts, its digest."""
 
@@ -56,7 +55,7 @@ class Volume:
 class VolumeReader:
     """Reads `stream` into volumes of `volume_size` bytes in a thread of its own."""
 
-    def __init__(self, stream: BinaryIO, volume_size: int, spool_dir: str | None) -> None:
+    def __init__(self, stream: Stream, volume_size: int, spool_dir: str | None) -> None:
         if volume_size <= 0:
             raise ValueError("volume_size must be more than 0")
         self._stream = stream
@@ -127,14 +126,24 @@ class VolumeReader:
                     held[0].last = True
                     hand_over()
                     return
-                volume = Volume(number, path, start, size, digest, last=size < self.volume_size)
+                volume = Volume(
+                    number=number,
+                    path=path,
+                    offset=start,
+                    size=size,
+                    sha512=digest,
+                    last=size < self.volume_size,
+                )
                 if volume.last:
                     self._ready.put(volume)
                     return
                 held.append(volume)
         except OSError as exc:  # the pipe died: said once, by the consumer
-            self._ready.put(InputError(f"reading the stream failed after {self.total} bytes: "
-                                       f"{exc.strerror or exc}"))  # fmt: skip
+            self._ready.put(
+                InputError(
+                    f"reading the stream failed after {self.total} bytes: {exc.strerror or exc}"
+                )
+            )
         except BaseException as exc:  # handed to the consumer, who raises it
             self._ready.put(exc)
 
