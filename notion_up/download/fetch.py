@@ -26,10 +26,10 @@ from notion_up.download.find import Finder, Rejected
 from notion_up.download.host import (
     Cut,
     Expired,
-    Stalled,
     check_status,
     content_length,
     content_range,
+    failure_of,
     stalls_cut,
 )
 from notion_up.download.ranges import MAX_REFRESHES, Fallback, Link, Placement, RangedDownload
@@ -252,12 +252,7 @@ class Fetcher:
                 url = self.finder.get(remote.file_id, salted=remote.salted).url or url
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = (
-                    transport.without_query(str(exc))
-                    if isinstance(exc, Cut)
-                    else (transport.describe(exc))
-                )
-                stalled = isinstance(exc, Stalled)
+                reason, stalled = failure_of(exc)
             # Progress resets the count: a long file on a flaky link still finishes.
             failures = 1 if transfer.got > before and not stalled else failures + 1
             if failures >= self.client.policy.max_attempts:

@@ -14,7 +14,7 @@ import urllib3
 
 from notion_up.errors import FileMissing, NotionUpError
 from notion_up.notion.retry import RETRYABLE_STATUSES
-from notion_up.notion.transport import THROUGHPUT_FLOOR, Watch
+from notion_up.notion.transport import THROUGHPUT_FLOOR, Watch, describe, without_query
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -29,6 +29,13 @@ class Stalled(Cut):
     Resumed like any cut, but counted as a failure even when a few bytes came: a host
     trickling a byte at a time never holds a run.
     """
+
+
+def failure_of(exc: Exception) -> tuple[str, bool]:
+    """A failed read of the file host as one line (its URLs without their query strings), and
+    whether it stalled (a stall counts as a failure even when a few bytes came)."""
+    reason = without_query(str(exc)) if isinstance(exc, Cut) else describe(exc)
+    return reason, isinstance(exc, Stalled)
 
 
 @contextmanager

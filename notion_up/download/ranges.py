@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import requests
 
 from notion_up.download import bounded
-from notion_up.download.host import Cut, Expired, Stalled, check_status, content_range, stalls_cut
+from notion_up.download.host import (
+    Cut,
+    Expired,
+    check_status,
+    content_range,
+    failure_of,
+    stalls_cut,
+)
 from notion_up.errors import IntegrityError, TransientError
 from notion_up.events import BytesReceived, Listener, Retrying
 from notion_up.notion import transport
@@ -272,12 +279,7 @@ class RangedDownload:
                 self._refresh(generation, str(expired))
                 continue
             except (Cut, requests.RequestException) as exc:
-                reason = (
-                    transport.without_query(str(exc))
-                    if isinstance(exc, Cut)
-                    else (transport.describe(exc))
-                )
-                stalled = isinstance(exc, Stalled)
+                reason, stalled = failure_of(exc)
             # Progress resets the count: a long range on a flaky link still finishes.
             failures = 1 if span.got > before and not stalled else failures + 1
             if failures >= policy.max_attempts:
