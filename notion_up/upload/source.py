@@ -231,17 +231,24 @@ class _Chained(io.RawIOBase):
     """One stream, then another (what was read ahead, then the rest)."""
 
     def __init__(self, first: Stream, then: Stream) -> None:
-        self._streams = [first, then]
+        self._then = then
+        # One read of each at a time: a buffered `readinto` of a large buffer goes on reading
+        # a pipe in small steps until the buffer is full, at half the speed.
+        self._reads = [getattr(s, "readinto1", None) or s.readinto for s in (first, then)]
 
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        """The descriptor of the stream read last (standard input's, for a pipe)."""
+        return self._then.fileno()  # none: UnsupportedOperation or AttributeError
+
     def readinto(self, target: Any) -> int:
-        while self._streams:
-            n = self._streams[0].readinto(target) or 0
+        while self._reads:
+            n = self._reads[0](target) or 0
             if n:
                 return n
-            self._streams.pop(0)
+            self._reads.pop(0)
         return 0
 
 
